@@ -1,0 +1,116 @@
+# One build for everything: libraries per folder, thin programs, Criterion unit tests, e2e scripts.
+#
+#   make               build mda, newaliases, mail into $(BUILD)/
+#   make test          unit tests (one Criterion binary) + end-to-end scripts
+#   make check-asan    the same tests built with AddressSanitizer + UBSan in build-asan/
+#   make unit-MODULE   build and run only tests/unit/test_MODULE*.c (MODULE = mbox, aliases, ...)
+#   make install       PREFIX=/usr/local DESTDIR=
+#   make bench | torture | fuzz   evidence that is not part of `make test`
+
+CC      ?= gcc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?= 0
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I.
+CFLAGS  += $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8) -lgdbm -llockfile
+CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+MODULES  = common mbox aliases forward mda mailcmd
+# Library dependencies of each module, in link order.
+DEPS_common  = common
+DEPS_mbox    = mbox common
+DEPS_aliases = aliases mbox common
+DEPS_forward = forward common
+DEPS_mda     = mda aliases forward mbox common
+DEPS_mailcmd = mailcmd mbox common
+
+# Files holding a program's main() are not part of the module's library.
+MAINS = mda/main.c aliases/newaliases.c mailcmd/main.c
+lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
+lib_objs = $(patsubst %.c,$(BUILD)/%.o,$(call lib_srcs,$(1)))
+lib_file = $(BUILD)/lib$(1).a
+libs_for = $(foreach m,$(DEPS_$(1)),$(call lib_file,$(m)))
+
+PROGRAMS = $(BUILD)/mda $(BUILD)/newaliases $(BUILD)/mail
+
+.PHONY: all test check-asan install clean bench torture fuzz unit e2e
+all: $(PROGRAMS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+define module_lib
+$(call lib_file,$(1)): $(call lib_objs,$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
+
+$(BUILD)/mda: $(BUILD)/mda/main.o $(call libs_for,mda)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/newaliases: $(BUILD)/aliases/newaliases.o $(call libs_for,aliases)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/mail: $(BUILD)/mailcmd/main.o $(call libs_for,mailcmd)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests: tests/unit/test_MODULE*.c. `make test` links them all into one Criterion binary so
+# there is one summary; unit-MODULE builds only that module's tests (handy while others are mid-edit).
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(BUILD)/tests/unit/helpers.o
+$(BUILD)/tests/unit/all: $(UNIT_OBJS) $(call libs_for,mailcmd) $(call libs_for,mda)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(foreach m,mailcmd mda aliases forward mbox common,$(call lib_file,$(m))) $(LDLIBS) $(CRITERION_LIBS)
+
+define module_unit
+$(BUILD)/tests/unit/only-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/test_$(1)*.c)) $(BUILD)/tests/unit/helpers.o $(call libs_for,$(1))
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(CRITERION_LIBS)
+.PHONY: unit-$(1)
+unit-$(1): $(BUILD)/tests/unit/only-$(1) $(PROGRAMS_$(1))
+	$(BUILD)/tests/unit/only-$(1) $$(CRITERION_FLAGS)
+endef
+$(foreach m,$(MODULES),$(eval $(call module_unit,$(m))))
+
+unit: $(BUILD)/tests/unit/all $(PROGRAMS)
+	BUILD=$(BUILD) $(BUILD)/tests/unit/all $(CRITERION_FLAGS)
+
+e2e: $(PROGRAMS)
+	BUILD=$(BUILD) tests/run-e2e.sh
+
+test: $(BUILD)/tests/unit/all $(PROGRAMS)
+	BUILD=$(BUILD) tests/run-all.sh
+
+check-asan:
+	$(MAKE) BUILD=build-asan SAN=1 test
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BUILD)/mda $(DESTDIR)$(PREFIX)/libexec/mda
+	install -m 0755 $(BUILD)/newaliases $(DESTDIR)$(PREFIX)/sbin/newaliases
+	install -m 0755 $(BUILD)/mail $(DESTDIR)$(PREFIX)/bin/mail
+	for p in man/*.[158]; do [ -f "$$p" ] || continue; s=$${p##*.}; \
+	  install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+
+bench: all
+	BUILD=$(BUILD) bench/run.sh
+
+torture: all
+	BUILD=$(BUILD) tests/torture/run.sh
+
+fuzz:
+	tests/fuzz/run.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

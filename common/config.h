@@ -1,0 +1,62 @@
+/* mda.conf(5): one `key = value` file shared by every program, each key overridable by -o. */
+#ifndef COMMON_CONFIG_H
+#define COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "common/result.h"
+
+#define CFG_DEFAULT_FILE "/etc/mda.conf"
+#define CFG_PATH_MAX 1024
+
+enum mbox_quoting { QUOTE_MBOXRD, QUOTE_MBOXO };
+
+struct config {
+	char spool_dir[CFG_PATH_MAX];      /* system mailboxes: spool_dir/USER */
+	char aliases_file[CFG_PATH_MAX];
+	char aliases_db[CFG_PATH_MAX];
+	char passwd_file[CFG_PATH_MAX];    /* "" = the system's getpwnam() */
+	char sendmail_path[CFG_PATH_MAX];  /* argv[0] of remote forwarding and of mail(1) sending */
+	char tmp_dir[CFG_PATH_MAX];        /* where multi-use message spools live */
+	char hostname[256];                /* "" = gethostname() */
+	char default_privs[64];            /* user for commands/files of root-owned aliases */
+	char mail_group[64];               /* group that owns spool mailboxes, "" = none */
+	char recipient_delimiter[8];       /* "" disables address extensions */
+	char log[16];                      /* "syslog" or "stderr" */
+	char lmtp_socket_mode[8];          /* octal, for unix: listeners */
+	int lock_timeout;                  /* seconds to wait for a mailbox lock */
+	int command_timeout;               /* seconds a |command delivery may run */
+	int expansion_depth;               /* alias/.forward nesting limit */
+	long long message_size_limit;      /* bytes, 0 = unlimited */
+	int lmtp_max_connections;
+	int lmtp_idle_timeout;             /* seconds */
+	int lmtp_max_recipients;
+	int lmtp_max_errors;
+	bool allow_commands;               /* |command in aliases/.forward */
+	bool allow_files;                  /* /file in aliases/.forward */
+	bool fsync;                        /* fsync before success; off only for benchmarks of the peer kind */
+	enum mbox_quoting mbox_quoting;
+	char file[CFG_PATH_MAX];           /* the file these values came from, "" if none */
+};
+
+/* Fills *cfg with the built-in defaults. Never fails. */
+void cfg_defaults(struct config *cfg);
+
+/* Reads FILE over the current values. A missing file is fine when !must_exist (the
+ * default /etc/mda.conf need not exist). Unknown keys and bad values fail with
+ * EX_CONFIG and "FILE:LINE: ..." in r. */
+int cfg_load_file(struct config *cfg, const char *path, bool must_exist, struct result *r);
+
+/* Applies one "key=value" override (the -o flag). Fails with EX_USAGE on an unknown key
+ * or bad value. */
+int cfg_set_option(struct config *cfg, const char *assignment, struct result *r);
+
+/* The usual start of every program: defaults, then conf_path (or the default file if
+ * NULL), then the -o overrides in order. Returns EX_OK or the failure in r. */
+int cfg_init(struct config *cfg, const char *conf_path, char *const *overrides, size_t n_overrides,
+	     struct result *r);
+
+/* Writes every key = value to fp in file syntax (for `mda -n`-style dumps and tests). */
+void cfg_dump(const struct config *cfg, void *fp);
+
+#endif

@@ -1,0 +1,179 @@
+/* libmbox: the only code that opens a mailbox for writing: spool, append, lock, index, rewrite. */
+#ifndef MBOX_MBOX_H
+#define MBOX_MBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "common/config.h"
+#include "common/result.h"
+
+/* ------------------------------------------------------------------------------------------
+ * Message spool: a message read once from outside (stdin, LMTP DATA), kept in an unlinked
+ * temporary file with CRLF turned into LF, plus what the appender needs to know the exact
+ * size of the mbox form in advance (the kill -9 journal relies on that).
+ * ------------------------------------------------------------------------------------------ */
+struct mbox_spool {
+	int fd;                   /* unlinked temp file; -1 when closed */
+	off_t size;               /* bytes of the LF-normalised message */
+	off_t header_size;        /* bytes of the header section up to and including the blank
+	                           * line, or size when the message has no blank line */
+	size_t quote_rd;          /* lines matching ^>*From  : mboxrd adds one '>' to each */
+	size_t quote_o;           /* lines matching ^From    : mboxo adds one '>' to each */
+	bool ends_with_newline;
+	/* streaming state, private */
+	bool pending_cr;
+	bool in_headers;
+	int line_state;           /* progress through ">*From " at the start of a line */
+	int line_gt;              /* '>' seen at the start of the current line */
+	char last_char;
+	char *wbuf;
+	size_t wlen;
+};
+
+/* Creates an empty spool in tmp_dir (O_TMPFILE, else mkstemp+unlink). EX_TEMPFAIL on failure. */
+int mbox_spool_open(struct mbox_spool *sp, const char *tmp_dir, struct result *r);
+/* Appends raw bytes (any chunking; CRLF split across calls is handled). EX_TEMPFAIL on I/O error. */
+int mbox_spool_write(struct mbox_spool *sp, const void *buf, size_t len, struct result *r);
+/* Flushes; after this the counters are final and fd may be read with pread. */
+int mbox_spool_finish(struct mbox_spool *sp, struct result *r);
+/* Closes the file. Safe to call twice. */
+void mbox_spool_close(struct mbox_spool *sp);
+/* Exact number of bytes mbox_append will write for this spool after the From_ line and the
+ * prepended headers: quoted message + final newline if missing + one blank separator line. */
+off_t mbox_spool_mbox_size(const struct mbox_spool *sp, enum mbox_quoting q);
+
+/* ------------------------------------------------------------------------------------------
+ * Locking: dotlock PATH.lock through liblockfile (its stale-lock rules; the setgid helper when
+ * the spool directory is not writable) plus an fcntl lock on the open mailbox, both within
+ * timeout seconds. Taking the lock also repairs a torn tail left by a killed appender.
+ * ------------------------------------------------------------------------------------------ */
+enum {
+	MBOX_LOCK_WRITE = 1,     /* F_WRLCK (else F_RDLCK) */
+	MBOX_LOCK_CREATE = 2,    /* create a missing mailbox (0600, owner/group from the call) */
+	MBOX_LOCK_NODOTLOCK = 4, /* fcntl only (files outside any spool, e.g. ~/mbox saves) */
+};
+
+struct mbox_lock {
+	int fd;                   /* open mailbox, O_NOFOLLOW, -1 when unlocked */
+	char path[CFG_PATH_MAX];
+	char lock_path[CFG_PATH_MAX + 8];
+	bool dotlocked;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* Safety expectations for opening a mailbox. owner (uid_t)-1 skips the owner check. */
+struct mbox_owner {
+	uid_t uid;                /* expected owner; new mailboxes are chowned to it when possible */
+	gid_t gid;                /* group for a new mailbox ((gid_t)-1: leave as created) */
+};
+
+/* Opens and locks path. Refuses (EX_TEMPFAIL, logged) a symlink, a non-regular file, a file
+ * with more than one hard link, or one owned by someone other than owner->uid. A lock not
+ * had within timeout seconds is EX_TEMPFAIL 4.2.1 ("mailbox locked"). */
+int mbox_lock(const char *path, int flags, const struct mbox_owner *owner, int timeout,
+	      struct mbox_lock *lk, struct result *r);
+/* Releases both locks and closes the file. Safe on an unlocked lk. */
+void mbox_unlock(struct mbox_lock *lk);
+
+/* ------------------------------------------------------------------------------------------
+ * Append: the delivery primitive. Success only after fsync; on any failure the mailbox is
+ * truncated back to its exact previous size and the result is temporary.
+ * ------------------------------------------------------------------------------------------ */
+struct mbox_delivery {
+	const char *path;             /* mailbox file */
+	struct mbox_owner owner;
+	bool dotlock;                 /* false for plain files outside a spool directory */
+	const char *sender;           /* envelope sender; "" or NULL gives MAILER-DAEMON */
+	time_t arrival;               /* date of the From_ line */
+	const char *headers;          /* LF-terminated lines written after the From_ line, or NULL */
+	const struct mbox_spool *msg;
+	enum mbox_quoting quoting;
+	int lock_timeout;             /* seconds */
+	bool fsync;
+};
+
+/* Appends one message; see above. Returns EX_OK or the failure in r. */
+int mbox_append(const struct mbox_delivery *d, struct result *r);
+
+/* Appends bytes that are already in mbox form (From_ line first, quoted, ending with the blank
+ * separator) to an already locked mailbox, with the same journal/rollback/fsync guarantees.
+ * Used by the mail reader's save/copy and quit-to-mbox. */
+int mbox_append_raw(struct mbox_lock *lk, const void *data, size_t len, bool do_fsync,
+		    struct result *r);
+
+/* Formats "From SENDER Www Mmm dd hh:mm:ss yyyy\n" into buf (asctime layout, local time).
+ * Returns the length, or -1 when buf is too small. */
+int mbox_from_line(char *buf, size_t size, const char *sender, time_t when);
+
+/* ------------------------------------------------------------------------------------------
+ * Reading: an index of the messages in an mbox, built from a memory map with memchr.
+ * Tolerates mboxo/mboxrd, CRLF files, NUL bytes, a missing final blank line, lying
+ * Content-Length, 8-bit headers.
+ * ------------------------------------------------------------------------------------------ */
+enum {
+	MBOX_F_READ = 1 << 0,       /* Status: R */
+	MBOX_F_OLD = 1 << 1,        /* Status: O (seen by a reader before, not new) */
+	MBOX_F_DELETED = 1 << 2,    /* X-Status: D */
+	MBOX_F_ANSWERED = 1 << 3,   /* X-Status: A */
+	MBOX_F_FLAGGED = 1 << 4,    /* X-Status: F */
+};
+
+struct mbox_msg {
+	off_t start;            /* offset of the From_ line */
+	off_t headers;          /* offset of the first header line */
+	off_t body;             /* offset of the first body byte (after the blank line) */
+	off_t end;              /* offset just past the message and its separator blank line */
+	off_t content_end;      /* offset just past the body (the separator excluded) */
+	size_t lines;           /* lines from the From_ line to end, as mailx counts */
+	unsigned flags;         /* MBOX_F_* from Status/X-Status */
+	time_t from_date;       /* date of the From_ line, (time_t)-1 if unparseable */
+	char *envelope_sender;  /* sender word of the From_ line */
+	char *from;             /* From: header, unfolded and RFC 2047-decoded to UTF-8, or NULL */
+	char *subject;          /* Subject:, unfolded and decoded, or NULL */
+	char *date;             /* Date: header as written, or NULL */
+};
+
+struct mbox_index {
+	char path[CFG_PATH_MAX];
+	const char *map;        /* read-only map of the file as indexed (may be NULL if empty) */
+	size_t map_len;
+	struct mbox_msg *msgs;
+	size_t count;
+	dev_t dev;
+	ino_t ino;
+	off_t size;             /* file size when indexed */
+};
+
+/* Indexes path (no lock taken: callers that need a stable view hold mbox_lock). A missing
+ * file is an empty index with ENOENT-free success. Fails with EX_NOINPUT/EX_TEMPFAIL. */
+int mbox_index_open(const char *path, struct mbox_index *idx, struct result *r);
+/* Indexes bytes already in memory (tests, fuzzers). The index points into data. */
+int mbox_index_buffer(const char *data, size_t len, struct mbox_index *idx, struct result *r);
+/* Frees everything and unmaps. Safe twice. */
+void mbox_index_close(struct mbox_index *idx);
+
+/* ------------------------------------------------------------------------------------------
+ * Rewriting (the reader's quit, expunge): under lock, writes the kept messages (with new
+ * Status/X-Status when asked) followed by every byte that arrived after idx->size, then
+ * replaces the mailbox (temp file + rename when the directory is writable, otherwise in
+ * place with a backup copy and the journal, with the same crash guarantees). Refuses with
+ * EX_TEMPFAIL if the mailbox changed other than by appending since idx was built.
+ * ------------------------------------------------------------------------------------------ */
+struct mbox_plan {
+	bool keep;              /* false: drop the message */
+	bool set_flags;         /* rewrite Status/X-Status from flags */
+	unsigned flags;
+};
+
+int mbox_rewrite(const struct mbox_index *idx, const struct mbox_plan *plan, const struct mbox_owner *owner,
+		 int lock_timeout, bool dotlock, struct result *r);
+
+/* Renders message i of idx in mbox form with Status/X-Status set from flags into a malloc'd
+ * buffer (for saves and ~/mbox). Returns NULL on allocation failure. */
+char *mbox_render_message(const struct mbox_index *idx, size_t i, unsigned flags, size_t *len_out);
+
+#endif

@@ -1,0 +1,106 @@
+/* Test helpers shared by every unit test file. */
+#define _GNU_SOURCE
+#include "tests/unit/helpers.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmpdir[512];
+
+const char *th_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	snprintf(tmpdir, sizeof tmpdir, "%s/mdatest.XXXXXX", base && *base ? base : "/tmp");
+	cr_assert(mkdtemp(tmpdir) != NULL, "mkdtemp: %s", strerror(errno));
+	return tmpdir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	chmod(path, 0700);
+	remove(path);
+	return 0;
+}
+
+void th_cleanup(void)
+{
+	if (tmpdir[0] && !getenv("TH_KEEP"))
+		nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+const char *th_path(const char *dir, const char *name)
+{
+	static char bufs[8][1024];
+	static int next;
+	char *b = bufs[next++ % 8];
+	snprintf(b, sizeof bufs[0], "%s/%s", dir, name);
+	return b;
+}
+
+void th_write(const char *path, const char *data)
+{
+	FILE *fp = fopen(path, "w");
+	cr_assert(fp != NULL, "open %s: %s", path, strerror(errno));
+	cr_assert(fwrite(data, 1, strlen(data), fp) == strlen(data));
+	cr_assert(fclose(fp) == 0);
+}
+
+char *th_read(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	cr_assert(fp != NULL, "open %s: %s", path, strerror(errno));
+	cr_assert(fseek(fp, 0, SEEK_END) == 0);
+	long n = ftell(fp);
+	rewind(fp);
+	char *buf = malloc((size_t)n + 1);
+	cr_assert(buf != NULL);
+	cr_assert(fread(buf, 1, (size_t)n, fp) == (size_t)n);
+	buf[n] = '\0';
+	fclose(fp);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+void th_world(struct config *cfg, const char *dir)
+{
+	static const char *const users[] = { "alice", "bob", "carol" };
+	struct passwd *me = getpwuid(getuid());
+	char line[2048], home[1024];
+	FILE *fp;
+
+	cfg_defaults(cfg);
+	snprintf(cfg->spool_dir, sizeof cfg->spool_dir, "%s/spool", dir);
+	snprintf(cfg->tmp_dir, sizeof cfg->tmp_dir, "%s/tmp", dir);
+	snprintf(cfg->aliases_file, sizeof cfg->aliases_file, "%s/aliases", dir);
+	snprintf(cfg->aliases_db, sizeof cfg->aliases_db, "%s/aliases.db", dir);
+	snprintf(cfg->passwd_file, sizeof cfg->passwd_file, "%s/passwd", dir);
+	snprintf(cfg->log, sizeof cfg->log, "stderr");
+	snprintf(cfg->hostname, sizeof cfg->hostname, "test.example");
+	cfg->mail_group[0] = '\0';
+	cfg->lock_timeout = 5;
+	cr_assert(mkdir(cfg->spool_dir, 0775) == 0);
+	cr_assert(mkdir(cfg->tmp_dir, 0700) == 0);
+	cr_assert(mkdir(th_path(dir, "home"), 0755) == 0);
+	fp = fopen(cfg->passwd_file, "w");
+	cr_assert(fp != NULL);
+	for (size_t i = 0; i <= sizeof users / sizeof users[0]; i++) {
+		const char *name = i < 3 ? users[i] : (me ? me->pw_name : "self");
+		snprintf(home, sizeof home, "%s/home/%s", dir, name);
+		if (mkdir(home, 0755) != 0)
+			cr_assert(errno == EEXIST);
+		snprintf(line, sizeof line, "%s:x:%u:%u:%s:%s:/bin/sh\n", name, (unsigned)getuid(),
+			 (unsigned)getgid(), name, home);
+		fputs(line, fp);
+	}
+	fclose(fp);
+}

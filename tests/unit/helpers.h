@@ -1,0 +1,26 @@
+/* Test helpers: a private temporary world (spool, homes, passwd file) per test. */
+#ifndef TESTS_UNIT_HELPERS_H
+#define TESTS_UNIT_HELPERS_H
+
+#include <stddef.h>
+#include "common/config.h"
+
+/* A fresh directory under $TMPDIR (or /tmp), removed by th_cleanup(). */
+const char *th_tmpdir(void);
+/* Removes everything th_tmpdir() created. Register as a Criterion .fini or call at the end. */
+void th_cleanup(void);
+
+/* Fills cfg for a test world under dir: spool_dir=dir/spool (created), tmp_dir=dir/tmp,
+ * aliases_file=dir/aliases, aliases_db=dir/aliases.db, passwd_file=dir/passwd listing
+ * alice, bob, carol (and the running user's own name) all with the test's uid/gid and
+ * homes dir/home/NAME (created, 0755), log=stderr, lock_timeout=5. */
+void th_world(struct config *cfg, const char *dir);
+
+/* Writes/reads whole files; abort the test (cr_assert) on error. th_read returns malloc'd
+ * NUL-terminated data and its length in *len (len may be NULL). */
+void th_write(const char *path, const char *data);
+char *th_read(const char *path, size_t *len);
+/* Path join into a static rotating buffer (valid for a few calls). */
+const char *th_path(const char *dir, const char *name);
+
+#endif
