@@ -1,5 +1,4 @@
 /* Test helpers shared by every unit test file. */
-#define _GNU_SOURCE
 #include "tests/unit/helpers.h"
 
 #include <criterion/criterion.h>

@@ -1,0 +1,145 @@
+/* Unit tests for common/: results and their reply codes, configuration, user lookup. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/result.h"
+#include "common/user.h"
+#include "tests/unit/helpers.h"
+
+Test(result, errno_classes_map_to_retryable_codes)
+{
+	struct result r;
+	res_errno(&r, ENOSPC, false, "append to %s", "/x");
+	cr_assert_eq(r.ex, EX_TEMPFAIL);
+	cr_assert_str_eq(r.dsn, "4.2.2");
+	cr_assert(strstr(r.reason, "append to /x: No space left on device") != NULL, "%s", r.reason);
+	cr_assert_eq(res_reply_code(&r), 452);
+	res_errno(&r, EIO, false, "write");
+	cr_assert_str_eq(r.dsn, "4.3.0");
+	cr_assert_eq(res_reply_code(&r), 451);
+}
+
+Test(result, reply_codes_follow_the_enhanced_status)
+{
+	struct result r = res_ok("fine");
+	cr_assert_eq(res_reply_code(&r), 250);
+	res_set(&r, EX_NOUSER, "5.1.1", "unknown user");
+	cr_assert_eq(res_reply_code(&r), 550);
+	cr_assert(!res_is_temp(&r));
+	res_set(&r, EX_DATAERR, "5.3.4", "too big");
+	cr_assert_eq(res_reply_code(&r), 552);
+	res_set(&r, EX_DATAERR, "5.4.6", "loop");
+	cr_assert_eq(res_reply_code(&r), 554);
+	res_set(&r, EX_TEMPFAIL, "4.2.1", "locked");
+	cr_assert_eq(res_reply_code(&r), 450);
+	cr_assert(res_is_temp(&r));
+}
+
+Test(result, long_reasons_are_truncated_not_overflowed)
+{
+	struct result r;
+	char big[1000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	res_set(&r, EX_TEMPFAIL, "4.3.0", "%s", big);
+	cr_assert_eq(strlen(r.reason), sizeof r.reason - 1);
+}
+
+Test(config, defaults_are_the_documented_ones)
+{
+	struct config c;
+	cfg_defaults(&c);
+	cr_assert_str_eq(c.spool_dir, "/var/mail");
+	cr_assert_str_eq(c.aliases_db, "/etc/aliases.db");
+	cr_assert_eq(c.lock_timeout, 60);
+	cr_assert_eq(c.mbox_quoting, QUOTE_MBOXRD);
+	cr_assert(c.allow_commands);
+}
+
+Test(config, file_then_overrides, .fini = th_cleanup)
+{
+	const char *dir = th_tmpdir();
+	const char *path = th_path(dir, "mda.conf");
+	struct config c;
+	struct result r;
+	char *ov[] = { "lock_timeout=7", "mbox_quoting = mboxo" };
+	th_write(path, "# comment\n\nspool_dir = /srv/mail  \nlock_timeout=3\nallow_files = no\n");
+	cr_assert_eq(cfg_init(&c, path, ov, 2, &r), EX_OK, "%s", r.reason);
+	cr_assert_str_eq(c.spool_dir, "/srv/mail");
+	cr_assert_eq(c.lock_timeout, 7);
+	cr_assert_eq(c.mbox_quoting, QUOTE_MBOXO);
+	cr_assert(!c.allow_files);
+	cr_assert_str_eq(c.file, path);
+}
+
+Test(config, errors_name_file_and_line, .fini = th_cleanup)
+{
+	const char *dir = th_tmpdir();
+	const char *path = th_path(dir, "bad.conf");
+	struct config c;
+	struct result r;
+	th_write(path, "spool_dir = /x\n\nno_such_key = 1\n");
+	cr_assert_eq(cfg_init(&c, path, NULL, 0, &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, "bad.conf:3: unknown key") != NULL, "%s", r.reason);
+	th_write(path, "lock_timeout = soon\n");
+	cr_assert_eq(cfg_init(&c, path, NULL, 0, &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, ":1: expected a non-negative integer") != NULL, "%s", r.reason);
+	th_write(path, "fsync\n");
+	cr_assert_eq(cfg_init(&c, path, NULL, 0, &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, ":1: expected key = value") != NULL, "%s", r.reason);
+}
+
+Test(config, bad_override_is_a_usage_error)
+{
+	struct config c;
+	struct result r;
+	char *ov[] = { "mbox_quoting=mboxcl2" };
+	cr_assert_eq(cfg_init(&c, "/nonexistent/mda.conf", NULL, 0, &r), EX_CONFIG,
+		     "an explicitly named config file must exist");
+	cfg_defaults(&c);
+	cr_assert_eq(cfg_set_option(&c, ov[0], &r), EX_USAGE);
+	cr_assert(strstr(r.reason, "expected mboxrd or mboxo") != NULL, "%s", r.reason);
+}
+
+Test(user, hostile_names_are_rejected)
+{
+	cr_assert(user_name_valid("alice"));
+	cr_assert(user_name_valid("first.last"));
+	cr_assert(user_name_valid("user_1-x"));
+	cr_assert(!user_name_valid(""));
+	cr_assert(!user_name_valid("../../etc/passwd"));
+	cr_assert(!user_name_valid(".hidden"));
+	cr_assert(!user_name_valid("-rf"));
+	cr_assert(!user_name_valid("a b"));
+	cr_assert(!user_name_valid("a\nb"));
+	cr_assert(!user_name_valid("a|b"));
+	cr_assert(!user_name_valid("a;b"));
+	cr_assert(!user_name_valid("a/b"));
+	char longname[100];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	cr_assert(!user_name_valid(longname));
+}
+
+Test(user, passwd_file_lookup, .fini = th_cleanup)
+{
+	const char *dir = th_tmpdir();
+	struct config c;
+	struct user_info u;
+	struct result r;
+	th_world(&c, dir);
+	cr_assert_eq(user_lookup(&c, "bob", &u, &r), USER_FOUND);
+	cr_assert_eq(u.uid, getuid());
+	cr_assert_str_eq(u.home, th_path(dir, "home/bob"));
+	cr_assert_eq(user_lookup(&c, "mallory", &u, &r), USER_UNKNOWN);
+	cr_assert_eq(user_lookup(&c, "../bob", &u, &r), USER_UNKNOWN);
+	cr_assert_eq(user_lookup_uid(&c, getuid(), &u, &r), USER_FOUND);
+	cr_assert_str_eq(u.name, "alice", "the first entry with the uid wins");
+	snprintf(c.passwd_file, sizeof c.passwd_file, "%s", th_path(dir, "missing"));
+	cr_assert_eq(user_lookup(&c, "bob", &u, &r), USER_LOOKUP_ERROR, "a missing passwd_file is trouble, not 'no such user'");
+	cr_assert(res_is_temp(&r));
+}
