@@ -23,6 +23,10 @@ ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
+# libFuzzer build (clang): libraries instrumented for coverage, targets linked by tests/fuzz/run.sh.
+ifeq ($(SAN),fuzz)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
 
 MODULES  = common mbox aliases forward mda mailcmd
 # Library dependencies of each module, in link order.
