@@ -18,10 +18,13 @@ struct envelope {
 	struct timespec started;  /* for delay= in the log */
 };
 
+struct deliver_memo;
+
 struct deliver_ctx {
 	const struct config *cfg;
 	struct expander *expander;
 	char hostname[256];       /* domain for Delivered-To of bare local names */
+	struct deliver_memo *memo;/* retry memory of this message (stdin mode), NULL = none */
 };
 
 /* Prepares a context (hostname, expander). EX_OK or EX_OSERR/EX_CONFIG with the reason. */
@@ -38,5 +41,26 @@ int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_lis
  * Logs one line per action in Postfix style. */
 int deliver_to_recipient(struct deliver_ctx *ctx, const struct envelope *env, const char *rcpt,
 			 const struct action_list *actions, const struct mbox_spool *msg, struct result *r);
+
+/* Same, with the original recipient the MTA reported (-a, ORIGINAL_RECIPIENT, ORCPT) for
+ * X-Original-To; orig_rcpt NULL means each action's own. Returns like deliver_to_recipient. */
+int deliver_to_recipient_orig(struct deliver_ctx *ctx, const struct envelope *env, const char *rcpt,
+			      const char *orig_rcpt, const struct action_list *actions,
+			      const struct mbox_spool *msg, struct result *r);
+
+/* Retry memory: after deliver_memo_begin, deliver_to_recipient skips actions an earlier run
+ * already completed for this very message (same sender and bytes) and remembers new ones.
+ * EX_OK, or EX_TEMPFAIL when the state file is unusable (delivery may then go on without it). */
+int deliver_memo_begin(struct deliver_ctx *ctx, const struct envelope *env, const struct mbox_spool *msg,
+		       struct result *r);
+
+/* Ends the retry memory: when temp_failed, the completed actions are written (fsynced) to the
+ * state file so the MTA's retry skips them. Failures are logged, never fatal. */
+void deliver_memo_end(struct deliver_ctx *ctx, bool temp_failed);
+
+/* The Delivered-To form of an address: rcpt's own domain when it has one, else
+ * "@hostname". Writes into out (size bytes); returns false when it does not fit. */
+bool deliver_final_address(const struct deliver_ctx *ctx, const char *addr, const char *rcpt_domain,
+			   char *out, size_t size);
 
 #endif
