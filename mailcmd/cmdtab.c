@@ -1,0 +1,85 @@
+/* The command table: Heirloom's order, which is what makes `p`, `s`, `f`, `ho`... mean what
+ * users' fingers expect (an abbreviation is the first entry it prefixes). */
+#include "mailcmd/mail.h"
+
+#include <string.h>
+
+static const struct mail_cmd table[] = {
+	{ "next", C_NEXT, A_MSGLIST, "goto and type next message" },
+	{ "alias", C_ALIAS, A_WORDS, "make an alias or print aliases" },
+	{ "print", C_TYPE, A_MSGLIST, "type messages" },
+	{ "type", C_TYPE, A_MSGLIST, "type messages" },
+	{ "Type", C_TYPE_ALL, A_MSGLIST, "type messages with all headers" },
+	{ "Print", C_TYPE_ALL, A_MSGLIST, "print messages with all headers" },
+	{ "top", C_TOP, A_MSGLIST, "print the first toplines lines of messages" },
+	{ "touch", C_TOUCH, A_MSGLIST, "mark messages for moving to mbox" },
+	{ "preserve", C_PRESERVE, A_MSGLIST, "keep messages in the system mailbox" },
+	{ "delete", C_DELETE, A_MSGLIST, "delete messages" },
+	{ "dp", C_DP, A_MSGLIST, "delete the message and type the next one" },
+	{ "dt", C_DP, A_MSGLIST, "delete the message and type the next one" },
+	{ "undelete", C_UNDELETE, A_MSGLIST, "undelete messages" },
+	{ "unset", C_UNSET, A_WORDS, "unset variables" },
+	{ "mail", C_MAIL, A_STRING, "mail to specific recipients" },
+	{ "mbox", C_MBOX, A_MSGLIST, "move messages to mbox at quit" },
+	{ "unread", C_UNREAD, A_MSGLIST, "mark messages as unread" },
+	{ "new", C_UNREAD, A_MSGLIST, "mark messages as new" },
+	{ "!", C_SHELLCMD, A_STRING, "execute a shell command" },
+	{ "copy", C_COPY, A_STRING, "copy messages to a file without marking them saved" },
+	{ "chdir", C_CD, A_STRING, "change the working directory" },
+	{ "cd", C_CD, A_STRING, "change the working directory" },
+	{ "save", C_SAVE, A_STRING, "append messages to a file" },
+	{ "source", C_SOURCE, A_STRING, "read commands from a file" },
+	{ "set", C_SET, A_WORDS, "set variables or print them" },
+	{ "shell", C_SHELL, A_NONE, "invoke an interactive shell" },
+	{ "version", C_VERSION, A_NONE, "print the version" },
+	{ "write", C_SAVE_NOHDR, A_STRING, "write message bodies to a file" },
+	{ "from", C_FROM, A_MSGLIST, "print header summaries of messages" },
+	{ "file", C_FOLDER, A_STRING, "switch to another mailbox" },
+	{ "folder", C_FOLDER, A_STRING, "switch to another mailbox" },
+	{ "folders", C_FOLDERS, A_NONE, "list the folder directory" },
+	{ "?", C_HELP, A_NONE, "print this help" },
+	{ "z", C_Z, A_STRING, "scroll the header summary (z, z+, z-)" },
+	{ "headers", C_HEADERS, A_MSGLIST, "print a page of header summaries" },
+	{ "help", C_HELP, A_NONE, "print this help" },
+	{ "=", C_EQUALS, A_NONE, "print the current message number" },
+	{ "Reply", C_REPLY_SENDER, A_MSGLIST, "reply to the sender only" },
+	{ "Respond", C_REPLY_SENDER, A_MSGLIST, "reply to the sender only" },
+	{ "reply", C_REPLY, A_MSGLIST, "reply to the sender and all recipients" },
+	{ "respond", C_REPLY, A_MSGLIST, "reply to the sender and all recipients" },
+	{ "echo", C_ECHO, A_STRING, "print the arguments" },
+	{ "quit", C_QUIT, A_NONE, "quit, saving changes" },
+	{ "list", C_LIST, A_NONE, "list the commands" },
+	{ "xit", C_EXIT, A_NONE, "exit, leaving the mailbox untouched" },
+	{ "exit", C_EXIT, A_NONE, "exit, leaving the mailbox untouched" },
+	{ "size", C_SIZE, A_MSGLIST, "print the sizes of messages" },
+	{ "hold", C_PRESERVE, A_MSGLIST, "keep messages in the system mailbox" },
+	{ "ignore", C_IGNORE, A_WORDS, "hide header fields when typing" },
+	{ "discard", C_IGNORE, A_WORDS, "hide header fields when typing" },
+	{ "retain", C_RETAIN, A_WORDS, "show only these header fields" },
+	{ "unalias", C_UNALIAS, A_WORDS, "remove aliases" },
+	{ "pipe", C_PIPE, A_STRING, "pipe messages to a shell command" },
+	{ "|", C_PIPE, A_STRING, "pipe messages to a shell command" },
+	{ "newmail", C_NEWMAIL, A_NONE, "check for new mail" },
+	{ "-", C_PREV, A_MSGLIST, "type the previous message" },
+	{ "+", C_PLUS, A_MSGLIST, "type the next message" },
+	{ NULL, C_NONE, A_NONE, NULL },
+};
+
+const struct mail_cmd *mail_cmd_table(void)
+{
+	return table;
+}
+
+const struct mail_cmd *mail_cmd_lookup(const char *word)
+{
+	size_t len = strlen(word);
+	if (!len)
+		return NULL;
+	for (const struct mail_cmd *c = table; c->name; c++)
+		if (!strcmp(c->name, word))
+			return c;
+	for (const struct mail_cmd *c = table; c->name; c++)
+		if (!strncmp(c->name, word, len))
+			return c;
+	return NULL;
+}

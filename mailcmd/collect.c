@@ -1,0 +1,238 @@
+/* Collecting a message body from the user: tilde escapes, `dot`, EOT, and the send mode. */
+#include "mailcmd/mail.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char tilde_help[] =
+	"-------------------- ~ ESCAPES ----------------------------\n"
+	"~~             Quote a single tilde\n"
+	"~b users       Add users to \"blind\" cc list\n"
+	"~c users       Add users to cc list\n"
+	"~e             Edit the message buffer\n"
+	"~p             Print the message buffer\n"
+	"~q             Quit, save letter in $HOME/dead.letter\n"
+	"~x             Quit, do not save letter\n"
+	"~r file        Read a file into the message buffer\n"
+	"~s subject     Set subject\n"
+	"~t users       Add users to To list\n"
+	"~v             Invoke display editor on message\n"
+	"~!command      Invoke the shell\n"
+	"~.             End of message\n"
+	"-----------------------------------------------------------\n";
+
+/* Runs cmd via the shell with the terminal attached; the user's own text, on purpose. */
+static int run_shell(const char *cmd)
+{
+	pid_t pid;
+	int status = 0;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void print_draft(const struct mail_draft *d)
+{
+	printf("-------\nMessage contains:\n");
+	if (d->to)
+		printf("To: %s\n", d->to);
+	if (d->cc)
+		printf("Cc: %s\n", d->cc);
+	if (d->bcc)
+		printf("Bcc: %s\n", d->bcc);
+	if (d->subject)
+		printf("Subject: %s\n", d->subject);
+	printf("\n");
+	if (d->body)
+		fwrite(d->body, 1, d->body_len, stdout);
+	printf("(continue)\n");
+}
+
+static void read_file(struct mail_draft *d, const char *name)
+{
+	while (*name == ' ' || *name == '\t')
+		name++;
+	FILE *fp = fopen(name, "r");
+	char buf[8192];
+	size_t n, bytes = 0, lines = 0;
+	if (!*name) {
+		printf("Interpolate what file?\n");
+		return;
+	}
+	if (!fp) {
+		fprintf(stderr, "%s: %s\n", name, strerror(errno));
+		return;
+	}
+	while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
+		mail_draft_append(d, buf, n);
+		bytes += n;
+		for (size_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	}
+	fclose(fp);
+	printf("\"%s\" %zu/%zu\n", name, lines, bytes);
+}
+
+/* ~e/~v: the body goes through a private temp file and the user's editor. */
+static void edit_draft(struct mail_draft *d, const char *var, const char *def)
+{
+	char path[] = "/tmp/mail.edXXXXXX";
+	const char *ed = getenv(var);
+	char cmd[CFG_PATH_MAX * 2];
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		perror("mkstemp");
+		return;
+	}
+	if (d->body && write(fd, d->body, d->body_len) != (ssize_t)d->body_len)
+		perror(path);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "%s '%s'", ed && *ed ? ed : def, path);
+	if (run_shell(cmd) == 0) {
+		free(d->body);
+		d->body = NULL;
+		d->body_len = 0;
+		FILE *fp = fopen(path, "r");
+		char buf[8192];
+		size_t n;
+		while (fp && (n = fread(buf, 1, sizeof buf, fp)) > 0)
+			mail_draft_append(d, buf, n);
+		if (fp)
+			fclose(fp);
+	}
+	unlink(path);
+	printf("(continue)\n");
+}
+
+/* Handles one ~x line; returns 1 to end the message, 2 to abort (dead letter), 3 to abort
+ * silently, 0 to go on. */
+static int tilde(struct mail_draft *d, char *line, const char *home)
+{
+	char c = line[1];
+	char *arg = line + 2;
+	(void)home;
+	while (*arg == ' ' || *arg == '\t')
+		arg++;
+	switch (c) {
+	case '.': return 1;
+	case 'q': return 2;
+	case 'x': return 3;
+	case 's':
+		free(d->subject);
+		d->subject = strdup(arg);
+		return 0;
+	case 't': mail_addr_append(&d->to, arg); return 0;
+	case 'c': mail_addr_append(&d->cc, arg); return 0;
+	case 'b': mail_addr_append(&d->bcc, arg); return 0;
+	case 'r': case '<': read_file(d, arg); return 0;
+	case 'p': print_draft(d); return 0;
+	case 'e': edit_draft(d, "EDITOR", "vi"); return 0;
+	case 'v': edit_draft(d, "VISUAL", "vi"); return 0;
+	case '!': run_shell(arg); printf("!\n"); return 0;
+	case '?': fputs(tilde_help, stdout); return 0;
+	case '~': mail_draft_append(d, line + 1, strlen(line + 1)); mail_draft_append(d, "\n", 1); return 0;
+	default:
+		printf("Unknown tilde escape.\n");
+		return 0;
+	}
+}
+
+int mail_collect(FILE *in, bool interactive, struct mail_draft *d, const char *home)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+	bool dot = mail_var_isset("dot");
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		size_t len = (size_t)n;
+		if (interactive && len && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (interactive && dot && !strcmp(line, "."))
+			break;
+		if (interactive && line[0] == '~' && line[1]) {
+			int t = tilde(d, line, home);
+			if (t == 1)
+				break;
+			if (t >= 2) {
+				if (t == 2 && mail_var_get("save") != NULL)
+					mail_save_dead(home, d);
+				rc = 1;
+				break;
+			}
+			continue;
+		}
+		mail_draft_append(d, line, len);
+		if (interactive)
+			mail_draft_append(d, "\n", 1);
+	}
+	if (interactive && n < 0)
+		printf("EOT\n");
+	else if (interactive && rc == 0)
+		printf("EOT\n");
+	free(line);
+	fflush(stdout);
+	return rc;
+}
+
+/* Prompts for a header value at the terminal (Subject:, Cc:); NULL at EOF. */
+static char *prompt_line(const char *prompt)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	fputs(prompt, stdout);
+	fflush(stdout);
+	ssize_t n = getline(&line, &cap, stdin);
+	if (n < 0) {
+		free(line);
+		return NULL;
+	}
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	return line;
+}
+
+int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *user, const char *home)
+{
+	bool tty = isatty(STDIN_FILENO);
+	char err[512], host[256];
+	if (tty && !d->subject && mail_var_isset("ask"))
+		d->subject = prompt_line("Subject: ");
+	if (mail_collect(stdin, tty, d, home) != 0)
+		return 1;
+	if (tty && mail_var_isset("askcc")) {
+		char *cc = prompt_line("Cc: ");
+		if (cc)
+			mail_addr_append(&d->cc, cc);
+		free(cc);
+	}
+	if (tty && d->body_len == 0)
+		printf("Null message body; hope that's ok\n");
+	snprintf(host, sizeof host, "%s", cfg->hostname);
+	if (!host[0] && gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "localhost");
+	size_t len;
+	char *msg = mail_build_message(d, user, host, time(NULL), &len, err, sizeof err);
+	if (!msg || mail_send_message(cfg, d, msg, len, err, sizeof err) != 0) {
+		fprintf(stderr, "mail: %s\n", err);
+		mail_save_dead(home, d);
+		fprintf(stderr, "mail: message saved in %s/dead.letter\n", home);
+		free(msg);
+		return 1;
+	}
+	free(msg);
+	return 0;
+}

@@ -1,0 +1,149 @@
+/* The header summary line (Heirloom layout), status letters, address skinning, screen width. */
+#include "mailcmd/mail.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+char mail_status_char(unsigned f)
+{
+	if (f & MAIL_M_DELETED)
+		return 'D';
+	if (f & MAIL_M_MBOX)
+		return 'M';
+	if (f & MAIL_M_PRESERVE)
+		return 'P';
+	if (f & MAIL_M_SAVED)
+		return '*';
+	if ((f & (MAIL_M_NEW | MAIL_M_READ)) == MAIL_M_NEW)
+		return 'N';
+	if (!(f & MAIL_M_READ))
+		return 'U';
+	if (f & MAIL_M_ANSWERED)
+		return 'A';
+	if (f & MAIL_M_FLAGGED)
+		return 'F';
+	return ' ';
+}
+
+/* Copies src without RFC 5322 comments (parenthesised, nesting) and quotes, trimmed. */
+static void strip_comments(const char *src, char *out, size_t size)
+{
+	size_t o = 0;
+	int depth = 0;
+	for (const char *p = src; *p && o + 1 < size; p++) {
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && depth)
+			depth--;
+		else if (!depth && *p != '"')
+			out[o++] = *p;
+	}
+	out[o] = '\0';
+	char *s = out;
+	while (isspace((unsigned char)*s))
+		s++;
+	memmove(out, s, strlen(s) + 1);
+	for (size_t l = strlen(out); l && isspace((unsigned char)out[l - 1]); l--)
+		out[l - 1] = '\0';
+}
+
+char *mail_skin(const char *addr, char *out, size_t size)
+{
+	const char *lt = strchr(addr, '<');
+	const char *gt = lt ? strchr(lt, '>') : NULL;
+	if (lt && gt) {
+		snprintf(out, size, "%.*s", (int)(gt - lt - 1), lt + 1);
+		return out;
+	}
+	strip_comments(addr, out, size);
+	/* only the first of a list */
+	char *comma = strchr(out, ',');
+	if (comma)
+		*comma = '\0';
+	return out;
+}
+
+int mail_screen_width(void)
+{
+	const char *c = getenv("COLUMNS");
+	struct winsize ws;
+	if (c && atoi(c) > 10)
+		return atoi(c);
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
+		return ws.ws_col;
+	return 80;
+}
+
+/* Byte length of the longest prefix of s that fits in cols display columns (UTF-8
+ * sequences count as one column and are never split). */
+static size_t fit_columns(const char *s, size_t cols)
+{
+	size_t i = 0, used = 0;
+	while (s[i] && used < cols) {
+		size_t k = 1;
+		while ((s[i + k] & 0xC0) == 0x80)
+			k++;
+		i += k;
+		used++;
+	}
+	return i;
+}
+
+/* Appends s left-aligned in exactly w columns (padded or cut). */
+static void put_field(char *buf, size_t size, size_t *o, const char *s, size_t w)
+{
+	size_t bytes = fit_columns(s, w), cols = 0;
+	for (size_t i = 0; i < bytes; i++)
+		cols += (s[i] & 0xC0) != 0x80;
+	*o += (size_t)snprintf(buf + *o, *o < size ? size - *o : 0, "%.*s%*s", (int)bytes, s,
+			       (int)(w - cols), "");
+}
+
+/* Flattens control characters (tabs, stray newlines) in a header text for one-line output. */
+static void flatten(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+	for (; *in && o + 1 < size; in++)
+		out[o++] = ((unsigned char)*in < 0x20 || *in == 0x7f) ? ' ' : *in;
+	out[o] = '\0';
+}
+
+size_t mail_headline(char *buf, size_t size, const struct mail_msg *m, size_t num, size_t total,
+		     bool current, int width, const char *showto_user)
+{
+	char who[512], addr[512], date[32] = "", subj[1024];
+	size_t o = 0;
+	int numw = 3;
+	for (size_t t = total; t >= 1000; t /= 10)
+		numw++;
+	mail_skin(m->from ? m->from : "", addr, sizeof addr);
+	if (showto_user && m->to && mail_from_matches(m->from, showto_user)) {
+		char to[512];
+		snprintf(who, sizeof who, "To %s", mail_skin(m->to, to, sizeof to));
+	} else {
+		flatten(addr, who, sizeof who);
+	}
+	if (m->date != (time_t)-1) {
+		struct tm tm;
+		localtime_r(&m->date, &tm);
+		strftime(date, sizeof date, "%a %b %e %H:%M", &tm);
+	}
+	o += (size_t)snprintf(buf, size, "%c%c%*zu ", current ? '>' : ' ', mail_status_char(m->flags),
+			      numw, num);
+	put_field(buf, size, &o, who, 18);
+	o += (size_t)snprintf(buf + o, o < size ? size - o : 0, " %16s %4zu/%-5lld ", date, m->lines,
+			      m->bytes);
+	flatten(m->subject ? m->subject : "", subj, sizeof subj);
+	if (o < size && m->subject)
+		o += (size_t)snprintf(buf + o, size - o, "\"%s\"", subj);
+	if (o >= size)
+		o = size - 1;
+	/* trim to the screen: mailx keeps the line one column short of the width */
+	size_t cut = fit_columns(buf, width > 1 ? (size_t)width - 1 : 79);
+	if (cut < o)
+		buf[o = cut] = '\0';
+	return o;
+}

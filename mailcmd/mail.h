@@ -1,0 +1,210 @@
+/* mail(1): types and entry points shared by the mail reader/sender modules (libmailcmd). */
+#ifndef MAILCMD_MAIL_H
+#define MAILCMD_MAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "common/config.h"
+
+/* Session state of one message (Heirloom's m_flag bits). */
+enum {
+	MAIL_M_NEW = 1 << 0,       /* not seen by any reader before (no Status: O) */
+	MAIL_M_READ = 1 << 1,      /* Status: R or read in this session */
+	MAIL_M_DELETED = 1 << 2,
+	MAIL_M_SAVED = 1 << 3,     /* saved to a file: leaves the system mailbox unless keepsave */
+	MAIL_M_PRESERVE = 1 << 4,  /* hold/preserve: stays in the system mailbox */
+	MAIL_M_MBOX = 1 << 5,      /* mbox command: goes to ~/mbox at quit */
+	MAIL_M_TOUCH = 1 << 6,     /* touched: read or `touch`ed, candidate for ~/mbox */
+	MAIL_M_ANSWERED = 1 << 7,
+	MAIL_M_FLAGGED = 1 << 8,
+	MAIL_M_STATUS = 1 << 9,    /* flags changed: the Status header needs rewriting */
+};
+
+/* What the header summary and the message-list parser need to know about a message. */
+struct mail_msg {
+	unsigned flags;            /* MAIL_M_* */
+	const char *from;          /* From: (decoded) or the envelope sender; may be NULL */
+	const char *to;            /* To: (decoded), for showto; may be NULL */
+	const char *subject;       /* decoded Subject:, may be NULL */
+	time_t date;               /* arrival date from the From_ line, (time_t)-1 unknown */
+	size_t lines;
+	long long bytes;
+};
+
+/* ---- message lists (msglist.c) ---- */
+enum mail_list_mode {
+	MAIL_LIST_UNDELETED,       /* the usual: deleted messages are never selected */
+	MAIL_LIST_DELETED,         /* undelete: only deleted messages are candidates */
+};
+
+/* Parses a message list (`1 3-5 * $ . ^ :n :u :r :d :o /re user`) against msgs[0..n-1]
+ * with current message cur (0-based); sets sel[i] and returns how many, or -1 with err. */
+int mail_msglist_parse(const char *spec, const struct mail_msg *msgs, size_t n, size_t cur,
+		       enum mail_list_mode mode, unsigned char *sel, char *err, size_t errlen);
+
+/* True when the (decoded) sender s matches user name `name` as mailx's `USER` list item:
+ * the whole address, its local part, or (case-insensitively) part of the From text. */
+bool mail_from_matches(const char *from, const char *name);
+
+/* ---- header summary (headline.c) ---- */
+/* Formats one Heirloom-style summary line (no newline) for message number num (1-based)
+ * of total, trimmed to width-1 display columns. Returns the byte length. */
+size_t mail_headline(char *buf, size_t size, const struct mail_msg *m, size_t num, size_t total,
+		     bool current, int width, const char *showto_user);
+
+/* The status letter of the summary: N new, U unread, ' ' read, * saved, P preserved,
+ * M mboxed, A answered, F flagged, D deleted. */
+char mail_status_char(unsigned flags);
+
+/* Copies the bare address of an RFC 5322 address (first one) into out: the <...> part, or
+ * the text without comments. Returns out. */
+char *mail_skin(const char *addr, char *out, size_t size);
+
+/* Terminal width for summaries: COLUMNS, else TIOCGWINSZ on stdout, else 80. */
+int mail_screen_width(void);
+
+/* ---- variables, aliases, ignore lists (vars.c) ---- */
+/* Sets variable name (value NULL for a boolean). "noNAME" unsets NAME. */
+void mail_var_set(const char *name, const char *value);
+void mail_var_unset(const char *name);
+/* The value ("" for a set boolean) or NULL when unset. */
+const char *mail_var_get(const char *name);
+bool mail_var_isset(const char *name);
+/* Numeric value of a variable, def when unset or not a number. */
+long mail_var_num(const char *name, long def);
+/* Prints all variables as `set` does (sorted, name or name="value"). */
+void mail_var_list(FILE *out);
+/* Frees all variables, aliases and ignore lists (tests). */
+void mail_vars_reset(void);
+
+/* Adds names to alias `name` (alias command). */
+void mail_alias_add(const char *name, char *const *members, size_t n);
+/* Members of an alias as one comma-separated string, or NULL. */
+const char *mail_alias_get(const char *name);
+void mail_alias_list(FILE *out);
+void mail_alias_remove(const char *name);
+/* Expands aliases (recursively, bounded) in a comma/space separated recipient list into
+ * a malloc'd comma-separated list. */
+char *mail_alias_expand(const char *list);
+
+/* ignore/retain: kind 0 = ignore, 1 = retain. */
+void mail_ignore_add(int kind, const char *field);
+void mail_ignore_list(int kind, FILE *out);
+/* True when a header field should be hidden by `type`/`print` (not by `Type`). */
+bool mail_ignored(const char *field);
+
+/* Splits a command line into words the way mailx does for set/alias (quotes honoured).
+ * Returns the count (at most max) of pointers into the modified line. */
+size_t mail_split_words(char *line, char **words, size_t max);
+
+/* ---- command table (cmdtab.c) ---- */
+enum mail_cmd_id {
+	C_NONE, C_TYPE, C_TYPE_ALL, C_NEXT, C_PREV, C_PLUS, C_HEADERS, C_Z, C_FROM, C_DELETE,
+	C_DP, C_UNDELETE, C_REPLY, C_REPLY_SENDER, C_MAIL, C_SAVE, C_SAVE_NOHDR, C_COPY,
+	C_PRESERVE, C_MBOX, C_TOUCH, C_TOP, C_SIZE, C_FOLDER, C_FOLDERS, C_SET, C_UNSET,
+	C_ALIAS, C_UNALIAS, C_SHELL, C_PIPE, C_EQUALS, C_HELP, C_QUIT, C_EXIT, C_IGNORE,
+	C_RETAIN, C_SOURCE, C_LIST, C_ECHO, C_NEWMAIL, C_UNREAD, C_VERSION, C_CD, C_SHELLCMD,
+};
+
+enum mail_arg_kind { A_MSGLIST, A_STRING, A_NONE, A_WORDS };
+
+struct mail_cmd {
+	const char *name;          /* full name; the table order decides abbreviations */
+	enum mail_cmd_id id;
+	enum mail_arg_kind args;
+	const char *help;
+};
+
+/* Looks a (possibly abbreviated) command name up the way mailx does: the first entry
+ * of the table that the word is a prefix of. NULL when unknown. */
+const struct mail_cmd *mail_cmd_lookup(const char *word);
+/* The whole table, terminated by a NULL name. */
+const struct mail_cmd *mail_cmd_table(void);
+
+/* ---- composing and sending (compose.c) ---- */
+struct mail_draft {
+	char *to, *cc, *bcc;       /* comma-separated, malloc'd or NULL */
+	char *subject;             /* malloc'd or NULL */
+	char *from;                /* -r FROM, or NULL */
+	char *in_reply_to;         /* Message-ID being answered, or NULL */
+	char *references;
+	char *body;                /* malloc'd text, LF lines */
+	size_t body_len;
+	char **attach;             /* file names */
+	size_t n_attach;
+};
+
+void mail_draft_free(struct mail_draft *d);
+/* Appends text to the draft body (grows as needed). */
+void mail_draft_append(struct mail_draft *d, const char *text, size_t len);
+/* Adds comma-separated addresses to *field. */
+void mail_addr_append(char **field, const char *more);
+
+/* RFC 2047 encoded-word form of text (UTF-8) for a header, or a copy when it is plain
+ * ASCII. start is the column where the text begins (folding). malloc'd. */
+char *mail_rfc2047_encode(const char *text, size_t start);
+/* Decodes RFC 2047 encoded words in a header value to UTF-8. malloc'd. */
+char *mail_rfc2047_decode(const char *text);
+/* Base64 of data with 76-column lines, malloc'd. */
+char *mail_base64_encode(const unsigned char *data, size_t len, size_t *out_len);
+/* Quoted-printable of text (soft line breaks at 76), malloc'd. */
+char *mail_qp_encode(const char *text, size_t len, size_t *out_len);
+/* Decoders for display: return malloc'd bytes and their length. */
+char *mail_base64_decode(const char *in, size_t len, size_t *out_len);
+char *mail_qp_decode(const char *in, size_t len, size_t *out_len);
+
+/* Builds the complete RFC 5322 message (headers + body, MIME as needed) for d into a
+ * malloc'd buffer. now and hostname make Date/Message-ID deterministic for tests. */
+char *mail_build_message(const struct mail_draft *d, const char *user, const char *hostname,
+			 time_t now, size_t *len_out, char *err, size_t errlen);
+
+/* Sends msg through cfg->sendmail_path (or the `sendmail` variable) with -oi -- and the
+ * recipients (To, Cc, Bcc, aliases expanded). Returns 0 or -1 with err. */
+int mail_send_message(const struct config *cfg, const struct mail_draft *d, const char *msg,
+		      size_t len, char *err, size_t errlen);
+
+/* Appends the draft to ~/dead.letter (mbox form not required: plain text, as mailx). */
+void mail_save_dead(const char *home, const struct mail_draft *d);
+
+/* ---- collecting a message (collect.c) ---- */
+/* Reads the body from in; when interactive, honours tilde escapes and `dot`.
+ * Returns 0 to send, 1 when aborted (~q/~x, interrupt), -1 on error. */
+int mail_collect(FILE *in, bool interactive, struct mail_draft *d, const char *home);
+
+/* Full send mode: compose from stdin and send. Returns the exit status. */
+int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *user,
+		   const char *home);
+
+/* ---- MIME display (mime.c) ---- */
+/* Finds header `name` in the header block hdr[0..len) and returns its unfolded value
+ * (malloc'd) or NULL. */
+char *mail_header_get(const char *hdr, size_t len, const char *name);
+/* Writes a message body for display: decodes text/plain (QP/base64, charset to UTF-8 /
+ * the locale) and lists other parts as attachments. hdr/body are the raw sections. */
+void mail_show_body(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen);
+
+/* ---- the reader (session.c, cmds.c) ---- */
+struct mail_opts {
+	const char *file;          /* -f FILE; NULL for the system mailbox */
+	const char *user;          /* -u USER or the invoking user */
+	bool header_only;          /* -H */
+	bool check_only;           /* -e */
+	bool no_summary;           /* -N */
+	bool read_only;            /* -R */
+};
+
+/* Runs the interactive reader. Returns the exit status. */
+int mail_read_mode(const struct config *cfg, const struct mail_opts *o);
+
+/* Reads /etc/mail.rc and ~/.mailrc (or $MAILRC) through the command interpreter's
+ * set/unset/alias/ignore/retain/source subset. */
+void mail_load_rc(const char *home);
+/* Executes one rc-file line (set, unset, alias, ignore, retain, source, comments). */
+int mail_rc_line(char *line);
+/* Reads a file of rc lines (source). Returns 0 or -1 when unreadable. */
+int mail_source(const char *path);
+
+#endif
