@@ -1,0 +1,218 @@
+/* Mailbox locking as Postfix local(8), mail.local and mailx do it: dotlock, then fcntl. */
+#include "mbox/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lockfile.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+static double lock_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleeps the next backoff step (10 ms doubling to 250 ms), never past the deadline.
+ * Returns false when the deadline has passed. */
+static bool lock_backoff(double deadline, long *step_ms)
+{
+	double left = deadline - lock_now();
+	if (left <= 0)
+		return false;
+	long ms = *step_ms;
+	if ((double)ms / 1000.0 > left)
+		ms = (long)(left * 1000.0) + 1;
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+	*step_ms = *step_ms * 2 > 250 ? 250 : *step_ms * 2;
+	return true;
+}
+
+/* A refusal is temporary on purpose: an administrator fixes the mailbox, the MTA retries. */
+static int lock_refuse(struct result *r, const char *path, const char *why)
+{
+	log_msg(LOG_WARNING, "%s: refusing mailbox: %s", path, why);
+	return res_set(r, EX_TEMPFAIL, "4.2.0", "mailbox %s refused: %s", path, why);
+}
+
+static int lock_dotlock(struct mbox_lock *lk, double deadline, struct result *r)
+{
+	long step = 10;
+	for (;;) {
+		/* retries 0: liblockfile's own retry loop sleeps 5 s and more; ours is finer.
+		 * L_PID lets liblockfile remove the lock of a dead process at once. */
+		int rc = lockfile_create(lk->lock_path, 0, L_PID);
+		if (rc == L_SUCCESS) {
+			lk->dotlocked = true;
+			return EX_OK;
+		}
+		if (rc != L_MAXTRYS) {
+			int err = errno;
+			log_msg(LOG_WARNING, "%s: cannot create lock file (liblockfile error %d)",
+				lk->lock_path, rc);
+			return res_errno(r, err ? err : EAGAIN, false, "cannot create lock file %s",
+					 lk->lock_path);
+		}
+		if (!lock_backoff(deadline, &step))
+			return res_set(r, EX_TEMPFAIL, "4.2.1", "mailbox locked: %s is held",
+				       lk->lock_path);
+	}
+}
+
+/* Opens the mailbox without following symlinks, creating it when asked. */
+static int lock_open(struct mbox_lock *lk, int flags, const struct mbox_owner *owner,
+		     struct result *r)
+{
+	int mode = (flags & MBOX_LOCK_WRITE) ? O_RDWR : O_RDONLY;
+	int base = mode | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	for (int tries = 0; tries < 10; tries++) {
+		lk->fd = open(lk->path, base);
+		if (lk->fd >= 0)
+			return EX_OK;
+		if (errno == ELOOP)
+			return lock_refuse(r, lk->path, "it is a symbolic link");
+		if (errno != ENOENT || !(flags & MBOX_LOCK_CREATE))
+			return res_errno(r, errno, false, "cannot open mailbox %s", lk->path);
+		lk->fd = open(lk->path, base | O_CREAT | O_EXCL, 0600);
+		if (lk->fd >= 0) {
+			if (geteuid() == 0 && owner && owner->uid != (uid_t)-1 &&
+			    fchown(lk->fd, owner->uid, owner->gid) != 0) {
+				int err = errno;
+				unlink(lk->path);
+				close(lk->fd);
+				lk->fd = -1;
+				return res_errno(r, err, false, "cannot chown new mailbox %s", lk->path);
+			}
+			return EX_OK;
+		}
+		if (errno != EEXIST)
+			return res_errno(r, errno, false, "cannot create mailbox %s", lk->path);
+		/* Someone created it between our two opens: open theirs. */
+	}
+	return res_set(r, EX_TEMPFAIL, "4.2.0", "mailbox %s keeps appearing and vanishing", lk->path);
+}
+
+/* The checks every writer of /var/mail makes: a plain file, one link, the right owner,
+ * and the path still naming the file we opened (defeats rename/link races). */
+static int lock_check(struct mbox_lock *lk, const struct mbox_owner *owner, struct result *r)
+{
+	struct stat st, lst;
+	if (fstat(lk->fd, &st) != 0)
+		return res_errno(r, errno, false, "cannot stat mailbox %s", lk->path);
+	if (!S_ISREG(st.st_mode))
+		return lock_refuse(r, lk->path, "it is not a regular file");
+	if (st.st_nlink != 1)
+		return lock_refuse(r, lk->path, st.st_nlink ? "it has more than one hard link"
+							   : "it was removed");
+	if (owner && owner->uid != (uid_t)-1 && st.st_uid != owner->uid)
+		return lock_refuse(r, lk->path, "it is owned by the wrong user");
+	if (lstat(lk->path, &lst) != 0 || lst.st_dev != st.st_dev || lst.st_ino != st.st_ino)
+		return lock_refuse(r, lk->path, "it was replaced while being opened");
+	lk->dev = st.st_dev;
+	lk->ino = st.st_ino;
+	return EX_OK;
+}
+
+/* Open file description locks conflict with the classic fcntl locks of Postfix and mailx,
+ * but are not dropped when this process closes some other descriptor of the same file
+ * (the well-known POSIX lock trap, e.g. mbox_index_open inside a locked section). */
+static int lock_fcntl_try(int fd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
+	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno == EINVAL && fcntl(fd, F_SETLK, &fl) == 0)
+		return 0;
+	return errno;
+}
+
+static int lock_fcntl(struct mbox_lock *lk, int flags, double deadline, struct result *r)
+{
+	short type = (flags & MBOX_LOCK_WRITE) ? F_WRLCK : F_RDLCK;
+	long step = 10;
+	for (;;) {
+		int err = lock_fcntl_try(lk->fd, type);
+		if (err == 0)
+			return EX_OK;
+		if (err != EAGAIN && err != EACCES && err != EINTR)
+			return res_errno(r, err, false, "cannot lock mailbox %s", lk->path);
+		if (!lock_backoff(deadline, &step))
+			return res_set(r, EX_TEMPFAIL, "4.2.1", "mailbox locked: %s is in use",
+				       lk->path);
+	}
+}
+
+static void lock_close_fd(struct mbox_lock *lk)
+{
+	if (lk->fd >= 0)
+		close(lk->fd);
+	lk->fd = -1;
+}
+
+/* Opens, checks and fcntl-locks; retries when a rewriter renamed a new file over the path
+ * while we waited for the lock on the old one. */
+static int lock_open_locked(struct mbox_lock *lk, int flags, const struct mbox_owner *owner,
+			    double deadline, struct result *r)
+{
+	for (;;) {
+		struct stat st;
+		if (lock_open(lk, flags, owner, r) != EX_OK || lock_check(lk, owner, r) != EX_OK ||
+		    lock_fcntl(lk, flags, deadline, r) != EX_OK) {
+			lock_close_fd(lk);
+			return r->ex;
+		}
+		if (lstat(lk->path, &st) == 0 && st.st_dev == lk->dev && st.st_ino == lk->ino)
+			return EX_OK;
+		lock_close_fd(lk);
+		if (lock_now() > deadline)
+			return res_set(r, EX_TEMPFAIL, "4.2.1", "mailbox locked: %s keeps being replaced",
+				       lk->path);
+	}
+}
+
+int mbox_lock(const char *path, int flags, const struct mbox_owner *owner, int timeout,
+	      struct mbox_lock *lk, struct result *r)
+{
+	memset(lk, 0, sizeof *lk);
+	lk->fd = -1;
+	if (snprintf(lk->path, sizeof lk->path, "%s", path) >= (int)sizeof lk->path ||
+	    snprintf(lk->lock_path, sizeof lk->lock_path, "%s.lock", path) >= (int)sizeof lk->lock_path)
+		return res_set(r, EX_TEMPFAIL, "4.2.0", "mailbox path too long");
+	double deadline = lock_now() + (timeout > 0 ? timeout : 0);
+	if (!(flags & MBOX_LOCK_NODOTLOCK) && lock_dotlock(lk, deadline, r) != EX_OK)
+		return r->ex;
+	if (lock_open_locked(lk, flags, owner, deadline, r) != EX_OK) {
+		mbox_unlock(lk);
+		return r->ex;
+	}
+	if (flags & MBOX_LOCK_WRITE) {
+		int err = mbox_journal_recover(lk->fd, lk->path);
+		if (err) {
+			mbox_unlock(lk);
+			return res_errno(r, err, false, "cannot repair torn tail of %s", path);
+		}
+	}
+	*r = res_ok("locked");
+	return EX_OK;
+}
+
+void mbox_unlock(struct mbox_lock *lk)
+{
+	if (lk->fd >= 0) {
+		struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+		if (fcntl(lk->fd, F_OFD_SETLK, &fl) != 0)
+			fcntl(lk->fd, F_SETLK, &fl);
+		close(lk->fd);
+		lk->fd = -1;
+	}
+	if (lk->dotlocked)
+		lockfile_remove(lk->lock_path);
+	lk->dotlocked = false;
+}
