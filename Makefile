@@ -84,6 +84,15 @@ unit-$(1): $(BUILD)/tests/unit/only-$(1) $(PROGRAMS_$(1))
 endef
 $(foreach m,$(MODULES),$(eval $(call module_unit,$(m))))
 
+# unit-lmtp: the LMTP state machine's tests link only mda/lmtp_proto.o and libcommon (the
+# protocol is tested with a fake delivery, so it does not need the rest of mda to link).
+LMTP_UNIT_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/test_mda_lmtp*.c)) $(BUILD)/tests/unit/helpers.o
+$(BUILD)/tests/unit/only-lmtp: $(LMTP_UNIT_OBJS) $(BUILD)/mda/lmtp_proto.o $(call lib_file,common)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRITERION_LIBS)
+.PHONY: unit-lmtp
+unit-lmtp: $(BUILD)/tests/unit/only-lmtp
+	$(BUILD)/tests/unit/only-lmtp $(CRITERION_FLAGS)
+
 unit: $(BUILD)/tests/unit/all $(PROGRAMS)
 	BUILD=$(BUILD) $(BUILD)/tests/unit/all $(CRITERION_FLAGS)
 

@@ -1,0 +1,739 @@
+/* The LMTP state machine: parses commands and DATA from a byte stream, queues replies, and
+ * drives recipient checks and deliveries through struct lmtp_ops. No I/O of its own. */
+#include "mda/lmtp_proto.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "common/log.h"
+
+enum lmtp_state {
+	ST_FRESH,     /* before LHLO */
+	ST_READY,     /* after LHLO; a transaction may or may not be open (s->in_txn) */
+	ST_DATA,      /* between 354 and the final dot */
+	ST_CLOSED,
+};
+
+struct lmtp_rcpt {
+	char *addr;
+	void *handle;
+};
+
+struct lmtp_session {
+	struct lmtp_ops ops;
+	void *ctx;
+	char hostname[256];
+	char session_id[24];
+	char peer[128];
+	long long size_limit;
+	unsigned max_rcpts;
+	unsigned max_errors;
+
+	enum lmtp_state state;
+	unsigned errors;
+	unsigned long long lines;
+	unsigned long txn_count;
+
+	/* command line being assembled; one byte kept for the NUL */
+	char line[LMTP_CMD_LINE_MAX];
+	size_t line_len;
+	bool line_overlong;
+
+	/* the transaction: MAIL seen, recipients accepted so far */
+	bool in_txn;
+	struct envelope env;
+	struct lmtp_rcpt *rcpts;
+	size_t n_rcpts;
+	size_t cap_rcpts;      /* kept across transactions so a long session does not churn */
+
+	/* DATA progress */
+	bool spool_open;
+	int dot_state;         /* 0: none, 1: "." at line start, 2: ".\r" at line start */
+	size_t data_line_len;  /* octets of the current line so far, as sent */
+	long long data_bytes;  /* octets written to the spool, as sent */
+	bool data_failed;
+	struct result data_err;
+
+	char out[8192];
+	size_t out_len;
+	bool client_gone;      /* a send failed: nothing more is written */
+};
+
+/* ------------------------------------------------------------------------------------------
+ * Output
+ * ------------------------------------------------------------------------------------------ */
+
+static void close_session(struct lmtp_session *s);
+
+bool lmtp_session_flush(struct lmtp_session *s)
+{
+	if (s->client_gone)
+		return false;
+	if (s->out_len == 0)
+		return true;
+	bool ok = s->ops.send(s->ctx, s->out, s->out_len);
+	s->out_len = 0;
+	if (!ok) {
+		s->client_gone = true;
+		close_session(s);
+	}
+	return ok;
+}
+
+/* Queues one reply line. Lines are capped at the RFC 5321 reply length, so a long address in
+ * the text cannot make a reply the client would choke on. */
+static void reply(struct lmtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(struct lmtp_session *s, const char *fmt, ...)
+{
+	char line[LMTP_CMD_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || s->state == ST_CLOSED)
+		return;
+	size_t len = (size_t)n < sizeof line - 3 ? (size_t)n : sizeof line - 3;
+	memcpy(line + len, "\r\n", 2);
+	len += 2;
+	if (s->out_len + len > sizeof s->out && !lmtp_session_flush(s))
+		return;
+	memcpy(s->out + s->out_len, line, len);
+	s->out_len += len;
+}
+
+/* The per-recipient and per-RCPT form: "CODE DSN <addr> reason", the code from the one mapping. */
+static void reply_result(struct lmtp_session *s, const char *addr, const struct result *r,
+			 const char *fallback)
+{
+	reply(s, "%d %s <%s> %s", res_reply_code(r), r->dsn, addr, r->reason[0] ? r->reason : fallback);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Transactions
+ * ------------------------------------------------------------------------------------------ */
+
+static void release_rcpts(struct lmtp_session *s)
+{
+	for (size_t i = 0; i < s->n_rcpts; i++) {
+		if (s->rcpts[i].handle)
+			s->ops.rcpt_release(s->ctx, s->rcpts[i].handle);
+		free(s->rcpts[i].addr);
+	}
+	s->n_rcpts = 0;
+}
+
+/* Ends the transaction, whatever stage it reached; nothing of it outlives this call. */
+static void txn_reset(struct lmtp_session *s)
+{
+	if (s->spool_open) {
+		s->ops.data_close(s->ctx);
+		s->spool_open = false;
+	}
+	release_rcpts(s);
+	s->in_txn = false;
+	memset(&s->env, 0, sizeof s->env);
+	if (s->state == ST_DATA)
+		s->state = ST_READY;
+}
+
+static void close_session(struct lmtp_session *s)
+{
+	txn_reset(s);
+	s->state = ST_CLOSED;
+	s->out_len = 0;
+}
+
+/* A reply that counts against lmtp_max_errors: a client this confused is cut off. */
+static void proto_error(struct lmtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void proto_error(struct lmtp_session *s, const char *fmt, ...)
+{
+	char text[LMTP_CMD_LINE_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	reply(s, "%s", text);
+	s->errors++;
+	if (s->max_errors == 0 || s->errors < s->max_errors)
+		return;
+	log_msg(LOG_WARNING, "too many errors from %s, closing", s->peer);
+	reply(s, "421 4.7.0 %s Error: too many errors", s->hostname);
+	lmtp_session_flush(s);
+	close_session(s);
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Command arguments
+ * ------------------------------------------------------------------------------------------ */
+
+static bool copy_char(char *out, size_t size, size_t *n, char c)
+{
+	if ((unsigned char)c < 0x20 || c == 0x7f || *n + 1 >= size)
+		return false;
+	out[(*n)++] = c;
+	return true;
+}
+
+/* Parses "<path>" (RFC 5321 Path, source route dropped, quoted local part kept as sent) into
+ * out; *rest points past the path and any spaces. False on bad syntax or an address too long. */
+static bool parse_path(char *p, char *out, size_t size, char **rest)
+{
+	size_t n = 0;
+	bool quoted = false;
+	if (*p++ != '<')
+		return false;
+	if (*p == '@') {
+		char *colon = strchr(p, ':');
+		if (!colon)
+			return false;
+		p = colon + 1;
+	}
+	for (; *p; p++) {
+		if (quoted && *p == '\\' && p[1]) {
+			if (!copy_char(out, size, &n, *p++))
+				return false;
+		} else if (*p == '"') {
+			quoted = !quoted;
+		} else if (!quoted && *p == '>') {
+			break;
+		} else if (!quoted && (*p == '<' || *p == ' ')) {
+			return false;
+		}
+		if (!copy_char(out, size, &n, *p))
+			return false;
+	}
+	if (*p != '>' || (p[1] != '\0' && p[1] != ' '))
+		return false;
+	out[n] = '\0';
+	for (p++; *p == ' '; p++)
+		;
+	*rest = p;
+	return true;
+}
+
+/* Splits the next "KEY[=VALUE]" parameter off *p; NULL when there are none left. */
+static char *next_param(char **p, char **value)
+{
+	char *key = *p;
+	if (*key == '\0')
+		return NULL;
+	char *end = strchr(key, ' ');
+	if (end) {
+		*end++ = '\0';
+		while (*end == ' ')
+			end++;
+		*p = end;
+	} else {
+		*p = key + strlen(key);
+	}
+	char *eq = strchr(key, '=');
+	*value = NULL;
+	if (eq) {
+		*eq = '\0';
+		*value = eq + 1;
+	}
+	return key;
+}
+
+/* Checks MAIL parameters; replies and returns false on the first bad one. */
+static bool mail_params(struct lmtp_session *s, char *p)
+{
+	char *key, *val;
+	while ((key = next_param(&p, &val)) != NULL) {
+		if (strcasecmp(key, "SIZE") == 0) {
+			char *end;
+			if (!val || !*val || strspn(val, "0123456789") != strlen(val)) {
+				proto_error(s, "501 5.5.4 Error: bad SIZE parameter");
+				return false;
+			}
+			unsigned long long size = strtoull(val, &end, 10);
+			if (s->size_limit > 0 && size > (unsigned long long)s->size_limit) {
+				reply(s, "552 5.3.4 Error: message size exceeds fixed limit of %lld bytes",
+				      s->size_limit);
+				return false;
+			}
+		} else if (strcasecmp(key, "BODY") == 0) {
+			/* 8-bit data is stored as received; mbox files are 8-bit clean. */
+			if (!val || (strcasecmp(val, "7BIT") != 0 && strcasecmp(val, "8BITMIME") != 0)) {
+				proto_error(s, "501 5.5.4 Error: BODY must be 7BIT or 8BITMIME");
+				return false;
+			}
+		} else {
+			proto_error(s, "555 5.5.4 Error: unsupported parameter %.64s", key);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Commands
+ * ------------------------------------------------------------------------------------------ */
+
+static void cmd_lhlo(struct lmtp_session *s, char *args)
+{
+	if (*args == '\0') {
+		proto_error(s, "501 5.5.4 Syntax: LHLO hostname");
+		return;
+	}
+	txn_reset(s);
+	s->state = ST_READY;
+	reply(s, "250-%s", s->hostname);
+	reply(s, "250-PIPELINING");
+	reply(s, "250-ENHANCEDSTATUSCODES");
+	reply(s, "250-8BITMIME");
+	if (s->size_limit > 0)
+		reply(s, "250 SIZE %lld", s->size_limit);
+	else
+		reply(s, "250 SIZE");
+}
+
+static void cmd_helo(struct lmtp_session *s, char *args)
+{
+	(void)args;
+	/* RFC 2033 4.1: an LMTP server must not answer HELO/EHLO as if it were SMTP. */
+	proto_error(s, "500 5.5.1 Error: this is LMTP, send LHLO");
+}
+
+static void new_queue_id(struct lmtp_session *s)
+{
+	s->txn_count++;
+	snprintf(s->env.queue_id, sizeof s->env.queue_id, "%s%lX", s->session_id, s->txn_count);
+}
+
+static void cmd_mail(struct lmtp_session *s, char *args)
+{
+	char *rest;
+	if (s->state == ST_FRESH) {
+		proto_error(s, "503 5.5.1 Error: send LHLO first");
+		return;
+	}
+	if (s->in_txn) {
+		proto_error(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (strncasecmp(args, "FROM:", 5) != 0) {
+		proto_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return;
+	}
+	for (args += 5; *args == ' '; args++)
+		;
+	if (!parse_path(args, s->env.sender, sizeof s->env.sender, &rest)) {
+		proto_error(s, "501 5.1.7 Error: bad sender address syntax");
+		return;
+	}
+	if (!mail_params(s, rest))
+		return;
+	s->in_txn = true;
+	new_queue_id(s);
+	s->env.arrival = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &s->env.started);
+	reply(s, "250 2.1.0 <%s> sender OK", s->env.sender);
+}
+
+static bool add_rcpt(struct lmtp_session *s, const char *addr, void *handle)
+{
+	if (s->n_rcpts == s->cap_rcpts) {
+		size_t cap = s->cap_rcpts ? s->cap_rcpts * 2 : 8;
+		struct lmtp_rcpt *v = realloc(s->rcpts, cap * sizeof *v);
+		if (!v)
+			return false;
+		s->rcpts = v;
+		s->cap_rcpts = cap;
+	}
+	char *copy = strdup(addr);
+	if (!copy)
+		return false;
+	s->rcpts[s->n_rcpts].addr = copy;
+	s->rcpts[s->n_rcpts].handle = handle;
+	s->n_rcpts++;
+	return true;
+}
+
+static void cmd_rcpt(struct lmtp_session *s, char *args)
+{
+	char addr[LMTP_CMD_LINE_MAX], *rest;
+	struct result r;
+	void *handle = NULL;
+	if (!s->in_txn) {
+		proto_error(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (strncasecmp(args, "TO:", 3) != 0) {
+		proto_error(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return;
+	}
+	for (args += 3; *args == ' '; args++)
+		;
+	if (!parse_path(args, addr, sizeof addr, &rest) || addr[0] == '\0') {
+		proto_error(s, "501 5.1.3 Error: bad recipient address syntax");
+		return;
+	}
+	if (*rest) {
+		proto_error(s, "555 5.5.4 Error: unsupported parameter %.64s", rest);
+		return;
+	}
+	if (s->max_rcpts > 0 && s->n_rcpts >= s->max_rcpts) {
+		res_set(&r, EX_TEMPFAIL, "4.5.3", "Error: too many recipients");
+		reply_result(s, addr, &r, "");
+		return;
+	}
+	if (s->ops.rcpt_prepare(s->ctx, addr, &handle, &r) != EX_OK) {
+		log_msg(LOG_INFO, "%s: reject: RCPT from %s: %d %s <%s>: %s", s->env.queue_id, s->peer,
+			res_reply_code(&r), r.dsn, addr, r.reason);
+		reply_result(s, addr, &r, "rejected");
+		return;
+	}
+	if (!add_rcpt(s, addr, handle)) {
+		s->ops.rcpt_release(s->ctx, handle);
+		res_set(&r, EX_TEMPFAIL, "4.3.1", "Error: out of memory");
+		reply_result(s, addr, &r, "");
+		return;
+	}
+	reply(s, "250 2.1.5 <%s> OK", addr);
+}
+
+static void cmd_data(struct lmtp_session *s, char *args)
+{
+	struct result r;
+	if (!s->in_txn) {
+		proto_error(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (s->n_rcpts == 0) {
+		proto_error(s, "503 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if (*args) {
+		proto_error(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (s->ops.data_open(s->ctx, &r) != EX_OK) {
+		s->ops.data_close(s->ctx);
+		log_msg(LOG_WARNING, "%s: cannot spool message: %s", s->env.queue_id, r.reason);
+		reply(s, "%d %s %s", res_reply_code(&r), r.dsn, r.reason);
+		return;
+	}
+	s->spool_open = true;
+	s->dot_state = 0;
+	s->data_line_len = 0;
+	s->data_bytes = 0;
+	s->data_failed = false;
+	s->state = ST_DATA;
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void cmd_rset(struct lmtp_session *s, char *args)
+{
+	if (*args) {
+		proto_error(s, "501 5.5.4 Syntax: RSET");
+		return;
+	}
+	txn_reset(s);
+	reply(s, "250 2.0.0 OK");
+}
+
+static void cmd_noop(struct lmtp_session *s, char *args)
+{
+	(void)args;
+	reply(s, "250 2.0.0 OK");
+}
+
+static void cmd_quit(struct lmtp_session *s, char *args)
+{
+	(void)args;
+	reply(s, "221 2.0.0 %s closing connection", s->hostname);
+	lmtp_session_flush(s);
+	close_session(s);
+}
+
+static void cmd_vrfy(struct lmtp_session *s, char *args)
+{
+	if (*args == '\0') {
+		proto_error(s, "501 5.5.4 Syntax: VRFY address");
+		return;
+	}
+	reply(s, "252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+static void cmd_help(struct lmtp_session *s, char *args)
+{
+	(void)args;
+	reply(s, "214 2.0.0 Commands: LHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
+}
+
+static void cmd_unimplemented(struct lmtp_session *s, char *args)
+{
+	(void)args;
+	proto_error(s, "502 5.5.1 Error: command not implemented");
+}
+
+static const struct {
+	const char *name;
+	void (*run)(struct lmtp_session *s, char *args);
+} commands[] = {
+	{ "LHLO", cmd_lhlo }, { "MAIL", cmd_mail }, { "RCPT", cmd_rcpt }, { "DATA", cmd_data },
+	{ "RSET", cmd_rset }, { "NOOP", cmd_noop }, { "QUIT", cmd_quit }, { "VRFY", cmd_vrfy },
+	{ "HELP", cmd_help }, { "HELO", cmd_helo }, { "EHLO", cmd_helo },
+	{ "EXPN", cmd_unimplemented }, { "BDAT", cmd_unimplemented }, { "ETRN", cmd_unimplemented },
+	{ "TURN", cmd_unimplemented }, { "STARTTLS", cmd_unimplemented }, { "AUTH", cmd_unimplemented },
+};
+
+static void run_command(struct lmtp_session *s, char *line)
+{
+	char *args = strchr(line, ' ');
+	if (args)
+		*args++ = '\0';
+	else
+		args = line + strlen(line);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcasecmp(line, commands[i].name) == 0) {
+			commands[i].run(s, args);
+			return;
+		}
+	}
+	proto_error(s, "500 5.5.2 Error: command not recognized");
+}
+
+/* Takes bytes up to and including one LF; an overlong line is discarded to its end and
+ * answered once, so the client and server stay in step. */
+static size_t command_input(struct lmtp_session *s, const char *p, size_t n)
+{
+	const char *lf = memchr(p, '\n', n);
+	size_t take = lf ? (size_t)(lf - p) : n;
+	if (!s->line_overlong) {
+		if (s->line_len + take > sizeof s->line - 1) {
+			s->line_overlong = true;
+		} else {
+			memcpy(s->line + s->line_len, p, take);
+			s->line_len += take;
+		}
+	}
+	if (!lf)
+		return n;
+	s->lines++;
+	size_t len = s->line_len;
+	bool overlong = s->line_overlong;
+	s->line_len = 0;
+	s->line_overlong = false;
+	if (overlong) {
+		proto_error(s, "500 5.5.6 Error: line too long");
+		return take + 1;
+	}
+	if (len > 0 && s->line[len - 1] == '\r')
+		len--;
+	s->line[len] = '\0';
+	if (len == 0 || memchr(s->line, '\0', len))
+		proto_error(s, "500 5.5.2 Error: command not recognized");
+	else
+		run_command(s, s->line);
+	return take + 1;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * DATA
+ * ------------------------------------------------------------------------------------------ */
+
+/* Records the first reason the message cannot be delivered; the rest of it is still read. */
+static void data_fail(struct lmtp_session *s, const struct result *r)
+{
+	if (s->data_failed)
+		return;
+	s->data_failed = true;
+	s->data_err = *r;
+	log_msg(LOG_INFO, "%s: reject: DATA from %s: %s %s", s->env.queue_id, s->peer, r->dsn, r->reason);
+}
+
+static void data_emit(struct lmtp_session *s, const char *p, size_t n)
+{
+	struct result r;
+	if (n == 0 || s->data_failed)
+		return;
+	if (s->size_limit > 0 && s->data_bytes + (long long)n > s->size_limit) {
+		res_set(&r, EX_DATAERR, "5.3.4", "Error: message size exceeds fixed limit of %lld bytes",
+			s->size_limit);
+		data_fail(s, &r);
+		return;
+	}
+	s->data_bytes += (long long)n;
+	if (s->ops.data_write(s->ctx, p, n, &r) != EX_OK)
+		data_fail(s, &r);
+}
+
+static void data_line_check(struct lmtp_session *s, size_t limit)
+{
+	struct result r;
+	if (s->data_line_len <= limit)
+		return;
+	res_set(&r, EX_DATAERR, "5.5.6", "Error: message has a line longer than %d octets",
+		LMTP_DATA_LINE_MAX);
+	data_fail(s, &r);
+}
+
+/* After the final dot: one reply per accepted recipient, in RCPT order, each sent as soon as
+ * that delivery is over so the client never waits on a finished recipient. */
+static void data_done(struct lmtp_session *s)
+{
+	struct result r;
+	s->state = ST_READY;
+	if (!s->data_failed && s->ops.data_finish(s->ctx, &r) != EX_OK)
+		data_fail(s, &r);
+	for (size_t i = 0; i < s->n_rcpts && s->state != ST_CLOSED; i++) {
+		struct lmtp_rcpt *rc = &s->rcpts[i];
+		if (s->data_failed)
+			r = s->data_err;
+		else
+			s->ops.deliver(s->ctx, &s->env, rc->addr, rc->handle, &r);
+		reply_result(s, rc->addr, &r, res_is_ok(&r) ? "delivered" : "failed");
+		/* A client that is gone cannot be told, and would retry: stop delivering. */
+		lmtp_session_flush(s);
+	}
+	if (s->state != ST_CLOSED)
+		txn_reset(s);
+}
+
+/* Streams message bytes to the spool in runs as long as the input allows, cutting only around
+ * a leading dot. Returns the bytes consumed: all of p, or up to the end of the final-dot line. */
+static size_t data_input(struct lmtp_session *s, const char *p, size_t n)
+{
+	size_t i = 0, span = 0;
+	while (i < n) {
+		if (s->dot_state == 0 && s->data_line_len == 0 && p[i] == '.') {
+			data_emit(s, p + span, i - span);
+			s->dot_state = 1;
+			s->data_line_len = 1;
+			span = ++i;
+			continue;
+		}
+		if (s->dot_state == 1) {
+			if (p[i] == '\n' || p[i] == '\r') {
+				if (p[i] == '\n') {
+					s->lines++;
+					data_done(s);
+					return i + 1;
+				}
+				s->dot_state = 2;
+				s->data_line_len++;
+				span = ++i;
+				continue;
+			}
+			s->dot_state = 0;          /* a stuffed dot, dropped */
+		} else if (s->dot_state == 2) {
+			if (p[i] == '\n') {
+				s->lines++;
+				data_done(s);
+				return i + 1;
+			}
+			s->dot_state = 0;
+			data_emit(s, "\r", 1);     /* ".\rX": the CR is content */
+		}
+		const char *lf = memchr(p + i, '\n', n - i);
+		size_t end = lf ? (size_t)(lf - p) + 1 : n;
+		s->data_line_len += end - i;
+		i = end;
+		if (lf) {
+			data_line_check(s, LMTP_DATA_LINE_MAX);
+			s->data_line_len = 0;
+			s->lines++;
+		} else {
+			data_line_check(s, LMTP_DATA_LINE_MAX - 1);
+		}
+	}
+	data_emit(s, p + span, n - span);
+	return n;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Session
+ * ------------------------------------------------------------------------------------------ */
+
+struct lmtp_session *lmtp_session_new(const struct lmtp_settings *set, const struct lmtp_ops *ops,
+				      void *ctx)
+{
+	struct lmtp_session *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->ops = *ops;
+	s->ctx = ctx;
+	snprintf(s->hostname, sizeof s->hostname, "%s", set->hostname ? set->hostname : "localhost");
+	snprintf(s->session_id, sizeof s->session_id, "%s", set->session_id ? set->session_id : "");
+	snprintf(s->peer, sizeof s->peer, "%s", set->peer ? set->peer : "unknown");
+	s->size_limit = set->size_limit;
+	s->max_rcpts = set->max_recipients;
+	s->max_errors = set->max_errors;
+	s->state = ST_FRESH;
+	return s;
+}
+
+void lmtp_session_free(struct lmtp_session *s)
+{
+	if (!s)
+		return;
+	txn_reset(s);
+	free(s->rcpts);
+	free(s);
+}
+
+void lmtp_session_start(struct lmtp_session *s)
+{
+	reply(s, "220 %s LMTP ready", s->hostname);
+	lmtp_session_flush(s);
+}
+
+void lmtp_session_input(struct lmtp_session *s, const char *buf, size_t len)
+{
+	size_t i = 0;
+	while (i < len && s->state != ST_CLOSED) {
+		if (s->state == ST_DATA)
+			i += data_input(s, buf + i, len - i);
+		else
+			i += command_input(s, buf + i, len - i);
+	}
+}
+
+void lmtp_session_eof(struct lmtp_session *s)
+{
+	if (s->state == ST_CLOSED)
+		return;
+	if (s->state == ST_DATA)
+		log_msg(LOG_INFO, "%s: lost connection after DATA from %s", s->env.queue_id, s->peer);
+	close_session(s);
+}
+
+void lmtp_session_timeout(struct lmtp_session *s)
+{
+	if (s->state == ST_CLOSED)
+		return;
+	log_msg(LOG_INFO, "timeout after %s from %s", s->state == ST_DATA ? "DATA" : "command", s->peer);
+	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->hostname);
+	lmtp_session_flush(s);
+	close_session(s);
+}
+
+bool lmtp_session_shutdown(struct lmtp_session *s)
+{
+	if (s->state == ST_CLOSED)
+		return true;
+	if (s->in_txn || s->state == ST_DATA || s->line_len > 0 || s->line_overlong)
+		return false;
+	reply(s, "421 4.3.2 %s Service shutting down, closing connection", s->hostname);
+	lmtp_session_flush(s);
+	close_session(s);
+	return true;
+}
+
+bool lmtp_session_closed(const struct lmtp_session *s)
+{
+	return s->state == ST_CLOSED;
+}
+
+unsigned long long lmtp_session_lines(const struct lmtp_session *s)
+{
+	return s->lines;
+}

@@ -1,0 +1,565 @@
+/* Unit tests for the LMTP state machine (mda/lmtp_proto.c), driven with a fake delivery. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/result.h"
+#include "mda/lmtp_proto.h"
+
+/* The fake world: recipients named by what should happen to them.
+ *   nouser*  -> 550 5.1.1 at RCPT       tmp*  -> 451 4.3.0 at RCPT
+ *   full*    -> 452 4.2.2 after DATA    anything else is delivered */
+struct fake {
+	char out[1 << 16];
+	size_t out_len;
+	char *data;
+	size_t data_len;
+	bool spool_open;
+	bool fail_open;
+	int handles;               /* prepared minus released */
+	int deliveries;
+	char delivered[8][64];
+	char last_sender[1024];
+	char last_qid[32];
+	int sends_left;            /* -1: unlimited */
+};
+
+static int fake_prepare(void *ctx, const char *addr, void **handle, struct result *r)
+{
+	struct fake *f = ctx;
+	if (strncmp(addr, "nouser", 6) == 0)
+		return res_set(r, EX_NOUSER, "5.1.1", "unknown user");
+	if (strncmp(addr, "tmp", 3) == 0)
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "temporary lookup failure");
+	*handle = malloc(1);
+	f->handles++;
+	*r = res_ok("OK");
+	return EX_OK;
+}
+
+static void fake_release(void *ctx, void *handle)
+{
+	struct fake *f = ctx;
+	free(handle);
+	f->handles--;
+}
+
+static int fake_open(void *ctx, struct result *r)
+{
+	struct fake *f = ctx;
+	cr_assert(!f->spool_open, "spool opened twice");
+	if (f->fail_open)
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "cannot create spool");
+	f->spool_open = true;
+	f->data_len = 0;
+	*r = res_ok(NULL);
+	return EX_OK;
+}
+
+static int fake_write(void *ctx, const char *buf, size_t len, struct result *r)
+{
+	struct fake *f = ctx;
+	cr_assert(f->spool_open);
+	f->data = realloc(f->data, f->data_len + len + 1);
+	memcpy(f->data + f->data_len, buf, len);
+	f->data_len += len;
+	f->data[f->data_len] = '\0';
+	*r = res_ok(NULL);
+	return EX_OK;
+}
+
+static int fake_finish(void *ctx, struct result *r)
+{
+	struct fake *f = ctx;
+	cr_assert(f->spool_open);
+	*r = res_ok(NULL);
+	return EX_OK;
+}
+
+static void fake_close(void *ctx)
+{
+	struct fake *f = ctx;
+	f->spool_open = false;
+}
+
+static int fake_deliver(void *ctx, const struct envelope *env, const char *addr, void *handle,
+			struct result *r)
+{
+	struct fake *f = ctx;
+	cr_assert_not_null(handle);
+	cr_assert(f->spool_open, "delivery without a spool");
+	snprintf(f->last_sender, sizeof f->last_sender, "%s", env->sender);
+	snprintf(f->last_qid, sizeof f->last_qid, "%s", env->queue_id);
+	if (strncmp(addr, "full", 4) == 0)
+		return res_set(r, EX_TEMPFAIL, "4.2.2", "mailbox full");
+	if (f->deliveries < 8)
+		snprintf(f->delivered[f->deliveries], sizeof f->delivered[0], "%s", addr);
+	f->deliveries++;
+	*r = res_ok("delivered");
+	return EX_OK;
+}
+
+static bool fake_send(void *ctx, const char *buf, size_t len)
+{
+	struct fake *f = ctx;
+	if (f->sends_left == 0)
+		return false;
+	if (f->sends_left > 0)
+		f->sends_left--;
+	cr_assert(f->out_len + len < sizeof f->out);
+	memcpy(f->out + f->out_len, buf, len);
+	f->out_len += len;
+	f->out[f->out_len] = '\0';
+	return true;
+}
+
+static const struct lmtp_ops fake_ops = {
+	.rcpt_prepare = fake_prepare, .rcpt_release = fake_release, .data_open = fake_open,
+	.data_write = fake_write, .data_finish = fake_finish, .data_close = fake_close,
+	.deliver = fake_deliver, .send = fake_send,
+};
+
+static struct fake F;
+static struct lmtp_settings SET;
+
+static void reset_fake(void)
+{
+	free(F.data);
+	memset(&F, 0, sizeof F);
+	F.sends_left = -1;
+	SET = (struct lmtp_settings){ .hostname = "mx.test", .session_id = "S1", .peer = "test",
+				      .size_limit = 10000, .max_recipients = 100, .max_errors = 20 };
+}
+
+static void clear_out(void)
+{
+	F.out_len = 0;
+	F.out[0] = '\0';
+}
+
+static struct lmtp_session *fresh(void)
+{
+	struct lmtp_session *s = lmtp_session_new(&SET, &fake_ops, &F);
+	cr_assert_not_null(s);
+	lmtp_session_start(s);
+	return s;
+}
+
+static void feed(struct lmtp_session *s, const char *text)
+{
+	lmtp_session_input(s, text, strlen(text));
+	lmtp_session_flush(s);
+}
+
+/* A session past LHLO with an empty transcript. */
+static struct lmtp_session *ready(void)
+{
+	struct lmtp_session *s = fresh();
+	feed(s, "LHLO client.test\r\n");
+	clear_out();
+	return s;
+}
+
+static void expect(const char *want)
+{
+	cr_assert_str_eq(F.out, want);
+	clear_out();
+}
+
+static void done(struct lmtp_session *s)
+{
+	lmtp_session_free(s);
+	cr_assert_eq(F.handles, 0, "recipient handles leaked: %d", F.handles);
+	cr_assert(!F.spool_open, "spool left open");
+}
+
+TestSuite(lmtp_proto, .init = reset_fake);
+
+Test(lmtp_proto, greeting_and_lhlo_capabilities)
+{
+	struct lmtp_session *s = fresh();
+	expect("220 mx.test LMTP ready\r\n");
+	feed(s, "LHLO client.test\r\n");
+	expect("250-mx.test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
+	       "250 SIZE 10000\r\n");
+	feed(s, "LHLO\r\n");
+	expect("501 5.5.4 Syntax: LHLO hostname\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, size_without_number_when_unlimited)
+{
+	SET.size_limit = 0;
+	struct lmtp_session *s = fresh();
+	clear_out();
+	feed(s, "lhlo c\r\n");
+	cr_assert(strstr(F.out, "\r\n250 SIZE\r\n"), "%s", F.out);
+	done(s);
+}
+
+Test(lmtp_proto, helo_and_ehlo_are_refused)
+{
+	struct lmtp_session *s = fresh();
+	clear_out();
+	feed(s, "HELO c\r\nEHLO c\r\n");
+	expect("500 5.5.1 Error: this is LMTP, send LHLO\r\n500 5.5.1 Error: this is LMTP, send LHLO\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, bad_sequence_is_503)
+{
+	struct lmtp_session *s = fresh();
+	clear_out();
+	feed(s, "MAIL FROM:<a@b>\r\n");
+	expect("503 5.5.1 Error: send LHLO first\r\n");
+	feed(s, "LHLO c\r\n");
+	clear_out();
+	feed(s, "RCPT TO:<alice@x>\r\nDATA\r\n");
+	expect("503 5.5.1 Error: need MAIL command\r\n503 5.5.1 Error: need MAIL command\r\n");
+	feed(s, "MAIL FROM:<a@b>\r\nMAIL FROM:<a@b>\r\nDATA\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n503 5.5.1 Error: nested MAIL command\r\n"
+	       "503 5.5.1 Error: no valid recipients\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, full_transaction_replies_per_recipient_in_order)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<sender@example.org>\r\n");
+	feed(s, "RCPT TO:<alice@x>\r\n");
+	feed(s, "RCPT TO:<nouser@x>\r\n");
+	feed(s, "RCPT TO:<tmp@x>\r\n");
+	feed(s, "RCPT TO:<full@x>\r\n");
+	feed(s, "RCPT TO:<bob@x>\r\n");
+	feed(s, "DATA\r\n");
+	expect("250 2.1.0 <sender@example.org> sender OK\r\n"
+	       "250 2.1.5 <alice@x> OK\r\n"
+	       "550 5.1.1 <nouser@x> unknown user\r\n"
+	       "451 4.3.0 <tmp@x> temporary lookup failure\r\n"
+	       "250 2.1.5 <full@x> OK\r\n"
+	       "250 2.1.5 <bob@x> OK\r\n"
+	       "354 End data with <CR><LF>.<CR><LF>\r\n");
+	feed(s, "Subject: hi\r\n\r\nbody\r\n.\r\n");
+	expect("250 2.0.0 <alice@x> delivered\r\n"
+	       "452 4.2.2 <full@x> mailbox full\r\n"
+	       "250 2.0.0 <bob@x> delivered\r\n");
+	cr_assert_str_eq(F.data, "Subject: hi\r\n\r\nbody\r\n");
+	cr_assert_eq(F.deliveries, 2);
+	cr_assert_str_eq(F.delivered[0], "alice@x");
+	cr_assert_str_eq(F.delivered[1], "bob@x");
+	cr_assert_str_eq(F.last_sender, "sender@example.org");
+	cr_assert_str_eq(F.last_qid, "S11");
+	cr_assert(!F.spool_open, "spool must be closed after the transaction");
+	cr_assert_eq(F.handles, 0, "handles must be released after the transaction");
+	done(s);
+}
+
+Test(lmtp_proto, dot_unstuffing_and_terminator_forms)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<>\r\nRCPT TO:<alice@x>\r\nDATA\r\n");
+	clear_out();
+	feed(s, "..leading dot\r\n.\rodd\r\nmid.dle\r\n...\r\n. \r\n.\r\n");
+	expect("250 2.0.0 <alice@x> delivered\r\n");
+	cr_assert_str_eq(F.data, ".leading dot\r\n\rodd\r\nmid.dle\r\n..\r\n \r\n");
+	cr_assert_str_eq(F.last_sender, "", "null sender is the empty string");
+	/* a bare-LF final dot is accepted too */
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\nx\n.\nNOOP\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n250 2.1.5 <alice@x> OK\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+	       "250 2.0.0 <alice@x> delivered\r\n250 2.0.0 OK\r\n");
+	cr_assert_str_eq(F.data, "x\n");
+	done(s);
+}
+
+/* Every split of one pipelined conversation gives the same replies and the same message. */
+Test(lmtp_proto, pipelined_input_in_any_chunking)
+{
+	const char *conv = "LHLO c\r\nMAIL FROM:<s@x> BODY=8BITMIME SIZE=50\r\nRCPT TO:<alice@x>\r\n"
+			   "RCPT TO:<nouser@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\nl1\r\n..l2\r\n.\r\n"
+			   "MAIL FROM:<t@x>\r\nRCPT TO:<carol@x>\r\nDATA\r\nsecond\r\n.\r\nQUIT\r\n";
+	const char *want = "220 mx.test LMTP ready\r\n"
+			   "250-mx.test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SIZE 10000\r\n"
+			   "250 2.1.0 <s@x> sender OK\r\n250 2.1.5 <alice@x> OK\r\n550 5.1.1 <nouser@x> unknown user\r\n"
+			   "250 2.1.5 <bob@x> OK\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+			   "250 2.0.0 <alice@x> delivered\r\n250 2.0.0 <bob@x> delivered\r\n"
+			   "250 2.1.0 <t@x> sender OK\r\n250 2.1.5 <carol@x> OK\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+			   "250 2.0.0 <carol@x> delivered\r\n221 2.0.0 mx.test closing connection\r\n";
+	size_t len = strlen(conv);
+	for (size_t step = 1; step <= len; step = step < 8 ? step + 1 : step * 2) {
+		reset_fake();
+		struct lmtp_session *s = fresh();
+		for (size_t i = 0; i < len; i += step)
+			lmtp_session_input(s, conv + i, i + step <= len ? step : len - i);
+		lmtp_session_flush(s);
+		cr_assert_str_eq(F.out, want, "chunk size %zu", step);
+		cr_assert_str_eq(F.data, "second\r\n");
+		cr_assert_eq(F.deliveries, 3);
+		cr_assert(lmtp_session_closed(s));
+		done(s);
+	}
+}
+
+Test(lmtp_proto, replies_wait_for_flush_until_input_is_drained)
+{
+	struct lmtp_session *s = ready();
+	lmtp_session_input(s, "NOOP\r\nNOOP\r\n", 12);
+	cr_assert_eq(F.out_len, 0, "replies must be held while the client's batch is processed");
+	lmtp_session_flush(s);
+	expect("250 2.0.0 OK\r\n250 2.0.0 OK\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, command_line_limit_keeps_sync)
+{
+	struct lmtp_session *s = ready();
+	char line[700];
+	/* 510 characters + CRLF = 512 octets: the longest legal command line */
+	memset(line, 'x', sizeof line);
+	memcpy(line, "NOOP ", 5);
+	memcpy(line + 510, "\r\n", 3);
+	feed(s, line);
+	expect("250 2.0.0 OK\r\n");
+	memset(line, 'x', sizeof line);
+	memcpy(line, "NOOP ", 5);
+	memcpy(line + 511, "\r\n", 3);
+	feed(s, line);
+	expect("500 5.5.6 Error: line too long\r\n");
+	/* an overlong line arriving in pieces is answered once, and the next command still works */
+	memset(line, 'y', 600);
+	line[600] = '\0';
+	feed(s, line);
+	feed(s, line);
+	cr_assert_eq(F.out_len, 0);
+	feed(s, "\r\nNOOP\r\n");
+	expect("500 5.5.6 Error: line too long\r\n250 2.0.0 OK\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, data_line_limit_rejects_message_per_recipient)
+{
+	struct lmtp_session *s = ready();
+	char line[1100];
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\n");
+	clear_out();
+	memset(line, 'a', sizeof line);
+	memcpy(line + 998, "\r\n", 3);      /* exactly 1000 octets */
+	feed(s, line);
+	feed(s, ".\r\n");
+	expect("250 2.0.0 <alice@x> delivered\r\n");
+	cr_assert_eq(F.data_len, 1000);
+
+	SET.size_limit = 0;
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\n");
+	clear_out();
+	memset(line, 'a', sizeof line);
+	memcpy(line + 999, "\r\n", 3);      /* 1001 octets */
+	feed(s, line);
+	feed(s, "more data\r\n.\r\nNOOP\r\n");
+	expect("554 5.5.6 <alice@x> Error: message has a line longer than 1000 octets\r\n"
+	       "554 5.5.6 <bob@x> Error: message has a line longer than 1000 octets\r\n"
+	       "250 2.0.0 OK\r\n");
+	cr_assert_eq(F.deliveries, 1, "the rejected message must not be delivered");
+	done(s);
+}
+
+Test(lmtp_proto, size_parameter_and_oversized_data)
+{
+	SET.size_limit = 100;
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b> SIZE=101\r\n");
+	expect("552 5.3.4 Error: message size exceeds fixed limit of 100 bytes\r\n");
+	feed(s, "MAIL FROM:<a@b> SIZE=100\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\n");
+	clear_out();
+	for (int i = 0; i < 20; i++)
+		feed(s, "0123456789\r\n");
+	feed(s, ".\r\n");
+	expect("552 5.3.4 <alice@x> Error: message size exceeds fixed limit of 100 bytes\r\n"
+	       "552 5.3.4 <bob@x> Error: message size exceeds fixed limit of 100 bytes\r\n");
+	cr_assert_eq(F.deliveries, 0);
+	cr_assert_leq(F.data_len, 100, "writing must stop at the limit");
+	/* the session is still usable */
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\nsmall\r\n.\r\n");
+	cr_assert(strstr(F.out, "250 2.0.0 <alice@x> delivered\r\n"), "%s", F.out);
+	done(s);
+}
+
+Test(lmtp_proto, mail_parameters)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b> FOO=bar\r\n");
+	expect("555 5.5.4 Error: unsupported parameter FOO\r\n");
+	feed(s, "MAIL FROM:<a@b> BODY=BINARYMIME\r\n");
+	expect("501 5.5.4 Error: BODY must be 7BIT or 8BITMIME\r\n");
+	feed(s, "MAIL FROM:<a@b> SIZE=12x\r\n");
+	expect("501 5.5.4 Error: bad SIZE parameter\r\n");
+	feed(s, "MAIL FROM:<a@b> body=7bit size=5\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n");
+	feed(s, "RCPT TO:<alice@x> NOTIFY=NEVER\r\n");
+	expect("555 5.5.4 Error: unsupported parameter NOTIFY=NEVER\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, address_syntax_errors_are_501)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:a@b\r\nMAIL TO:<a@b>\r\nMAIL FROM:<a@b\r\nMAIL FROM:<a b@c>\r\n");
+	expect("501 5.1.7 Error: bad sender address syntax\r\n501 5.5.4 Syntax: MAIL FROM:<address>\r\n"
+	       "501 5.1.7 Error: bad sender address syntax\r\n501 5.1.7 Error: bad sender address syntax\r\n");
+	feed(s, "MAIL FROM: <@relay.example:a@b>\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n");
+	feed(s, "RCPT TO:<>\r\nRCPT TO:alice\r\nRCPT TO:<\"odd > name\"@x>\r\n");
+	expect("501 5.1.3 Error: bad recipient address syntax\r\n501 5.1.3 Error: bad recipient address syntax\r\n"
+	       "250 2.1.5 <\"odd > name\"@x> OK\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, recipient_limit_is_452_4_5_3)
+{
+	SET.max_recipients = 2;
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<nouser@x>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\n"
+		"RCPT TO:<carol@x>\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n550 5.1.1 <nouser@x> unknown user\r\n250 2.1.5 <alice@x> OK\r\n"
+	       "250 2.1.5 <bob@x> OK\r\n452 4.5.3 <carol@x> Error: too many recipients\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, error_limit_closes_with_421)
+{
+	SET.max_errors = 3;
+	struct lmtp_session *s = ready();
+	feed(s, "BOGUS\r\nRCPT TO:<a@b>\r\nNOOP\r\n\r\nNOOP\r\n");
+	expect("500 5.5.2 Error: command not recognized\r\n503 5.5.1 Error: need MAIL command\r\n"
+	       "250 2.0.0 OK\r\n500 5.5.2 Error: command not recognized\r\n"
+	       "421 4.7.0 mx.test Error: too many errors\r\n");
+	cr_assert(lmtp_session_closed(s));
+	done(s);
+}
+
+Test(lmtp_proto, rset_noop_vrfy_help_quit)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\n");
+	cr_assert_eq(F.handles, 1);
+	clear_out();
+	feed(s, "RSET\r\n");
+	expect("250 2.0.0 OK\r\n");
+	cr_assert_eq(F.handles, 0, "RSET releases the recipients");
+	feed(s, "RCPT TO:<alice@x>\r\nRSET now\r\n");
+	expect("503 5.5.1 Error: need MAIL command\r\n501 5.5.4 Syntax: RSET\r\n");
+	feed(s, "MAIL FROM:<a@b>\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n");
+	feed(s, "NOOP\r\nVRFY alice\r\nVRFY\r\nHELP\r\nEXPN list\r\n");
+	expect("250 2.0.0 OK\r\n252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"
+	       "501 5.5.4 Syntax: VRFY address\r\n"
+	       "214 2.0.0 Commands: LHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n"
+	       "502 5.5.1 Error: command not implemented\r\n");
+	/* LHLO mid-transaction also resets it */
+	feed(s, "RCPT TO:<alice@x>\r\nLHLO c\r\nRCPT TO:<alice@x>\r\n");
+	cr_assert(strstr(F.out, "503 5.5.1 Error: need MAIL command\r\n"), "%s", F.out);
+	clear_out();
+	feed(s, "QUIT\r\nNOOP\r\n");
+	expect("221 2.0.0 mx.test closing connection\r\n");
+	cr_assert(lmtp_session_closed(s));
+	done(s);
+}
+
+Test(lmtp_proto, unknown_and_nul_commands)
+{
+	struct lmtp_session *s = ready();
+	lmtp_session_input(s, "NO\0OP\r\n", 7);
+	feed(s, "FOO bar\r\n");
+	expect("500 5.5.2 Error: command not recognized\r\n500 5.5.2 Error: command not recognized\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, disconnect_mid_data_leaves_nothing)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\npartial line\r\nmore");
+	cr_assert(F.spool_open);
+	lmtp_session_eof(s);
+	cr_assert(lmtp_session_closed(s));
+	cr_assert(!F.spool_open, "the spool is dropped on disconnect");
+	cr_assert_eq(F.handles, 0);
+	cr_assert_eq(F.deliveries, 0);
+	done(s);
+}
+
+Test(lmtp_proto, timeout_and_shutdown)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\n");
+	clear_out();
+	cr_assert(!lmtp_session_shutdown(s), "a transaction in progress is let finish");
+	cr_assert_eq(F.out_len, 0);
+	feed(s, "RSET\r\n");
+	clear_out();
+	feed(s, "NOO");
+	cr_assert(!lmtp_session_shutdown(s), "a half-received command is let finish");
+	feed(s, "P\r\n");
+	clear_out();
+	cr_assert(lmtp_session_shutdown(s));
+	expect("421 4.3.2 mx.test Service shutting down, closing connection\r\n");
+	lmtp_session_free(s);
+
+	s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\nhalf");
+	clear_out();
+	lmtp_session_timeout(s);
+	expect("421 4.4.2 mx.test Error: timeout exceeded\r\n");
+	cr_assert(lmtp_session_closed(s));
+	cr_assert_eq(F.deliveries, 0);
+	done(s);
+}
+
+Test(lmtp_proto, line_counter_moves_per_complete_line)
+{
+	struct lmtp_session *s = ready();
+	unsigned long long n = lmtp_session_lines(s);
+	feed(s, "NOOP");
+	cr_assert_eq(lmtp_session_lines(s), n);
+	feed(s, "\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\nab");
+	cr_assert_eq(lmtp_session_lines(s), n + 4);
+	feed(s, "c\r\n.\r\n");
+	cr_assert_eq(lmtp_session_lines(s), n + 6);
+	done(s);
+}
+
+Test(lmtp_proto, spool_failure_answers_data)
+{
+	F.fail_open = true;
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n250 2.1.5 <alice@x> OK\r\n451 4.3.0 cannot create spool\r\n");
+	feed(s, "RSET\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, client_gone_stops_further_deliveries)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nRCPT TO:<carol@x>\r\nDATA\r\nx\r\n");
+	F.sends_left = 1;
+	feed(s, ".\r\n");
+	cr_assert_eq(F.deliveries, 2, "the reply for bob could not be sent: carol is left to the retry");
+	cr_assert(lmtp_session_closed(s));
+	done(s);
+}
+
+Test(lmtp_proto, long_session_releases_everything)
+{
+	struct lmtp_session *s = ready();
+	char qid_first[32] = "";
+	for (int i = 0; i < 20000; i++) {
+		feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\nhello\r\n.\r\n");
+		if (i == 0)
+			snprintf(qid_first, sizeof qid_first, "%s", F.last_qid);
+		cr_assert_eq(F.handles, 0);
+		clear_out();
+	}
+	cr_assert_eq(F.deliveries, 40000);
+	cr_assert_str_neq(qid_first, F.last_qid, "each transaction has its own queue id");
+	done(s);
+}
