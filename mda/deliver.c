@@ -1,0 +1,430 @@
+/* Delivery of one spooled message to one recipient: trace headers, loop check, each action. */
+#include "mda/deliver.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/user.h"
+#include "mbox/header.h"
+#include "mda/deliver_int.h"
+
+/* Loop detection reads at most this much of the header section; a loop's Delivered-To lines
+ * are near the top, and a bigger read would let one message cost us memory. */
+#define DELIVER_HEADER_SCAN_MAX (256 * 1024)
+#define DELIVER_HEADERS_MAX 4096
+
+int deliver_init(struct deliver_ctx *ctx, const struct config *cfg, struct result *r)
+{
+	memset(ctx, 0, sizeof *ctx);
+	ctx->cfg = cfg;
+	if (cfg->hostname[0]) {
+		snprintf(ctx->hostname, sizeof ctx->hostname, "%s", cfg->hostname);
+	} else if (gethostname(ctx->hostname, sizeof ctx->hostname - 1) != 0) {
+		return res_errno(r, errno, false, "gethostname");
+	}
+	ctx->expander = expand_new(cfg);
+	if (!ctx->expander)
+		return res_set(r, EX_OSERR, "4.3.0", "out of memory creating the expansion engine");
+	return EX_OK;
+}
+
+void deliver_cleanup(struct deliver_ctx *ctx)
+{
+	if (ctx->memo)
+		deliver_memo_end(ctx, false);
+	if (ctx->expander)
+		expand_free(ctx->expander);
+	ctx->expander = NULL;
+}
+
+/* Splits "local@domain" at the last '@': the local part is copied to out (lowercase kept as
+ * given), the domain (or NULL) returned. */
+static const char *split_address(const char *addr, char *local, size_t size)
+{
+	const char *at = strrchr(addr, '@');
+	size_t n = at ? (size_t)(at - addr) : strlen(addr);
+	if (n >= size)
+		n = size - 1;
+	memcpy(local, addr, n);
+	local[n] = '\0';
+	return at ? at + 1 : NULL;
+}
+
+int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_list *actions,
+		    struct result *r)
+{
+	char local[512];
+	const char *delim = ctx->cfg->recipient_delimiter;
+	actions->v = NULL;
+	actions->n = 0;
+	if (strlen(rcpt) >= sizeof local)
+		return res_set(r, EX_NOUSER, "5.1.3", "<%.100s...>: address too long", rcpt);
+	split_address(rcpt, local, sizeof local);
+	/* The name decides a path (spool_dir/NAME); check it before anything else sees it. */
+	if (delim[0]) {
+		size_t base = strcspn(local, delim);
+		if (base > 0)
+			local[base] = '\0';
+	}
+	if (!user_name_valid(local))
+		return res_set(r, EX_NOUSER, "5.1.3", "<%s>: invalid user name", rcpt);
+	return expand_recipient(ctx->expander, rcpt, actions, r);
+}
+
+bool deliver_final_address(const struct deliver_ctx *ctx, const char *addr, const char *rcpt_domain,
+			   char *out, size_t size)
+{
+	int n;
+	if (strchr(addr, '@'))
+		n = snprintf(out, size, "%s", addr);
+	else
+		n = snprintf(out, size, "%s@%s", addr, rcpt_domain && *rcpt_domain ? rcpt_domain : ctx->hostname);
+	return n >= 0 && (size_t)n < size;
+}
+
+/* Copies s into out with control characters replaced, so no outside string can add a header
+ * line. */
+static void clean_copy(char *out, size_t size, const char *s)
+{
+	size_t i = 0;
+	for (; s && s[i] && i + 1 < size; i++)
+		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	out[i] = '\0';
+}
+
+/* Reads the header section of the spool (bounded) into a malloc'd buffer. */
+static char *read_headers(const struct mbox_spool *msg, size_t *len)
+{
+	size_t want = (size_t)msg->header_size;
+	if (want > DELIVER_HEADER_SCAN_MAX)
+		want = DELIVER_HEADER_SCAN_MAX;
+	char *buf = malloc(want + 1);
+	size_t got = 0;
+	if (!buf)
+		return NULL;
+	while (got < want) {
+		ssize_t n = pread(msg->fd, buf + got, want - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+}
+
+/* True when a Delivered-To: field of the message names addr: the message has been here. */
+static bool has_delivered_to(const char *hdrs, size_t len, const char *addr)
+{
+	size_t pos = 0;
+	struct hdr_field f;
+	char found[1024];
+	while (hdr_next(hdrs, len, &pos, &f)) {
+		if (f.name_len == 0 || !hdr_name_is(&f, "Delivered-To"))
+			continue;
+		char *v = hdr_unfold(f.value, f.value_len);
+		if (!v)
+			continue;
+		bool same = hdr_skin_address(v, strlen(v), found, sizeof found) && strcasecmp(found, addr) == 0;
+		free(v);
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+/* What one action needs besides the action itself. */
+struct run_arg {
+	const struct deliver_ctx *ctx;
+	const struct envelope *env;
+	const struct action *a;
+	const char *final;        /* Delivered-To address */
+	const char *orig;         /* original recipient */
+	const char *sender;       /* cleaned envelope sender, "" = null sender */
+	const char *headers;      /* Return-Path, X-Original-To, Delivered-To lines */
+	const struct mbox_spool *msg;
+	char where[CFG_PATH_MAX + 128];   /* "mailbox /var/mail/x" for the log */
+};
+
+static int run_append(struct run_arg *ra, const char *path, bool dotlock, gid_t gid, struct result *r)
+{
+	const struct config *cfg = ra->ctx->cfg;
+	struct mbox_delivery d = {
+		.path = path,
+		.owner = { .uid = ra->a->runas.uid, .gid = gid },
+		.dotlock = dotlock,
+		.sender = ra->sender,
+		.arrival = ra->env->arrival,
+		.headers = ra->headers,
+		.msg = ra->msg,
+		.quoting = cfg->mbox_quoting,
+		.lock_timeout = cfg->lock_timeout,
+		.fsync = cfg->fsync,
+	};
+	return mbox_append(&d, r);
+}
+
+/* A missing mail_group is an administrator's mistake, never the sender's: leave gid as is. */
+static gid_t mail_gid(const struct config *cfg, gid_t fallback);
+
+static int run_mailbox(struct run_arg *ra, struct result *r)
+{
+	const struct config *cfg = ra->ctx->cfg;
+	char path[CFG_PATH_MAX + USER_NAME_MAX + 2];
+	if (!user_name_valid(ra->a->runas.name))
+		return res_set(r, EX_NOUSER, "5.1.3", "invalid user name %s", ra->a->runas.name);
+	if (snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, ra->a->runas.name) >= (int)sizeof path)
+		return res_set(r, EX_TEMPFAIL, "4.3.5", "mailbox path too long");
+	snprintf(ra->where, sizeof ra->where, "mailbox %s", path);
+	if (run_append(ra, path, true, mail_gid(cfg, ra->a->runas.gid), r) != EX_OK)
+		return r->ex;
+	*r = res_ok("delivered to mailbox %s", path);
+	return EX_OK;
+}
+
+static int run_file(struct run_arg *ra, struct result *r)
+{
+	const char *path = ra->a->target;
+	snprintf(ra->where, sizeof ra->where, "file %s", path);
+	if (path[0] != '/')
+		return res_set(r, EX_TEMPFAIL, "4.3.5", "file destination %s is not an absolute path", path);
+	if (run_append(ra, path, false, ra->a->runas.gid, r) != EX_OK)
+		return r->ex;
+	*r = res_ok("delivered to file %s", path);
+	return EX_OK;
+}
+
+/* "NAME=value" into buf at *used; returns the string or NULL when buf is full. */
+static const char *env_entry(char *buf, size_t size, size_t *used, const char *name, const char *value)
+{
+	int n = snprintf(buf + *used, size - *used, "%s=%s", name, value ? value : "");
+	if (n < 0 || (size_t)n >= size - *used)
+		return NULL;
+	const char *s = buf + *used;
+	*used += (size_t)n + 1;
+	return s;
+}
+
+/* The clean environment of a |command: only what the documentation promises. */
+static bool command_env(const struct run_arg *ra, char *buf, size_t size, const char **envp, size_t max)
+{
+	const struct user_info *u = &ra->a->runas;
+	char local[512];
+	const char *domain = split_address(ra->final, local, sizeof local);
+	const char *pairs[][2] = {
+		{ "HOME", u->home }, { "USER", u->name }, { "LOGNAME", u->name },
+		{ "SHELL", u->shell[0] ? u->shell : "/bin/sh" }, { "PATH", "/usr/bin:/bin" },
+		{ "SENDER", ra->sender }, { "RECIPIENT", ra->final }, { "ORIGINAL_RECIPIENT", ra->orig },
+		{ "LOCAL", local }, { "DOMAIN", domain ? domain : "" }, { "EXTENSION", ra->a->extension },
+	};
+	size_t used = 0, n = 0;
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0] && n + 1 < max; i++) {
+		if (strcmp(pairs[i][0], "EXTENSION") == 0 && !pairs[i][1])
+			continue;
+		if (!(envp[n++] = env_entry(buf, size, &used, pairs[i][0], pairs[i][1])))
+			return false;
+	}
+	envp[n] = NULL;
+	return true;
+}
+
+static int run_command(struct run_arg *ra, struct result *r)
+{
+	char envbuf[8192], prefix[DELIVER_HEADERS_MAX + 1200];
+	const char *envp[16];
+	const char *argv[] = { "/bin/sh", "-c", ra->a->target, NULL };
+	snprintf(ra->where, sizeof ra->where, "command: %.1000s", ra->a->target);
+	if (!command_env(ra, envbuf, sizeof envbuf, envp, sizeof envp / sizeof envp[0]))
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "command environment too large");
+	/* Commands get what Postfix gives mailbox_command: a From_ line, then our trace headers. */
+	int n = mbox_from_line(prefix, sizeof prefix, ra->sender, ra->env->arrival);
+	if (n < 0 || snprintf(prefix + n, sizeof prefix - (size_t)n, "%s", ra->headers) >= (int)(sizeof prefix - (size_t)n))
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "trace headers too long");
+	struct deliver_spawn_req req = {
+		.argv = argv, .envp = envp, .dir = ra->a->runas.home, .prefix = prefix, .msg = ra->msg,
+		.timeout = ra->ctx->cfg->command_timeout, .what = "command",
+	};
+	if (deliver_spawn(&req, r) != EX_OK)
+		return r->ex;
+	*r = res_ok("delivered to command: %.200s", ra->a->target);
+	return EX_OK;
+}
+
+static int run_forward(struct run_arg *ra, struct result *r)
+{
+	const struct config *cfg = ra->ctx->cfg;
+	char from[1024], prefix[1200];
+	const char *envp[] = { "PATH=/usr/bin:/bin:/usr/sbin:/sbin", NULL };
+	snprintf(ra->where, sizeof ra->where, "%.1000s", ra->a->target);
+	clean_copy(from, sizeof from, ra->a->sender ? ra->a->sender : ra->sender);
+	/* The null sender must stay null, or bounces of the forward would loop back. */
+	const char *argv[] = { cfg->sendmail_path, "-oi", "-f", from[0] ? from : "<>", "--", ra->a->target, NULL };
+	if (ra->a->target[0] == '-')
+		return res_set(r, EX_DATAERR, "5.1.3", "invalid forwarding address %s", ra->a->target);
+	if (snprintf(prefix, sizeof prefix, "Delivered-To: %s\n", ra->final) >= (int)sizeof prefix)
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "Delivered-To too long");
+	struct deliver_spawn_req req = {
+		.argv = argv, .envp = envp, .dir = "/", .prefix = prefix, .msg = ra->msg,
+		.timeout = cfg->command_timeout, .what = "sendmail",
+	};
+	if (deliver_spawn(&req, r) != EX_OK)
+		return r->ex;
+	*r = res_ok("forwarded as %s", ra->a->target);
+	return EX_OK;
+}
+
+static int run_action(void *arg, struct result *r)
+{
+	struct run_arg *ra = arg;
+	switch (ra->a->kind) {
+	case ACT_MAILBOX:
+		return run_mailbox(ra, r);
+	case ACT_FILE:
+		return run_file(ra, r);
+	case ACT_COMMAND:
+		return run_command(ra, r);
+	case ACT_FORWARD:
+		return run_forward(ra, r);
+	case ACT_BOUNCE:
+		*r = ra->a->status;
+		return r->ex;
+	}
+	return res_set(r, EX_SOFTWARE, "4.3.0", "unknown action kind");
+}
+
+static gid_t mail_gid(const struct config *cfg, gid_t fallback)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+	if (!cfg->mail_group[0])
+		return fallback;
+	if (getgrnam_r(cfg->mail_group, &gr, buf, sizeof buf, &found) != 0 || !found)
+		return fallback;
+	return found->gr_gid;
+}
+
+static double elapsed(const struct envelope *env)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	double d = (double)(now.tv_sec - env->started.tv_sec) + (now.tv_nsec - env->started.tv_nsec) / 1e9;
+	return d < 0 ? 0 : d;
+}
+
+static void log_delivery(const struct run_arg *ra, const struct result *r)
+{
+	const char *status = res_is_ok(r) ? "sent" : res_is_temp(r) ? "deferred" : "bounced";
+	const char *qid = ra->env->queue_id;
+	bool show_orig = ra->orig[0] && strcasecmp(ra->orig, ra->final) != 0;
+	log_msg(res_is_ok(r) ? LOG_INFO : LOG_WARNING,
+		"%s%sto=<%s>%s%s%s, relay=local, delay=%.2f, dsn=%s, status=%s (%s)", qid, qid[0] ? ": " : "",
+		ra->final, show_orig ? ", orig_to=<" : "", show_orig ? ra->orig : "", show_orig ? ">" : "",
+		elapsed(ra->env), r->dsn, status, r->reason);
+}
+
+/* Keeps the worse of two results in *acc: any temporary failure beats a permanent one
+ * (the MTA retries, and retries are safe thanks to the retry memory), any failure beats
+ * success, the first of equals wins. */
+static void combine(struct result *acc, const struct result *r, bool first)
+{
+	if (first || res_is_ok(acc)) {
+		*acc = *r;
+		return;
+	}
+	if (res_is_ok(r) || res_is_temp(acc))
+		return;
+	if (res_is_temp(r))
+		*acc = *r;
+}
+
+/* Return-Path, X-Original-To (only when it tells something), Delivered-To: Postfix's order. */
+static bool build_headers(char *buf, size_t size, const char *sender, const char *orig, const char *final)
+{
+	int n;
+	if (orig[0] && strcasecmp(orig, final) != 0)
+		n = snprintf(buf, size, "Return-Path: <%s>\nX-Original-To: %s\nDelivered-To: %s\n", sender, orig, final);
+	else
+		n = snprintf(buf, size, "Return-Path: <%s>\nDelivered-To: %s\n", sender, final);
+	return n >= 0 && (size_t)n < size;
+}
+
+static int deliver_one(struct deliver_ctx *ctx, struct run_arg *ra, const char *hdrs, size_t hlen,
+		       struct result *r)
+{
+	const struct action *a = ra->a;
+	char headers[DELIVER_HEADERS_MAX];
+	ra->where[0] = '\0';
+	if (a->kind == ACT_BOUNCE) {
+		*r = a->status;
+		return r->ex;
+	}
+	if (has_delivered_to(hdrs, hlen, ra->final))
+		return res_set(r, EX_DATAERR, "5.4.6", "mail forwarding loop for %s (%s)", ra->final,
+			       a->chain ? a->chain : a->recipient);
+	if (deliver_memo_seen(ctx->memo, a))
+		return res_set(r, EX_OK, "2.0.0", "already delivered for %s in an earlier attempt", ra->final);
+	/* Root's own deliveries never run commands or write files: a .forward line must not turn
+	 * mail into a root shell. */
+	if (a->runas.uid == 0 && a->kind != ACT_MAILBOX)
+		return res_set(r, EX_TEMPFAIL, "4.7.1", "refusing to run %s as root (%s)",
+			       a->kind == ACT_COMMAND ? "a command" : a->kind == ACT_FILE ? "a file delivery" : "a forward",
+			       a->chain ? a->chain : a->recipient);
+	if (!build_headers(headers, sizeof headers, ra->sender, ra->orig, ra->final))
+		return res_set(r, EX_DATAERR, "5.1.3", "addresses too long for trace headers");
+	ra->headers = headers;
+	deliver_as_user(ctx->cfg, &a->runas, a->kind == ACT_MAILBOX, run_action, ra, r);
+	ra->headers = NULL;
+	if (res_is_ok(r))
+		deliver_memo_done(ctx->memo, a);
+	return r->ex;
+}
+
+int deliver_to_recipient_orig(struct deliver_ctx *ctx, const struct envelope *env, const char *rcpt,
+			      const char *orig_rcpt, const struct action_list *actions,
+			      const struct mbox_spool *msg, struct result *r)
+{
+	char local[512], final[1024], orig[1024], sender[1024];
+	const char *domain = split_address(rcpt, local, sizeof local);
+	size_t hlen = 0;
+	char *hdrs = read_headers(msg, &hlen);
+	clean_copy(sender, sizeof sender, env->sender);
+	if (!hdrs)
+		return res_set(r, EX_OSERR, "4.3.0", "out of memory reading the message headers");
+	*r = res_ok("no delivery actions");
+	if (actions->n == 0)
+		res_set(r, EX_SOFTWARE, "4.3.0", "<%s>: no delivery actions", rcpt);
+	for (size_t i = 0; i < actions->n; i++) {
+		const struct action *a = &actions->v[i];
+		struct run_arg ra = { .ctx = ctx, .env = env, .a = a, .final = final, .orig = orig,
+				      .sender = sender, .msg = msg };
+		struct result one;
+		if (!deliver_final_address(ctx, a->recipient ? a->recipient : rcpt, domain, final, sizeof final))
+			clean_copy(final, sizeof final, rcpt);
+		clean_copy(final, sizeof final, final);
+		clean_copy(orig, sizeof orig, orig_rcpt ? orig_rcpt : a->orig_recipient ? a->orig_recipient : rcpt);
+		if (ctx->cfg->message_size_limit > 0 && msg->size > ctx->cfg->message_size_limit)
+			res_set(&one, EX_DATAERR, "5.3.4", "message size %lld exceeds the limit %lld",
+				(long long)msg->size, ctx->cfg->message_size_limit);
+		else
+			deliver_one(ctx, &ra, hdrs, hlen, &one);
+		log_delivery(&ra, &one);
+		combine(r, &one, i == 0);
+	}
+	free(hdrs);
+	return r->ex;
+}
+
+int deliver_to_recipient(struct deliver_ctx *ctx, const struct envelope *env, const char *rcpt,
+			 const struct action_list *actions, const struct mbox_spool *msg, struct result *r)
+{
+	return deliver_to_recipient_orig(ctx, env, rcpt, NULL, actions, msg, r);
+}

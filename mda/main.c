@@ -1,0 +1,98 @@
+/* mda(8): option parsing, then stdin mode or one of the LMTP modes. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/result.h"
+#include "mda/lmtp.h"
+#include "mda/stdin_mode.h"
+
+#define MAIN_MAX_OVERRIDES 64
+
+static const char usage_text[] =
+	"usage: mda [-C conf] [-o key=value]... [-f sender] [-a original_recipient] [-d] user...\n"
+	"       mda [-C conf] [-o key=value]... -l | --lmtp\n"
+	"       mda [-C conf] [-o key=value]... -L address\n";
+
+struct main_opts {
+	struct mda_invocation inv;
+	char *overrides[MAIN_MAX_OVERRIDES];
+	struct mda_stdin_opts in;
+	bool lmtp_stdio;
+	const char *listen;
+};
+
+/* Usage mistakes exit 75, not 64: a typo in an MTA's mailbox_command must defer mail, not
+ * bounce it (the MTA bounces every code but 75 and 71). */
+static int usage_error(const char *what)
+{
+	if (what)
+		fprintf(stderr, "4.3.5 mda: %s\n", what);
+	fputs(usage_text, stderr);
+	return EX_TEMPFAIL;
+}
+
+static int parse_options(int argc, char **argv, struct main_opts *m)
+{
+	static const struct option longopts[] = {
+		{ "lmtp", no_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	size_t n_over = 0;
+	while ((c = getopt_long(argc, argv, "+C:o:f:r:a:dlL:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'C': m->inv.conf_path = optarg; break;
+		case 'o':
+			if (n_over == MAIN_MAX_OVERRIDES)
+				return usage_error("too many -o options");
+			m->overrides[n_over++] = optarg;
+			break;
+		case 'f': case 'r': m->in.sender = optarg; break;
+		case 'a': m->in.orig_rcpt = optarg; break;
+		case 'd': break;   /* mail.local/dovecot-lda style: the users follow */
+		case 'l': m->lmtp_stdio = true; break;
+		case 'L': m->listen = optarg; break;
+		case 'h': fputs(usage_text, stdout); exit(EX_OK);
+		default: return usage_error(NULL);
+		}
+	}
+	m->inv.overrides = m->overrides;
+	m->inv.n_overrides = n_over;
+	m->in.rcpts = argv + optind;
+	m->in.n_rcpts = (size_t)(argc - optind);
+	if ((m->lmtp_stdio || m->listen) && m->in.n_rcpts > 0)
+		return usage_error("LMTP mode takes no user arguments");
+	if (m->lmtp_stdio && m->listen)
+		return usage_error("-l and -L exclude each other");
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct main_opts m = { 0 };
+	struct config cfg;
+	struct result r = res_ok(NULL);
+	int rc = parse_options(argc, argv, &m);
+	if (rc != EX_OK)
+		return rc;
+	if (m.lmtp_stdio)
+		return lmtp_serve_stdio(&m.inv, 0, 1);
+	if (m.listen)
+		return lmtp_serve_listen(&m.inv, m.listen);
+	umask(077);
+	if (cfg_init(&cfg, m.inv.conf_path, m.inv.overrides, m.inv.n_overrides, &r) != EX_OK) {
+		/* A broken configuration is the administrator's to fix: defer, never bounce. */
+		fprintf(stderr, "4.3.5 mda: %s\n", r.reason);
+		return EX_TEMPFAIL;
+	}
+	log_init("mda", cfg.log);
+	return mda_stdin_run(&cfg, &m.in, 0, stderr);
+}
