@@ -75,6 +75,9 @@ bool mbox_journal_path(const char *path, char *out, size_t size);
 /* Directory part of path into out ("." when there is none). False if it does not fit. */
 bool mbox_dirname(const char *path, char *out, size_t size);
 
+/* FNV-1a of n bytes (index boundary checks). */
+uint64_t mbox_hash(const char *p, size_t n);
+
 /* Test hook value of MBOX_TEST_DIE_AFTER_BYTES, -1 when unset (see append.c). */
 long long mbox_test_die_after(void);
 

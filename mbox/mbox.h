@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -135,6 +136,7 @@ struct mbox_msg {
 	char *from;             /* From: header, unfolded and RFC 2047-decoded to UTF-8, or NULL */
 	char *subject;          /* Subject:, unfolded and decoded, or NULL */
 	char *date;             /* Date: header as written, or NULL */
+	uint64_t from_hash;     /* hash of the From_ line bytes (mbox_rewrite checks boundaries) */
 };
 
 struct mbox_index {
@@ -145,7 +147,11 @@ struct mbox_index {
 	size_t count;
 	dev_t dev;
 	ino_t ino;
-	off_t size;             /* file size when indexed */
+	off_t size;             /* file size when indexed (bytes of an append in progress
+	                         * by a live writer, per its journal, are left out) */
+	uint64_t head_hash;     /* hash of the first and last 4 KiB of [0, size): mbox_rewrite */
+	uint64_t tail_hash;     /* refuses when they changed (file rewritten by someone else) */
+	bool mapped;            /* map is ours to munmap */
 };
 
 /* Indexes path (no lock taken: callers that need a stable view hold mbox_lock). A missing
@@ -171,6 +177,10 @@ struct mbox_plan {
 
 int mbox_rewrite(const struct mbox_index *idx, const struct mbox_plan *plan, const struct mbox_owner *owner,
 		 int lock_timeout, bool dotlock, struct result *r);
+
+/* Where mbox_rewrite keeps the backup copy when it must rewrite in place (spool directory
+ * not writable): the configuration's tmp_dir. Default $TMPDIR, else /tmp. Never fails. */
+void mbox_set_tmp_dir(const char *dir);
 
 /* Renders message i of idx in mbox form with Status/X-Status set from flags into a malloc'd
  * buffer (for saves and ~/mbox). Returns NULL on allocation failure. */

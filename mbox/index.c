@@ -1,0 +1,401 @@
+/* Reading an mbox: split a memory map into messages and parse each header section only.
+ *
+ * Splitting rule: a message starts at a line beginning "From " at offset 0 or right after a
+ * blank line ("\n\n", "\r\n\r\n"); the From_ line itself is not validated further, so the
+ * usual variants (seconds or not, time zone, "remote from") all split. Content-Length is
+ * ignored: every Debian writer (Postfix local, mail.local, this library) quotes body lines
+ * starting with "From ", so the From_ split is authoritative, whereas Content-Length is
+ * often stale after gateways or editors and honouring it would glue or cut messages.
+ * Leading bytes before the first From_ line are not a message; mbox_rewrite copies them
+ * through unchanged so they are never lost.
+ */
+#include "mbox/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mbox/header.h"
+
+uint64_t mbox_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;     /* FNV-1a */
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* True when the newline at q ends a blank line and "From " follows it: a message boundary. */
+static inline bool idx_boundary(const char *d, size_t len, size_t q)
+{
+	if (q + 6 > len || memcmp(d + q + 1, "From ", 5) != 0)
+		return false;
+	return (q >= 1 && d[q - 1] == '\n') || (q >= 2 && d[q - 1] == '\r' && d[q - 2] == '\n');
+}
+
+/* Scans from off for the next message boundary, counting newlines on the way.
+ * Returns the start of the next message (len if none); *lines gets the newlines before it.
+ * Eight bytes at a time: a word's newline bytes are found with the classic zero-byte trick,
+ * so the per-line cost is a few instructions instead of a memchr call. */
+static size_t idx_scan(const char *d, size_t len, size_t off, size_t *lines)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	const uint64_t nl = ones * '\n', low7 = ~highs;
+	size_t i = off, n = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, d + i, 8);
+		uint64_t x = w ^ nl;
+		uint64_t z = ~(((x & low7) + low7) | x | low7);   /* 0x80 exactly at '\n' bytes */
+		while (z) {
+			size_t q = i + (size_t)(__builtin_ctzll(z) >> 3);
+			n++;
+			if (d[q + 1 < len ? q + 1 : q] == 'F' && idx_boundary(d, len, q)) {
+				*lines += n;
+				return q + 1;
+			}
+			z &= z - 1;
+		}
+	}
+#else
+	(void)ones; (void)highs; (void)nl; (void)low7;
+#endif
+	for (; i < len; i++) {
+		if (d[i] != '\n')
+			continue;
+		n++;
+		if (idx_boundary(d, len, i)) {
+			*lines += n;
+			return i + 1;
+		}
+	}
+	*lines += n;
+	return len;
+}
+
+static const char idx_months[][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/* Splits the From_ line (without "From ") into blank-separated words. */
+static int idx_words(const char *p, size_t n, const char *w[], size_t wl[], int max)
+{
+	int k = 0;
+	size_t i = 0;
+	while (i < n && k < max) {
+		while (i < n && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i >= n)
+			break;
+		w[k] = p + i;
+		while (i < n && p[i] != ' ' && p[i] != '\t')
+			i++;
+		wl[k] = (size_t)(p + i - w[k]);
+		k++;
+	}
+	return k;
+}
+
+static bool idx_num(const char *p, size_t n, int *out)
+{
+	int v = 0;
+	if (n == 0 || n > 4)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* Parses "Www Mmm dd hh:mm[:ss] [zone...] yyyy [remote from host]" from the words after the
+ * sender. Returns (time_t)-1 when it does not look like that. */
+static time_t idx_from_date(const char *w[], const size_t wl[], int k)
+{
+	struct tm tm = { .tm_isdst = -1 };
+	int mon = -1, i;
+	for (i = 1; i < k && mon < 0; i++)
+		for (int m = 0; m < 12; m++)
+			if (wl[i] == 3 && strncasecmp(w[i], idx_months[m], 3) == 0)
+				mon = m;
+	if (mon < 0 || i + 1 >= k || !idx_num(w[i], wl[i], &tm.tm_mday))
+		return (time_t)-1;
+	i++;
+	if (sscanf(w[i], "%2d:%2d:%2d", &tm.tm_hour, &tm.tm_min, &tm.tm_sec) < 2)
+		return (time_t)-1;
+	for (i++; i < k; i++)
+		if (wl[i] == 4 && idx_num(w[i], wl[i], &tm.tm_year))
+			break;
+	if (i >= k)
+		return (time_t)-1;
+	tm.tm_year -= 1900;
+	tm.tm_mon = mon;
+	return mktime(&tm);
+}
+
+static char *idx_strndup(const char *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+/* Envelope sender and date from the From_ line [p, p+n) (line end excluded). */
+static bool idx_parse_from_line(struct mbox_msg *m, const char *p, size_t n)
+{
+	const char *w[16];
+	size_t wl[16];
+	int k = idx_words(p + 5, n - 5, w, wl, 16);
+	m->envelope_sender = k > 0 ? idx_strndup(w[0], wl[0]) : idx_strndup("", 0);
+	m->from_date = k > 1 ? idx_from_date(w, wl, k) : (time_t)-1;
+	return m->envelope_sender != NULL;
+}
+
+static unsigned idx_flags(const struct hdr_field *f, const char *letters, const unsigned *bits)
+{
+	unsigned out = 0;
+	for (size_t i = 0; i < f->value_len; i++) {
+		const char *c = strchr(letters, f->value[i]);
+		if (c && f->value[i])
+			out |= bits[c - letters];
+	}
+	return out;
+}
+
+/* Unfolds and decodes a field into *dst (first occurrence wins). */
+static bool idx_text(char **dst, const struct hdr_field *f, bool decode)
+{
+	if (*dst)
+		return true;
+	char *u = hdr_unfold(f->value, f->value_len);
+	if (!u || !decode) {
+		*dst = u;
+		return u != NULL;
+	}
+	*dst = hdr_decode_2047(u, strlen(u));
+	free(u);
+	return *dst != NULL;
+}
+
+/* Parses the header section starting at m->headers; sets m->body. */
+static bool idx_headers(struct mbox_msg *m, const char *d, size_t len)
+{
+	static const unsigned status_bits[] = { MBOX_F_READ, MBOX_F_OLD };
+	static const unsigned xstatus_bits[] = { MBOX_F_DELETED, MBOX_F_ANSWERED, MBOX_F_FLAGGED };
+	struct hdr_field f;
+	size_t pos = (size_t)m->headers;
+	bool ok = true;
+	while (ok && hdr_next(d, len, &pos, &f)) {
+		if (f.name_len == 0)
+			continue;
+		switch (f.name[0] | 0x20) {
+		case 'f':
+			if (hdr_name_is(&f, "From"))
+				ok = idx_text(&m->from, &f, true);
+			break;
+		case 's':
+			if (hdr_name_is(&f, "Subject"))
+				ok = idx_text(&m->subject, &f, true);
+			else if (hdr_name_is(&f, "Status"))
+				m->flags |= idx_flags(&f, "RO", status_bits);
+			break;
+		case 'd':
+			if (hdr_name_is(&f, "Date"))
+				ok = idx_text(&m->date, &f, false);
+			break;
+		case 'x':
+			if (hdr_name_is(&f, "X-Status"))
+				m->flags |= idx_flags(&f, "DAF", xstatus_bits);
+			break;
+		}
+	}
+	m->body = (off_t)pos;
+	return ok;
+}
+
+static size_t idx_count_nl(const char *p, size_t n)
+{
+	size_t c = 0;
+	for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+		c++;
+	return c;
+}
+
+/* Length of the separator blank line at the end of [start, end), 0 if there is none. */
+static size_t idx_separator(const char *d, size_t start, size_t end)
+{
+	if (end - start >= 2 && d[end - 1] == '\n' && d[end - 2] == '\n')
+		return 1;
+	if (end - start >= 4 && d[end - 1] == '\n' && d[end - 2] == '\r' && d[end - 3] == '\n')
+		return 2;
+	return 0;
+}
+
+static bool idx_grow(struct mbox_index *idx, size_t *cap)
+{
+	if (idx->count < *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 256;
+	struct mbox_msg *m = realloc(idx->msgs, ncap * sizeof *m);
+	if (!m)
+		return false;
+	idx->msgs = m;
+	*cap = ncap;
+	return true;
+}
+
+/* Parses the message starting at s; returns the start of the next one. */
+static size_t idx_message(struct mbox_msg *m, const char *d, size_t len, size_t s, bool *ok)
+{
+	memset(m, 0, sizeof *m);
+	m->start = (off_t)s;
+	const char *eol = memchr(d + s, '\n', len - s);
+	size_t fl_end = eol ? (size_t)(eol - d) : len;
+	size_t fl_len = fl_end > s && d[fl_end - 1] == '\r' ? fl_end - 1 - s : fl_end - s;
+	m->from_hash = mbox_hash(d + s, fl_end - s);
+	m->headers = (off_t)(eol ? fl_end + 1 : len);
+	*ok = idx_parse_from_line(m, d + s, fl_len) && idx_headers(m, d, len);
+	size_t next = (size_t)m->body;
+	size_t lines = idx_count_nl(d + s, next - s);
+	/* The blank line ending the headers can be the separator before the next From_. */
+	if (!(next < len && next >= 1 && d[next - 1] == '\n' && next + 5 <= len &&
+	      memcmp(d + next, "From ", 5) == 0))
+		next = idx_scan(d, len, (size_t)m->body, &lines);
+	m->end = (off_t)next;
+	m->content_end = m->end - (off_t)idx_separator(d, s, next);
+	if (m->content_end < m->body)
+		m->body = m->content_end;
+	m->lines = lines;
+	return next;
+}
+
+/* The first message: a From_ line at offset 0, else the first line starting "From ". */
+static size_t idx_first(const char *d, size_t len)
+{
+	if (len >= 5 && memcmp(d, "From ", 5) == 0)
+		return 0;
+	const char *hit = len ? memmem(d, len, "\nFrom ", 6) : NULL;
+	return hit ? (size_t)(hit - d) + 1 : len;
+}
+
+static void idx_hashes(struct mbox_index *idx, const char *d, size_t len)
+{
+	size_t n = len < 4096 ? len : 4096;
+	idx->head_hash = mbox_hash(d, n);
+	idx->tail_hash = mbox_hash(d + len - n, n);
+}
+
+static int idx_build(struct mbox_index *idx, const char *d, size_t len, struct result *r)
+{
+	size_t cap = 0, pos = idx_first(d, len);
+	idx->size = (off_t)len;
+	idx_hashes(idx, d, len);
+	while (pos < len) {
+		bool ok;
+		if (!idx_grow(idx, &cap))
+			return res_errno(r, ENOMEM, false, "cannot index %s", idx->path);
+		pos = idx_message(&idx->msgs[idx->count], d, len, pos, &ok);
+		idx->count++;
+		if (!ok)
+			return res_errno(r, ENOMEM, false, "cannot index %s", idx->path);
+	}
+	*r = res_ok("%zu messages", idx->count);
+	return EX_OK;
+}
+
+int mbox_index_buffer(const char *data, size_t len, struct mbox_index *idx, struct result *r)
+{
+	memset(idx, 0, sizeof *idx);
+	idx->map = data;
+	idx->map_len = len;
+	if (idx_build(idx, data, len, r) != EX_OK) {
+		mbox_index_close(idx);
+		return r->ex;
+	}
+	return EX_OK;
+}
+
+/* Bytes of the file that are settled: a live appender's unfinished bytes (journal says
+ * P <= S < F) are left out; the next lock taker either sees them completed or removes them. */
+static size_t idx_settled(int fd, const char *path, size_t size)
+{
+	off_t p, f;
+	bool in_file;
+	if (mbox_journal_get(fd, path, &p, &f, &in_file) && (off_t)size >= p && (off_t)size < f)
+		return (size_t)p;
+	return size;
+}
+
+int mbox_index_open(const char *path, struct mbox_index *idx, struct result *r)
+{
+	struct stat st;
+	memset(idx, 0, sizeof *idx);
+	if (snprintf(idx->path, sizeof idx->path, "%s", path) >= (int)sizeof idx->path)
+		return res_set(r, EX_NOINPUT, "5.1.3", "mailbox path too long");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		*r = res_ok("no mailbox");
+		return EX_OK;
+	}
+	if (fd < 0)
+		return res_errno(r, errno, false, "cannot open %s", path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int err = errno;
+		close(fd);
+		return S_ISREG(st.st_mode) ? res_errno(r, err, false, "cannot stat %s", path)
+					   : res_set(r, EX_NOINPUT, "5.2.0", "%s is not a regular file", path);
+	}
+	idx->dev = st.st_dev;
+	idx->ino = st.st_ino;
+	size_t len = (size_t)st.st_size;
+	if (len > 0) {
+		void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			int err = errno;
+			close(fd);
+			return res_errno(r, err, false, "cannot map %s", path);
+		}
+		madvise(map, len, MADV_WILLNEED);    /* start readahead of the whole file */
+		idx->map = map;
+		idx->map_len = len;
+		idx->mapped = true;
+		len = idx_settled(fd, path, len);
+	}
+	close(fd);
+	if (idx_build(idx, idx->map, len, r) != EX_OK) {
+		mbox_index_close(idx);
+		return r->ex;
+	}
+	return EX_OK;
+}
+
+void mbox_index_close(struct mbox_index *idx)
+{
+	for (size_t i = 0; i < idx->count; i++) {
+		free(idx->msgs[i].envelope_sender);
+		free(idx->msgs[i].from);
+		free(idx->msgs[i].subject);
+		free(idx->msgs[i].date);
+	}
+	free(idx->msgs);
+	idx->msgs = NULL;
+	idx->count = 0;
+	if (idx->mapped && idx->map)
+		munmap((void *)idx->map, idx->map_len);
+	idx->map = NULL;
+	idx->map_len = 0;
+	idx->mapped = false;
+}
