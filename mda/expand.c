@@ -1,0 +1,695 @@
+/* The expansion engine: recipient -> aliases -> ~/.forward -> :include: -> delivery actions,
+ * with privileges decided per source, loop/depth protection and de-duplication. */
+#include "mda/expand.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aliases/aliases.h"
+#include "common/log.h"
+#include "forward/forward.h"
+
+#define EXPAND_DEPTH_HARD_MAX 100      /* whatever expansion_depth says, the C stack is finite */
+#define EXPAND_MAX_STEPS      100000   /* names visited per recipient: alias bombs stop here */
+#define EXPAND_MAX_ACTIONS    50000    /* actions per recipient */
+#define EXPAND_CHAIN_MAX      1024
+#define EXPAND_ADDR_MAX       512
+
+struct expander {
+	const struct config *cfg;
+	struct alias_db *db;          /* NULL: not opened yet, or there are no aliases */
+	bool have_state;              /* db/no_aliases reflect db_id */
+	struct stat db_id;            /* the file db was opened from */
+	char hostname[256];
+};
+
+/* ---- A small string set (open addressing) for de-duplication ---- */
+
+struct strset {
+	char **slot;
+	size_t cap, n;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static int strset_grow(struct strset *set)
+{
+	size_t cap = set->cap ? set->cap * 2 : 64;
+	char **slot = calloc(cap, sizeof *slot);
+	if (!slot)
+		return -1;
+	for (size_t i = 0; i < set->cap; i++) {
+		if (!set->slot[i])
+			continue;
+		size_t j = hash_str(set->slot[i]) & (cap - 1);
+		while (slot[j])
+			j = (j + 1) & (cap - 1);
+		slot[j] = set->slot[i];
+	}
+	free(set->slot);
+	set->slot = slot;
+	set->cap = cap;
+	return 0;
+}
+
+/* 1 when key was added, 0 when already present, -1 on allocation failure. */
+static int strset_add(struct strset *set, const char *key)
+{
+	if ((set->n + 1) * 2 > set->cap && strset_grow(set) != 0)
+		return -1;
+	size_t j = hash_str(key) & (set->cap - 1);
+	for (; set->slot[j]; j = (j + 1) & (set->cap - 1))
+		if (strcmp(set->slot[j], key) == 0)
+			return 0;
+	if (!(set->slot[j] = strdup(key)))
+		return -1;
+	set->n++;
+	return 1;
+}
+
+static void strset_free(struct strset *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->slot[i]);
+	free(set->slot);
+	memset(set, 0, sizeof *set);
+}
+
+/* ---- Engine state for one recipient ---- */
+
+enum frame_kind { FR_ALIAS, FR_USER, FR_INCLUDE };
+
+struct frame {
+	enum frame_kind kind;
+	char *name;
+};
+
+/* Whose privileges commands and files of the current list run with. */
+struct privs {
+	bool exec_ok;                 /* false: commands/files bounce with why */
+	const char *why;
+	struct user_info user;
+};
+
+/* What a list being expanded inherits. */
+struct xctx {
+	const struct privs *privs;
+	const char *sender;           /* owner-NAME override or NULL */
+	const char *ext;              /* address extension or NULL */
+	const struct user_info *fwd_user;  /* the list is (included from) this user's .forward */
+	const char *self;             /* the alias or user whose list this is */
+	const char *recipient;        /* Delivered-To for files/commands of this list */
+};
+
+struct xstate {
+	struct expander *ex;
+	const struct config *cfg;
+	const char *orig;
+	struct action_list *out;
+	size_t out_cap;
+	struct strset seen;           /* actions already emitted */
+	struct strset done;           /* names already expanded in the same context */
+	unsigned long steps;
+	struct frame stack[EXPAND_DEPTH_HARD_MAX + 1];
+	int depth, max_depth;
+	bool alias_privs_ready;
+	struct privs alias_privs;
+	struct result *r;
+};
+
+static void chain_text(const struct xstate *st, const char *last, char *buf, size_t cap)
+{
+	size_t n = (size_t)snprintf(buf, cap, "%s", st->orig);
+	for (int i = 0; i < st->depth && n < cap; i++)
+		n += (size_t)snprintf(buf + n, cap - n, " -> %s", st->stack[i].name);
+	if (last && n < cap)
+		snprintf(buf + n, cap - n, " -> %s", last);
+}
+
+static int fail(struct xstate *st, int ex, const char *dsn, const char *what, const char *last)
+{
+	char chain[EXPAND_CHAIN_MAX];
+	chain_text(st, last, chain, sizeof chain);
+	return res_set(st->r, ex, dsn, "%s: %s", what, chain), -1;
+}
+
+static int push(struct xstate *st, enum frame_kind kind, const char *name)
+{
+	if (st->depth >= st->max_depth) {
+		char what[96];
+		snprintf(what, sizeof what, "alias expansion deeper than %d levels", st->max_depth);
+		return fail(st, EX_DATAERR, "5.4.6", what, name);
+	}
+	if (!(st->stack[st->depth].name = strdup(name)))
+		return res_errno(st->r, ENOMEM, false, "expansion"), -1;
+	st->stack[st->depth++].kind = kind;
+	return 0;
+}
+
+static void pop(struct xstate *st)
+{
+	free(st->stack[--st->depth].name);
+}
+
+static bool on_stack(const struct xstate *st, enum frame_kind kind, const char *name)
+{
+	for (int i = 0; i < st->depth; i++)
+		if (st->stack[i].kind == kind && strcmp(st->stack[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* ---- Emitting actions ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int emit(struct xstate *st, const struct xctx *c, enum action_kind kind, const char *target,
+		const char *recipient, const struct user_info *runas, const struct result *status)
+{
+	char key[EXPAND_CHAIN_MAX + 128];
+	snprintf(key, sizeof key, "%d\x1f%s\x1f%s", (int)kind, target ? target : status->reason,
+		 runas ? runas->name : "");
+	int added = strset_add(&st->seen, key);
+	if (added <= 0)
+		return added == 0 ? 0 : (res_errno(st->r, ENOMEM, false, "expansion"), -1);
+	if (st->out->n >= EXPAND_MAX_ACTIONS)
+		return fail(st, EX_DATAERR, "5.4.6", "too many delivery actions", NULL);
+	if (st->out->n == st->out_cap) {
+		size_t cap = st->out_cap ? st->out_cap * 2 : 8;
+		struct action *v = realloc(st->out->v, cap * sizeof *v);
+		if (!v)
+			return res_errno(st->r, ENOMEM, false, "expansion"), -1;
+		st->out->v = v;
+		st->out_cap = cap;
+	}
+	struct action *a = &st->out->v[st->out->n];
+	char chain[EXPAND_CHAIN_MAX];
+	memset(a, 0, sizeof *a);
+	chain_text(st, target, chain, sizeof chain);
+	a->kind = kind;
+	a->target = dup_or_null(target);
+	a->recipient = strdup(recipient);
+	a->orig_recipient = strdup(st->orig);
+	a->extension = dup_or_null(c->ext);
+	a->sender = dup_or_null(c->sender);
+	a->chain = strdup(chain);
+	if (runas)
+		a->runas = *runas;
+	a->status = status ? *status : res_ok(NULL);
+	st->out->n++;   /* counted first so action_list_free releases partial copies */
+	if ((target && !a->target) || !a->recipient || !a->orig_recipient || !a->chain ||
+	    (c->ext && !a->extension) || (c->sender && !a->sender))
+		return res_errno(st->r, ENOMEM, false, "expansion"), -1;
+	return 0;
+}
+
+static int bounce(struct xstate *st, const struct xctx *c, int ex, const char *dsn, const char *fmt,
+		  const char *arg)
+{
+	struct result s;
+	res_set(&s, ex, dsn, fmt, arg);
+	return emit(st, c, ACT_BOUNCE, NULL, c->recipient, NULL, &s);
+}
+
+/* ---- Privileges ---- */
+
+static void privs_none(struct privs *p, const char *why)
+{
+	memset(p, 0, sizeof *p);
+	p->why = why;
+}
+
+/* The owner of a file, or default_privs when that is root; never root itself. */
+static int privs_for_owner(struct xstate *st, uid_t owner, struct privs *p)
+{
+	struct result lr;
+	enum user_status us;
+	privs_none(p, "no unprivileged user to run it as");
+	if (owner == 0)
+		us = user_lookup(st->cfg, st->cfg->default_privs, &p->user, &lr);
+	else
+		us = user_lookup_uid(st->cfg, owner, &p->user, &lr);
+	if (us == USER_LOOKUP_ERROR) {
+		*st->r = lr;
+		return -1;
+	}
+	p->exec_ok = us == USER_FOUND && p->user.uid != 0;
+	if (us == USER_FOUND && p->user.uid == 0)
+		p->why = "commands and files are never run as root";
+	return 0;
+}
+
+static int alias_privs(struct xstate *st)
+{
+	struct alias_db_info info;
+	if (st->alias_privs_ready)
+		return 0;
+	alias_db_info(st->ex->db, &info);
+	if (privs_for_owner(st, info.owner, &st->alias_privs) != 0)
+		return -1;
+	st->alias_privs_ready = true;
+	return 0;
+}
+
+/* ---- The recursion ---- */
+
+static int expand_local(struct xstate *st, const char *name, const struct xctx *c, bool top);
+static int expand_item(struct xstate *st, const struct alias_item *it, const struct xctx *c);
+
+/* True when a .forward holds no item at all (empty, blank or only comments). */
+static bool list_empty(const char *text)
+{
+	struct alias_item *it = malloc(sizeof *it);
+	const char *p = text, *err;
+	bool empty = it && alias_next_item(&p, true, it, &err) == 0;
+	free(it);
+	return empty;
+}
+
+/* Parses text into items and expands each. lines: .forward/:include: syntax. */
+static int expand_list(struct xstate *st, const char *text, bool lines, const struct xctx *c)
+{
+	struct alias_item *it = malloc(sizeof *it);
+	const char *p = text, *err;
+	int rc, out = 0;
+	if (!it)
+		return res_errno(st->r, ENOMEM, false, "expansion"), -1;
+	while (out == 0 && (rc = alias_next_item(&p, lines, it, &err)) != 0) {
+		if (rc < 0) {
+			log_msg(LOG_WARNING, "%s: skipping a bad entry in the list of %s: %s", st->orig,
+				c->self ? c->self : "?", err);
+			continue;
+		}
+		out = expand_item(st, it, c);
+	}
+	free(it);
+	return out;
+}
+
+static int lookup_alias(struct xstate *st, const char *key, char **value)
+{
+	if (!st->ex->db)
+		return *value = NULL, 0;
+	return alias_db_lookup(st->ex->db, key, value, st->r);
+}
+
+/* owner-NAME: its existence makes it the envelope sender of NAME's expansion (Postfix). */
+static int owner_sender(struct xstate *st, const char *key, char *buf, size_t cap, const char **sender)
+{
+	char okey[ALIAS_NAME_MAX + 8], *v = NULL;
+	if (strncmp(key, "owner-", 6) == 0 || strlen(key) > ALIAS_NAME_MAX)
+		return 0;
+	snprintf(okey, sizeof okey, "owner-%s", key);
+	int rc = lookup_alias(st, okey, &v);
+	free(v);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		snprintf(buf, cap, "%s%s%s", okey, st->ex->hostname[0] ? "@" : "", st->ex->hostname);
+		*sender = buf;
+	}
+	return 0;
+}
+
+static int expand_alias(struct xstate *st, const char *key, const char *value, const struct xctx *c)
+{
+	char done_key[ALIAS_NAME_MAX * 2 + 64], sbuf[ALIAS_NAME_MAX + 300];
+	struct xctx sub = *c;
+	if (on_stack(st, FR_ALIAS, key))
+		return fail(st, EX_DATAERR, "5.4.6", "alias loop", key);
+	if (owner_sender(st, key, sbuf, sizeof sbuf, &sub.sender) != 0 || alias_privs(st) != 0)
+		return -1;
+	snprintf(done_key, sizeof done_key, "A\x1f%s\x1f%s", key, sub.sender ? sub.sender : "");
+	int fresh = strset_add(&st->done, done_key);
+	if (fresh <= 0)
+		return fresh == 0 ? 0 : (res_errno(st->r, ENOMEM, false, "expansion"), -1);
+	if (push(st, FR_ALIAS, key) != 0)
+		return -1;
+	sub.privs = &st->alias_privs;
+	sub.fwd_user = NULL;
+	sub.self = key;
+	sub.recipient = key;
+	int rc = expand_list(st, value, false, &sub);
+	pop(st);
+	return rc;
+}
+
+static int mailbox(struct xstate *st, const struct xctx *c, const struct user_info *u)
+{
+	return emit(st, c, ACT_MAILBOX, u->name, u->name, u, NULL);
+}
+
+/* Looks a user up; 1 found, 0 unknown (bounced or failed per top), -1 whole failure. */
+static int find_user(struct xstate *st, const char *name, const struct xctx *c, bool top,
+		     struct user_info *u)
+{
+	struct result lr;
+	enum user_status us = user_lookup(st->cfg, name, u, &lr);
+	if (us == USER_FOUND)
+		return 1;
+	if (us == USER_LOOKUP_ERROR)
+		return *st->r = lr, -1;
+	if (top)
+		return res_set(st->r, EX_NOUSER, "5.1.1", "unknown user: %s", name), -1;
+	return bounce(st, c, EX_NOUSER, "5.1.1", "unknown user: %s", name);
+}
+
+/* A local user: ~/.forward if there is a usable one, else the mailbox. */
+static int expand_user(struct xstate *st, const char *name, const struct xctx *c, bool top)
+{
+	struct user_info u;
+	struct privs fp;
+	char *content = NULL;
+	int rc = find_user(st, name, c, top, &u);
+	if (rc <= 0)
+		return rc;
+	if (c->fwd_user && c->self && strcmp(c->self, name) == 0)
+		return mailbox(st, c, &u);   /* `me` in my own .forward: no loop, my mailbox */
+	if (on_stack(st, FR_USER, name))
+		return fail(st, EX_DATAERR, "5.4.6", "mail forwarding loop", name);
+	switch (fwd_read(&u, &content, st->r)) {
+	case FWD_ERROR:
+		return -1;
+	case FWD_NONE:
+	case FWD_IGNORED:
+		return mailbox(st, c, &u);
+	case FWD_FOUND:
+		break;
+	}
+	privs_none(&fp, "commands and files in root's .forward are not run");
+	fp.user = u;
+	fp.exec_ok = u.uid != 0;
+	struct xctx sub = { &fp, c->sender, c->ext, &u, name, name };
+	if (list_empty(content)) {   /* only comments: as if there were no .forward */
+		free(content);
+		return mailbox(st, c, &u);
+	}
+	rc = push(st, FR_USER, name);
+	if (rc == 0) {
+		rc = expand_list(st, content, true, &sub);
+		pop(st);
+	}
+	free(content);
+	return rc;
+}
+
+/* Splits name at the first recipient_delimiter character: base and extension. */
+static void split_ext(const struct config *cfg, const char *name, char *base, size_t cap, const char **ext)
+{
+	size_t n = cfg->recipient_delimiter[0] ? strcspn(name, cfg->recipient_delimiter) : strlen(name);
+	*ext = NULL;
+	if (n == 0 || name[n] == '\0') {
+		snprintf(base, cap, "%s", name);
+		return;
+	}
+	snprintf(base, cap, "%.*s", (int)n, name);
+	*ext = name + n + 1;
+}
+
+static void lowercase(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+static int expand_local(struct xstate *st, const char *name, const struct xctx *c, bool top)
+{
+	char full[ALIAS_NAME_MAX + 1], base[ALIAS_NAME_MAX + 1], *value = NULL;
+	const char *ext;
+	struct xctx sub = *c;
+	int rc;
+	if (++st->steps > EXPAND_MAX_STEPS)
+		return fail(st, EX_DATAERR, "5.4.6", "alias expansion too large", name);
+	if (strlen(name) > ALIAS_NAME_MAX || !user_name_valid(name)) {
+		if (top)
+			return res_set(st->r, EX_NOUSER, "5.1.3", "bad recipient name: %.100s", name), -1;
+		return bounce(st, c, EX_NOUSER, "5.1.3", "bad recipient name: %.100s", name);
+	}
+	snprintf(full, sizeof full, "%s", name);
+	lowercase(full);
+	split_ext(st->cfg, full, base, sizeof base, &ext);
+	if (ext)
+		sub.ext = ext;
+	const char *key = full;
+	/* A name in its own list (`joe: joe, joe@elsewhere`, or `joe` in joe's .forward) is the
+	 * user, not the alias again: no alias lookup, so no loop. */
+	if (c->self && (strcmp(c->self, full) == 0 || strcmp(c->self, base) == 0))
+		return expand_user(st, base, &sub, top);
+	rc = lookup_alias(st, full, &value);
+	if (rc == 0 && ext) {
+		key = base;
+		rc = lookup_alias(st, base, &value);
+	}
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		rc = expand_alias(st, key, value, &sub);
+		free(value);
+		return rc;
+	}
+	/* Not an alias (or the alias naming itself: `joe: joe, joe@elsewhere`): a user. */
+	return expand_user(st, base, &sub, top);
+}
+
+static bool remote_valid(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	if (strlen(a) > EXPAND_ADDR_MAX || a[0] == '-' || a[0] == '@' || !at || !at[1])
+		return false;
+	for (; *a; a++)
+		if ((unsigned char)*a < 0x21 || *a == 0x7f)
+			return false;
+	return true;
+}
+
+static int run_action(struct xstate *st, const struct xctx *c, enum action_kind kind, const char *target)
+{
+	bool allowed = kind == ACT_COMMAND ? st->cfg->allow_commands : st->cfg->allow_files;
+	const char *what = kind == ACT_COMMAND ? "command" : "file";
+	char why[160];
+	if (!allowed) {
+		snprintf(why, sizeof why, "%s delivery is disabled (allow_%ss = no)", what, what);
+		return bounce(st, c, EX_NOPERM, "5.7.1", "%s", why);
+	}
+	if (!c->privs->exec_ok) {
+		snprintf(why, sizeof why, "%s delivery refused: %s", what, c->privs->why);
+		return bounce(st, c, EX_NOPERM, "5.7.1", "%s", why);
+	}
+	return emit(st, c, kind, target, c->recipient, &c->privs->user, NULL);
+}
+
+static int expand_include(struct xstate *st, const char *path, const struct xctx *c)
+{
+	char *content = NULL;
+	uid_t owner;
+	struct result ir;
+	struct privs ip;
+	if (on_stack(st, FR_INCLUDE, path))
+		return fail(st, EX_DATAERR, "5.4.6", ":include: loop", path);
+	int rc = fwd_read_include(path, c->fwd_user, &content, &owner, &ir);
+	if (rc != EX_OK && res_is_temp(&ir))
+		return *st->r = ir, -1;
+	if (rc != EX_OK)
+		return bounce(st, c, ir.ex, ir.dsn, "%s", ir.reason);
+	if (privs_for_owner(st, owner, &ip) != 0 || push(st, FR_INCLUDE, path) != 0) {
+		free(content);
+		return -1;
+	}
+	struct xctx sub = *c;
+	sub.privs = &ip;
+	sub.self = NULL;   /* names in a list file are never "itself" */
+	rc = expand_list(st, content, true, &sub);
+	pop(st);
+	free(content);
+	return rc;
+}
+
+static int expand_item(struct xstate *st, const struct alias_item *it, const struct xctx *c)
+{
+	struct user_info u;
+	struct result s;
+	int rc;
+	switch (it->kind) {
+	case AI_LOCAL:
+		return expand_local(st, it->text, c, false);
+	case AI_NOALIAS: {
+		char base[ALIAS_NAME_MAX + 1];
+		const char *ext;
+		split_ext(st->cfg, it->text, base, sizeof base, &ext);
+		lowercase(base);
+		if (!user_name_valid(base))
+			return bounce(st, c, EX_NOUSER, "5.1.3", "bad recipient name: %.100s", it->text);
+		rc = find_user(st, base, c, false, &u);
+		return rc <= 0 ? rc : mailbox(st, c, &u);
+	}
+	case AI_REMOTE:
+		if (!remote_valid(it->text))
+			return bounce(st, c, EX_DATAERR, "5.1.3", "bad address: %.100s", it->text);
+		return emit(st, c, ACT_FORWARD, it->text, it->text, &c->privs->user, NULL);
+	case AI_COMMAND:
+		return run_action(st, c, ACT_COMMAND, it->text);
+	case AI_FILE:
+		return run_action(st, c, ACT_FILE, it->text);
+	case AI_INCLUDE:
+		return expand_include(st, it->text, c);
+	case AI_ERROR:
+		res_set(&s, it->dsn[0] == '4' ? EX_TEMPFAIL : strcmp(it->dsn, "5.1.1") == 0 ? EX_NOUSER
+			: EX_UNAVAILABLE, it->dsn, "%s", it->text);
+		return emit(st, c, ACT_BOUNCE, NULL, c->recipient, NULL, &s);
+	}
+	return 0;
+}
+
+/* ---- Database state ---- */
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_size == b->st_size;
+}
+
+/* Makes ex->db match the file on disk: one stat() per recipient when nothing changed. */
+static int refresh_db(struct expander *ex, struct result *r)
+{
+	struct stat st, src;
+	const struct config *cfg = ex->cfg;
+	if (!cfg->aliases_db[0])
+		return EX_OK;
+	if (stat(cfg->aliases_db, &st) != 0) {
+		if (errno != ENOENT)
+			return res_errno(r, errno, false, "cannot stat %s", cfg->aliases_db);
+		alias_db_close(ex->db);
+		ex->db = NULL;
+		ex->have_state = false;
+		if (!cfg->aliases_file[0] || stat(cfg->aliases_file, &src) != 0 || src.st_size == 0)
+			return EX_OK;   /* no aliases at all */
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "aliases database %s is missing but %s exists: "
+			       "run newaliases", cfg->aliases_db, cfg->aliases_file);
+	}
+	if (ex->have_state && same_file(&st, &ex->db_id))
+		return EX_OK;
+	alias_db_close(ex->db);
+	ex->db = NULL;
+	ex->have_state = false;
+	if (alias_db_open(cfg->aliases_db, &ex->db, r) != EX_OK) {
+		r->ex = EX_TEMPFAIL;   /* even "missing": it existed a moment ago */
+		snprintf(r->dsn, sizeof r->dsn, "4.3.0");
+		return r->ex;
+	}
+	ex->db_id = st;
+	ex->have_state = true;
+	return EX_OK;
+}
+
+/* ---- Public ---- */
+
+struct expander *expand_new(const struct config *cfg)
+{
+	struct expander *ex = calloc(1, sizeof *ex);
+	if (!ex)
+		return NULL;
+	ex->cfg = cfg;
+	if (cfg->hostname[0])
+		snprintf(ex->hostname, sizeof ex->hostname, "%s", cfg->hostname);
+	else if (gethostname(ex->hostname, sizeof ex->hostname - 1) != 0)
+		ex->hostname[0] = '\0';
+	return ex;
+}
+
+void expand_free(struct expander *ex)
+{
+	if (!ex)
+		return;
+	alias_db_close(ex->db);
+	free(ex);
+}
+
+void action_list_free(struct action_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct action *a = &l->v[i];
+		free(a->target);
+		free(a->recipient);
+		free(a->orig_recipient);
+		free(a->extension);
+		free(a->sender);
+		free(a->chain);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* The local part of rcpt (the domain dropped), or NULL when there is none. */
+static const char *local_part(const char *rcpt, char *buf, size_t cap)
+{
+	const char *at = strrchr(rcpt, '@');
+	size_t n = at ? (size_t)(at - rcpt) : strlen(rcpt);
+	if (n == 0 || n >= cap)
+		return NULL;
+	memcpy(buf, rcpt, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void state_free(struct xstate *st)
+{
+	while (st->depth > 0)
+		pop(st);
+	strset_free(&st->seen);
+	strset_free(&st->done);
+}
+
+int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *out, struct result *r)
+{
+	char local[ALIAS_NAME_MAX + 1];
+	struct privs none;
+	struct xstate *st;
+	out->v = NULL;
+	out->n = 0;
+	if (!local_part(rcpt, local, sizeof local))
+		return res_set(r, EX_NOUSER, "5.1.3", "bad recipient address: %.100s", rcpt);
+	if (refresh_db(ex, r) != EX_OK)
+		return r->ex;
+	if (!(st = calloc(1, sizeof *st)))
+		return res_errno(r, ENOMEM, false, "expansion");
+	st->ex = ex;
+	st->cfg = ex->cfg;
+	st->orig = rcpt;
+	st->out = out;
+	st->r = r;
+	st->max_depth = ex->cfg->expansion_depth < 1 ? 1 : ex->cfg->expansion_depth;
+	if (st->max_depth > EXPAND_DEPTH_HARD_MAX)
+		st->max_depth = EXPAND_DEPTH_HARD_MAX;
+	privs_none(&none, "not from a trusted source");
+	struct xctx top = { &none, NULL, NULL, NULL, NULL, local };
+	int rc = expand_local(st, local, &top, true);
+	if (rc == 0 && out->n == 0)
+		rc = bounce(st, &top, EX_NOUSER, "5.1.1", "%s expands to no recipients", rcpt);
+	state_free(st);
+	free(st);
+	if (rc != 0) {
+		action_list_free(out);
+		if (r->ex == EX_OK)
+			res_set(r, EX_SOFTWARE, "4.3.0", "expansion failed");
+		return r->ex;
+	}
+	*r = res_ok("%s: %zu actions", rcpt, out->n);
+	return EX_OK;
+}
