@@ -2,9 +2,11 @@
 #ifndef MDA_LMTP_PROTO_H
 #define MDA_LMTP_PROTO_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/config.h"
 #include "common/result.h"
 #include "mda/deliver.h"
 
@@ -71,5 +73,15 @@ bool lmtp_session_closed(const struct lmtp_session *s);
 /* Complete lines (commands and DATA lines) seen so far; callers restart their timeout clock
  * whenever it moves, which bounds the time a client may take over one line. */
 unsigned long long lmtp_session_lines(const struct lmtp_session *s);
+
+/* ------------------------------------------------------------------------------------------
+ * The connection driver (mda/lmtp_session.c): the state machine above on a pair of descriptors,
+ * with mda/deliver.h and an mbox spool behind the callbacks. Shared by -l and -L.
+ * ------------------------------------------------------------------------------------------ */
+
+/* Serves one session on in_fd/out_fd with cfg's limits until QUIT, disconnect, timeout, or *stop
+ * set (honoured between transactions). Returns EX_OK, or EX_TEMPFAIL if delivery cannot start. */
+int lmtp_run_session(const struct config *cfg, int in_fd, int out_fd, const char *peer,
+		     volatile sig_atomic_t *stop);
 
 #endif
