@@ -1,0 +1,319 @@
+/* Unit tests for mda/deliver: hand-built actions (mailbox, file, command, forward), command
+ * environment and timeout, sendmail argv, result ranking, retry memory. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/result.h"
+#include "mbox/mbox.h"
+#include "mda/deliver.h"
+#include "tests/unit/helpers.h"
+
+static struct config cfg;
+static const char *dir;
+static char out_dir[1024];
+static struct deliver_ctx ctx;
+static struct envelope env;
+
+/* As root the command actions must run as someone else (root gets mailbox delivery only),
+ * so the world becomes traversable and the output directory writable for nobody. */
+static uid_t run_uid(void)
+{
+	return geteuid() == 0 ? 65534 : getuid();
+}
+
+static void setup(void)
+{
+	dir = th_tmpdir();
+	th_world(&cfg, dir);
+	chmod(dir, 0755);
+	snprintf(out_dir, sizeof out_dir, "%s/out", dir);
+	cr_assert(mkdir(out_dir, 0777) == 0);
+	chmod(out_dir, 0777);
+	memset(&ctx, 0, sizeof ctx);
+	ctx.cfg = &cfg;
+	snprintf(ctx.hostname, sizeof ctx.hostname, "test.example");
+	memset(&env, 0, sizeof env);
+	snprintf(env.sender, sizeof env.sender, "sender@example.org");
+	snprintf(env.queue_id, sizeof env.queue_id, "TESTQ");
+	env.arrival = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &env.started);
+}
+
+static void teardown(void)
+{
+	th_cleanup();
+}
+
+static void spool_of(struct mbox_spool *sp, const char *text)
+{
+	struct result r;
+	cr_assert_eq(mbox_spool_open(sp, cfg.tmp_dir, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(mbox_spool_write(sp, text, strlen(text), &r), EX_OK);
+	cr_assert_eq(mbox_spool_finish(sp, &r), EX_OK);
+}
+
+static struct action make_action(enum action_kind kind, const char *target, const char *user, uid_t uid)
+{
+	struct action a = { .kind = kind };
+	a.target = (char *)target;
+	a.recipient = (char *)user;
+	a.orig_recipient = (char *)user;
+	a.chain = (char *)user;
+	snprintf(a.runas.name, sizeof a.runas.name, "%s", user);
+	a.runas.uid = uid;
+	a.runas.gid = uid == getuid() ? getgid() : (gid_t)uid;
+	snprintf(a.runas.home, sizeof a.runas.home, "%s/home/%s", dir, user);
+	snprintf(a.runas.shell, sizeof a.runas.shell, "/bin/sh");
+	a.status = res_ok(NULL);
+	return a;
+}
+
+static int deliver(struct action *v, size_t n, const char *text, struct result *r)
+{
+	struct mbox_spool sp;
+	struct action_list l = { v, n };
+	spool_of(&sp, text);
+	int rc = deliver_to_recipient(&ctx, &env, "alice", &l, &sp, r);
+	mbox_spool_close(&sp);
+	return rc;
+}
+
+static const char *out(const char *name)
+{
+	return th_path(out_dir, name);
+}
+
+static const char msg[] = "Subject: test\n\nhello\n";
+
+Test(deliver, mailbox_gets_from_line_and_trace_headers_in_order, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action a = make_action(ACT_MAILBOX, "alice", "alice", getuid());
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "%s", r.reason);
+	char *box = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	cr_assert(strncmp(box, "From sender@example.org ", 24) == 0, "%s", box);
+	cr_assert(strstr(box, "\nReturn-Path: <sender@example.org>\nDelivered-To: alice@test.example\nSubject: test\n\nhello\n")
+		  != NULL, "%s", box);
+	free(box);
+}
+
+Test(deliver, command_gets_clean_environment_and_message, .init = setup, .fini = teardown)
+{
+	struct result r;
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "env | sort > %s; cat > %s; id -u > %s; pwd > %s", out("env"), out("msg"), out("uid"),
+		 out("pwd"));
+	setenv("LEAK_ME", "secret", 1);
+	struct action a = make_action(ACT_COMMAND, cmd, "alice", run_uid());
+	a.extension = "box";
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "%s", r.reason);
+	char *e = th_read(out("env"), NULL);
+	cr_assert(strstr(e, "LEAK_ME") == NULL, "%s", e);
+	cr_assert(strstr(e, "PATH=/usr/bin:/bin\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "SENDER=sender@example.org\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "RECIPIENT=alice@test.example\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "LOCAL=alice\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "DOMAIN=test.example\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "EXTENSION=box\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "USER=alice\n") != NULL && strstr(e, "LOGNAME=alice\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "ORIGINAL_RECIPIENT=alice\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "HOME=") != NULL && strstr(e, "SHELL=/bin/sh\n") != NULL, "%s", e);
+	char *m = th_read(out("msg"), NULL);
+	cr_assert(strncmp(m, "From sender@example.org ", 24) == 0, "%s", m);
+	cr_assert(strstr(m, "\nReturn-Path: <sender@example.org>\nDelivered-To: alice@test.example\nSubject: test\n\nhello\n"),
+		  "%s", m);
+	char *u = th_read(out("uid"), NULL);
+	cr_assert_eq((uid_t)atol(u), run_uid(), "ran as %s", u);
+	char *p = th_read(out("pwd"), NULL);
+	cr_assert(strstr(p, "/home/alice") != NULL, "%s", p);
+	free(e);
+	free(m);
+	free(u);
+	free(p);
+}
+
+Test(deliver, command_exit_codes_are_classified, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action a = make_action(ACT_COMMAND, "echo 'spam filter broke' >&2; exit 75", "alice", run_uid());
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_TEMPFAIL);
+	cr_assert_str_eq(r.dsn, "4.3.0");
+	a.target = "exit 71";
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_TEMPFAIL);
+	a.target = "echo 'no such list' >&2; echo second line >&2; exit 1";
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_UNAVAILABLE);
+	cr_assert_str_eq(r.dsn, "5.3.0");
+	cr_assert(strstr(r.reason, "no such list") != NULL, "%s", r.reason);
+	cr_assert(strstr(r.reason, "second line") == NULL, "only the first stderr line: %s", r.reason);
+	a.target = "kill -9 $$";
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_TEMPFAIL, "a signal is temporary: %s", r.reason);
+	a.target = "exec 0<&-; exit 0";
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "not reading stdin is fine: %s", r.reason);
+}
+
+Test(deliver, command_timeout_kills_the_process_group, .init = setup, .fini = teardown)
+{
+	struct result r;
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "sleep 30 & echo $! > %s; wait", out("pid"));
+	cfg.command_timeout = 1;
+	struct action a = make_action(ACT_COMMAND, cmd, "alice", run_uid());
+	time_t t0 = time(NULL);
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_TEMPFAIL);
+	cr_assert(time(NULL) - t0 < 10);
+	cr_assert(strstr(r.reason, "time limit") != NULL, "%s", r.reason);
+	char *p = th_read(out("pid"), NULL);
+	pid_t pid = (pid_t)atol(p);
+	bool gone = false;
+	for (int i = 0; i < 100 && !gone; i++) {
+		gone = kill(pid, 0) != 0 && errno == ESRCH;
+		if (!gone)
+			usleep(10000);
+	}
+	cr_assert(gone, "background child %d of the command survived", (int)pid);
+	free(p);
+}
+
+Test(deliver, forward_runs_sendmail_directly_with_delivered_to, .init = setup, .fini = teardown)
+{
+	struct result r;
+	char script[2048];
+	snprintf(script, sizeof script, "#!/bin/sh\nfor a in \"$@\"; do echo \"[$a]\"; done > %s\ncat > %s\n", out("argv"),
+		 out("stdin"));
+	th_write(th_path(dir, "sendmail.sh"), script);
+	chmod(th_path(dir, "sendmail.sh"), 0755);
+	snprintf(cfg.sendmail_path, sizeof cfg.sendmail_path, "%s/sendmail.sh", dir);
+	struct action a = make_action(ACT_FORWARD, "friend@remote.example; rm -rf /", "alice", run_uid());
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "%s", r.reason);
+	char *argv = th_read(out("argv"), NULL);
+	cr_assert_str_eq(argv, "[-oi]\n[-f]\n[sender@example.org]\n[--]\n[friend@remote.example; rm -rf /]\n");
+	char *in = th_read(out("stdin"), NULL);
+	cr_assert_str_eq(in, "Delivered-To: alice@test.example\nSubject: test\n\nhello\n");
+	free(argv);
+	free(in);
+	env.sender[0] = '\0';
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "%s", r.reason);
+	argv = th_read(out("argv"), NULL);
+	cr_assert(strstr(argv, "[-f]\n[<>]\n") != NULL, "null sender stays null: %s", argv);
+	free(argv);
+}
+
+Test(deliver, missing_sendmail_is_temporary, .init = setup, .fini = teardown)
+{
+	struct result r;
+	snprintf(cfg.sendmail_path, sizeof cfg.sendmail_path, "%s/nonexistent", dir);
+	struct action a = make_action(ACT_FORWARD, "friend@remote.example", "alice", run_uid());
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_TEMPFAIL, "%s", r.reason);
+}
+
+Test(deliver, root_gets_mailbox_delivery_only, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action a = make_action(ACT_COMMAND, "true", "alice", 0);
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_TEMPFAIL);
+	cr_assert(strstr(r.reason, "as root") != NULL, "%s", r.reason);
+}
+
+Test(deliver, file_action_appends_without_dotlock, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action a = make_action(ACT_FILE, out("saved"), "alice", run_uid());
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "%s", r.reason);
+	char *box = th_read(out("saved"), NULL);
+	cr_assert(strstr(box, "hello\n\nFrom sender@example.org ") != NULL, "%s", box);
+	cr_assert(access(th_path(out_dir, "saved.lock"), F_OK) != 0);
+	struct stat st;
+	cr_assert(stat(out("saved"), &st) == 0);
+	cr_assert_eq(st.st_uid, run_uid(), "written as the user, not root");
+	free(box);
+}
+
+Test(deliver, temporary_failure_wins_over_permanent, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action v[3] = {
+		make_action(ACT_BOUNCE, NULL, "alice", run_uid()),
+		make_action(ACT_COMMAND, "exit 75", "alice", run_uid()),
+		make_action(ACT_MAILBOX, "alice", "alice", getuid()),
+	};
+	res_set(&v[0].status, EX_NOUSER, "5.1.1", "no such list member");
+	cr_assert_eq(deliver(v, 3, msg, &r), EX_TEMPFAIL);
+	cr_assert(access(th_path(cfg.spool_dir, "alice"), F_OK) == 0, "the good action still ran");
+	struct action b = v[0];
+	cr_assert_eq(deliver(&b, 1, msg, &r), EX_NOUSER);
+}
+
+Test(deliver, retry_does_not_deliver_twice, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct mbox_spool sp;
+	char cmd[1024];
+	/* Fails until the flag file exists. */
+	snprintf(cmd, sizeof cmd, "test -e %s || exit 75; cat > %s", out("flag"), out("cmdmsg"));
+	struct action v[2] = {
+		make_action(ACT_MAILBOX, "alice", "alice", getuid()),
+		make_action(ACT_COMMAND, cmd, "alice", run_uid()),
+	};
+	struct action_list l = { v, 2 };
+	spool_of(&sp, msg);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (attempt == 2)
+			th_write(out("flag"), "");
+		cr_assert_eq(deliver_memo_begin(&ctx, &env, &sp, &r), EX_OK, "%s", r.reason);
+		int rc = deliver_to_recipient(&ctx, &env, "alice", &l, &sp, &r);
+		deliver_memo_end(&ctx, rc != EX_OK && res_is_temp(&r));
+		cr_assert_eq(rc, attempt < 2 ? EX_TEMPFAIL : EX_OK, "attempt %d: %s", attempt, r.reason);
+	}
+	mbox_spool_close(&sp);
+	char *box = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	size_t froms = 0;
+	for (const char *p = box; (p = strstr(p, "Return-Path:")); p++)
+		froms++;
+	cr_assert_eq(froms, 1, "mailbox delivered once over three attempts: %s", box);
+	cr_assert(access(out("cmdmsg"), F_OK) == 0);
+	free(box);
+	/* A different message to the same recipient is not suppressed. */
+	spool_of(&sp, "Subject: other\n\nnew\n");
+	cr_assert_eq(deliver_memo_begin(&ctx, &env, &sp, &r), EX_OK);
+	cr_assert_eq(deliver_to_recipient(&ctx, &env, "alice", &l, &sp, &r), EX_OK, "%s", r.reason);
+	deliver_memo_end(&ctx, false);
+	mbox_spool_close(&sp);
+	box = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	cr_assert(strstr(box, "Subject: other") != NULL);
+	free(box);
+}
+
+Test(deliver, planted_state_file_is_not_trusted, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct mbox_spool sp;
+	char path[1200];
+	snprintf(path, sizeof path, "%s/mda-retry.%u", cfg.tmp_dir, (unsigned)geteuid());
+	cr_assert(symlink("/etc/passwd", path) == 0);
+	spool_of(&sp, msg);
+	cr_assert_neq(deliver_memo_begin(&ctx, &env, &sp, &r), EX_OK, "a symlink is refused");
+	deliver_memo_end(&ctx, false);
+	mbox_spool_close(&sp);
+}
+
+Test(deliver, final_address_keeps_the_mta_domain)
+{
+	struct deliver_ctx c = { .hostname = "host.example" };
+	char out_addr[64];
+	cr_assert(deliver_final_address(&c, "bob", NULL, out_addr, sizeof out_addr));
+	cr_assert_str_eq(out_addr, "bob@host.example");
+	cr_assert(deliver_final_address(&c, "bob", "localhost", out_addr, sizeof out_addr));
+	cr_assert_str_eq(out_addr, "bob@localhost");
+	cr_assert(deliver_final_address(&c, "bob@x.example", "localhost", out_addr, sizeof out_addr));
+	cr_assert_str_eq(out_addr, "bob@x.example");
+	cr_assert(!deliver_final_address(&c, "a-very-long-local-part-that-does-not-fit-in-the-buffer", NULL, out_addr, 16));
+}

@@ -1,0 +1,340 @@
+/* Unit tests for mda's stdin mode: the MTA's envelope block, sender/recipient choice, exit
+ * codes, loop detection against the caller's own Delivered-To, whole runs into a test world. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/result.h"
+#include "mda/stdin_mode.h"
+#include "tests/unit/helpers.h"
+
+static struct config cfg;
+static const char *dir;
+
+static void clear_env(void)
+{
+	static const char *const names[] = { "SENDER", "RECIPIENT", "ORIGINAL_RECIPIENT", "LOCAL", "DOMAIN",
+					     "EXTENSION", "USER", "LOGNAME" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		unsetenv(names[i]);
+}
+
+static void setup(void)
+{
+	dir = th_tmpdir();
+	th_world(&cfg, dir);
+	clear_env();
+}
+
+static void teardown(void)
+{
+	th_cleanup();
+}
+
+/* Runs stdin mode on input; returns the exit code, the stderr text in *err_out (malloc'd). */
+static int run(const char *input, const char *sender, const char *orig, const char *rcpt, char **err_out)
+{
+	const char *in_path = th_path(dir, "input");
+	th_write(in_path, input);
+	int fd = open(in_path, O_RDONLY);
+	cr_assert(fd >= 0);
+	char *rcpts[1] = { (char *)rcpt };
+	struct mda_stdin_opts o = { .sender = sender, .orig_rcpt = orig, .rcpts = rcpts, .n_rcpts = rcpt ? 1 : 0 };
+	FILE *err = tmpfile();
+	cr_assert(err != NULL);
+	int rc = mda_stdin_run(&cfg, &o, fd, err);
+	close(fd);
+	long n = ftell(err);
+	rewind(err);
+	char *text = calloc(1, (size_t)n + 1);
+	cr_assert(fread(text, 1, (size_t)n, err) == (size_t)n);
+	fclose(err);
+	if (err_out)
+		*err_out = text;
+	else
+		free(text);
+	return rc;
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+static char *mailbox(const char *user)
+{
+	return th_read(th_path(cfg.spool_dir, user), NULL);
+}
+
+static const char postfix_input[] =
+	"From sender@example.org  Mon Nov 23 05:53:19 2026\n"
+	"Return-Path: <sender@example.org>\n"
+	"X-Original-To: alice@localhost\n"
+	"Delivered-To: alice@localhost\n"
+	"Received: by mda-test.localdomain (Postfix, from userid 0)\n"
+	"Subject: hi\n"
+	"\n"
+	"body line\n";
+
+Test(mda_block, postfix_block_is_recognised_whole)
+{
+	struct mda_block b;
+	mda_block_parse(postfix_input, strlen(postfix_input), &b);
+	cr_assert(b.has_from && b.has_return_path && b.has_orig_to && b.has_delivered_to);
+	cr_assert_str_eq(b.from_sender, "sender@example.org");
+	cr_assert_str_eq(b.return_path, "sender@example.org");
+	cr_assert_str_eq(b.orig_to, "alice@localhost");
+	cr_assert_str_eq(b.delivered_to, "alice@localhost");
+	cr_assert_eq(b.length, (size_t)(strstr(postfix_input, "Received:") - postfix_input));
+}
+
+Test(mda_block, plain_message_has_no_block)
+{
+	const char *in = "Delivered-To: alice@test.example\nSubject: x\n\nbody\n";
+	struct mda_block b;
+	mda_block_parse(in, strlen(in), &b);
+	cr_assert_eq(b.length, 0, "a Delivered-To without From_/Return-Path before it is the message's");
+	cr_assert(!b.has_delivered_to);
+}
+
+Test(mda_block, return_path_only)
+{
+	const char *in = "Return-Path: <>\nSubject: x\n\nbody\n";
+	struct mda_block b;
+	mda_block_parse(in, strlen(in), &b);
+	cr_assert(b.has_return_path);
+	cr_assert_str_eq(b.return_path, "");
+	cr_assert_eq(b.length, strlen("Return-Path: <>\n"));
+}
+
+Test(mda_block, mboxo_from_line_first)
+{
+	const char *in = "From MAILER-DAEMON Mon Nov 23 05:53:19 2026\nSubject: x\n\nbody\n";
+	struct mda_block b;
+	mda_block_parse(in, strlen(in), &b);
+	cr_assert(b.has_from);
+	cr_assert_str_eq(b.from_sender, "", "MAILER-DAEMON is the null sender");
+	cr_assert_eq(b.length, (size_t)(strchr(in, '\n') - in + 1));
+}
+
+Test(mda_block, second_delivered_to_belongs_to_the_message)
+{
+	const char *in = "From a@b Mon Nov 23 05:53:19 2026\nReturn-Path: <a@b>\nDelivered-To: alice@x\n"
+			 "Delivered-To: alice@x\nSubject: x\n\nbody\n";
+	struct mda_block b;
+	mda_block_parse(in, strlen(in), &b);
+	cr_assert_eq(b.length, (size_t)(strstr(in, "Delivered-To: alice@x\nSubject") - in));
+}
+
+Test(mda_block, folded_field_ends_the_block)
+{
+	const char *in = "From a@b Mon Nov 23 05:53:19 2026\nReturn-Path: <a@b>\nDelivered-To: alice@x\n"
+			 " (folded)\nSubject: x\n\nbody\n";
+	struct mda_block b;
+	mda_block_parse(in, strlen(in), &b);
+	cr_assert(!b.has_delivered_to);
+	cr_assert_eq(b.length, (size_t)(strstr(in, "Delivered-To") - in));
+}
+
+Test(mda_block, crlf_block)
+{
+	const char *in = "From a@b Mon Nov 23 05:53:19 2026\r\nReturn-Path: <a@b>\r\nSubject: x\r\n\r\nbody\r\n";
+	struct mda_block b;
+	mda_block_parse(in, strlen(in), &b);
+	cr_assert_str_eq(b.return_path, "a@b");
+	cr_assert_str_eq(b.from_sender, "a@b");
+}
+
+Test(mda_sender, flag_beats_environment_beats_block, .init = setup, .fini = teardown)
+{
+	struct mda_block b;
+	char out[256];
+	struct mda_stdin_opts o = { 0 };
+	mda_block_parse(postfix_input, strlen(postfix_input), &b);
+	mda_choose_sender(&o, &b, out, sizeof out);
+	cr_assert_str_eq(out, "sender@example.org");
+	setenv("SENDER", "", 1);
+	mda_choose_sender(&o, &b, out, sizeof out);
+	cr_assert_str_eq(out, "", "SENDER= is Postfix's null sender");
+	o.sender = "<flag@example.org>";
+	mda_choose_sender(&o, &b, out, sizeof out);
+	cr_assert_str_eq(out, "flag@example.org");
+	unsetenv("SENDER");
+	memset(&b, 0, sizeof b);
+	o.sender = NULL;
+	mda_choose_sender(&o, &b, out, sizeof out);
+	cr_assert(out[0] != '\0', "falls back to the invoking user");
+}
+
+Test(mda_recipient, postfix_environment, .init = setup, .fini = teardown)
+{
+	char out[256];
+	setenv("USER", "root", 1);
+	setenv("RECIPIENT", "MDATEST+ext@localhost", 1);
+	setenv("LOCAL", "mdatest+ext", 1);
+	setenv("DOMAIN", "localhost", 1);
+	cr_assert(mda_env_recipient(&cfg, out, sizeof out));
+	cr_assert_str_eq(out, "mdatest+ext@localhost", "LOCAL wins over USER (root runs as nobody)");
+	unsetenv("LOCAL");
+	cr_assert(mda_env_recipient(&cfg, out, sizeof out));
+	cr_assert_str_eq(out, "MDATEST+ext@localhost");
+	unsetenv("RECIPIENT");
+	setenv("EXTENSION", "box", 1);
+	cr_assert(mda_env_recipient(&cfg, out, sizeof out));
+	cr_assert_str_eq(out, "root+box");
+}
+
+Test(mda_exit, codes_follow_sysexits_and_what_mtas_retry)
+{
+	struct result r = res_ok(NULL);
+	cr_assert_eq(mda_exit_code(&r), 0);
+	res_set(&r, EX_TEMPFAIL, "4.2.1", "locked");
+	cr_assert_eq(mda_exit_code(&r), 75);
+	res_set(&r, EX_NOUSER, "5.1.1", "unknown");
+	cr_assert_eq(mda_exit_code(&r), 67);
+	res_set(&r, EX_DATAERR, "5.4.6", "loop");
+	cr_assert_eq(mda_exit_code(&r), 65);
+	res_set(&r, EX_UNAVAILABLE, "5.3.0", "command said no");
+	cr_assert_eq(mda_exit_code(&r), 69);
+	res_set(&r, EX_CONFIG, "5.3.5", "bad config");
+	cr_assert_eq(mda_exit_code(&r), 75, "configuration trouble must defer, not bounce");
+	res_set(&r, EX_NOPERM, "5.7.1", "permission");
+	cr_assert_eq(mda_exit_code(&r), 75, "permission trouble must defer, not bounce");
+	res_set(&r, EX_OSERR, "4.3.0", "fork");
+	cr_assert_eq(mda_exit_code(&r), 75);
+}
+
+Test(mda_stdin, postfix_block_gives_one_set_of_trace_headers, .init = setup, .fini = teardown)
+{
+	char *err;
+	int rc = run(postfix_input, NULL, NULL, "alice", &err);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	char *box = mailbox("alice");
+	cr_assert_eq(count(box, "From "), 1, "%s", box);
+	cr_assert(strncmp(box, "From sender@example.org ", 24) == 0, "%s", box);
+	cr_assert_eq(count(box, "Return-Path:"), 1, "%s", box);
+	cr_assert_eq(count(box, "Delivered-To:"), 1, "%s", box);
+	cr_assert_eq(count(box, "X-Original-To:"), 1, "%s", box);
+	cr_assert(strstr(box, "Return-Path: <sender@example.org>\nX-Original-To: alice@localhost\n"
+			      "Delivered-To: alice@test.example\nReceived:") != NULL, "%s", box);
+	cr_assert(strstr(box, "\nbody line\n") != NULL);
+	free(box);
+	free(err);
+}
+
+Test(mda_stdin, caller_delivered_to_is_not_a_loop_but_one_below_is, .init = setup, .fini = teardown)
+{
+	char *err;
+	const char *looped = "From sender@example.org  Mon Nov 23 05:53:19 2026\n"
+			     "Return-Path: <sender@example.org>\n"
+			     "Delivered-To: alice@test.example\n"
+			     "Received: by somewhere\n"
+			     "Delivered-To: alice@test.example\n"
+			     "Subject: again\n\nbody\n";
+	cr_assert_eq(run(postfix_input, NULL, NULL, "alice", NULL), 0);
+	char *before = mailbox("alice");
+	int rc = run(looped, NULL, NULL, "alice", &err);
+	cr_assert_eq(rc, 65, "rc %d", rc);
+	cr_assert(strncmp(err, "5.4.6 ", 6) == 0, "%s", err);
+	char *after = mailbox("alice");
+	cr_assert_str_eq(before, after, "a loop leaves the mailbox alone");
+	free(before);
+	free(after);
+	free(err);
+}
+
+Test(mda_stdin, plain_message_without_block, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@example.org", NULL, "bob", NULL), 0);
+	char *box = mailbox("bob");
+	cr_assert(strncmp(box, "From s@example.org ", 19) == 0, "%s", box);
+	cr_assert(strstr(box, "\nReturn-Path: <s@example.org>\nDelivered-To: bob@test.example\nSubject: x\n") != NULL,
+		  "%s", box);
+	cr_assert_eq(count(box, "X-Original-To:"), 0, "no X-Original-To when it says nothing new");
+	free(box);
+}
+
+Test(mda_stdin, original_recipient_from_flag, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@example.org", "list@example.org", "bob", NULL), 0);
+	char *box = mailbox("bob");
+	cr_assert(strstr(box, "X-Original-To: list@example.org\nDelivered-To: bob@test.example\n") != NULL, "%s", box);
+	free(box);
+}
+
+Test(mda_stdin, recipient_domain_from_the_mta_is_kept, .init = setup, .fini = teardown)
+{
+	setenv("LOCAL", "carol", 1);
+	setenv("DOMAIN", "localhost", 1);
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@example.org", NULL, NULL, NULL), 0);
+	char *box = mailbox("carol");
+	cr_assert(strstr(box, "Delivered-To: carol@localhost\n") != NULL, "%s", box);
+	free(box);
+}
+
+Test(mda_stdin, unknown_user_is_67, .init = setup, .fini = teardown)
+{
+	char *err;
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@x", NULL, "nosuchuser", &err), 67);
+	cr_assert(strncmp(err, "5.1.1 ", 6) == 0, "%s", err);
+	free(err);
+}
+
+Test(mda_stdin, path_in_user_name_is_refused, .init = setup, .fini = teardown)
+{
+	char *err;
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@x", NULL, "../../etc/passwd", &err), 67);
+	cr_assert(strstr(err, "invalid user name") != NULL, "%s", err);
+	free(err);
+}
+
+Test(mda_stdin, crlf_input_is_stored_with_lf, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(run("Subject: x\r\n\r\nline1\r\nline2\r\n", "s@x", NULL, "alice", NULL), 0);
+	char *box = mailbox("alice");
+	cr_assert(strchr(box, '\r') == NULL, "%s", box);
+	cr_assert(strstr(box, "line1\nline2\n") != NULL);
+	free(box);
+}
+
+Test(mda_stdin, too_big_message_is_refused_permanently, .init = setup, .fini = teardown)
+{
+	char *err;
+	cfg.message_size_limit = 10;
+	cr_assert_eq(run("Subject: x\n\nhello world, longer than ten\n", "s@x", NULL, "alice", &err), 65);
+	cr_assert(strncmp(err, "5.3.4 ", 6) == 0, "%s", err);
+	cr_assert(access(th_path(cfg.spool_dir, "alice"), F_OK) != 0);
+	free(err);
+}
+
+Test(mda_stdin, unwritable_spool_defers_and_leaves_nothing, .init = setup, .fini = teardown)
+{
+	char *err;
+	if (geteuid() == 0)
+		cr_skip_test("root can write anywhere; the e2e script checks this as a real user");
+	cr_assert(chmod(cfg.spool_dir, 0555) == 0);
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@x", NULL, "alice", &err), 75, "%s", err);
+	cr_assert(err[0] == '4', "%s", err);
+	cr_assert(access(th_path(cfg.spool_dir, "alice"), F_OK) != 0);
+	chmod(cfg.spool_dir, 0755);
+	free(err);
+}
+
+Test(mda_stdin, second_message_appends, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(run("Subject: one\n\nfirst\n", "s@x", NULL, "alice", NULL), 0);
+	cr_assert_eq(run("Subject: two\n\nFrom me\n", "s@x", NULL, "alice", NULL), 0);
+	char *box = mailbox("alice");
+	cr_assert_eq(count(box, "\nFrom "), 1, "body From quoted, one separator: %s", box);
+	cr_assert(strstr(box, "\n>From me\n") != NULL, "%s", box);
+	free(box);
+}
