@@ -100,7 +100,7 @@ static void edit_draft(struct mail_draft *d, const char *var, const char *def)
 	if (d->body && write(fd, d->body, d->body_len) != (ssize_t)d->body_len)
 		perror(path);
 	close(fd);
-	snprintf(cmd, sizeof cmd, "%s '%s'", ed && *ed ? ed : def, path);
+	mail_fmt(cmd, sizeof cmd, "%s '%s'", ed && *ed ? ed : def, path);
 	if (run_shell(cmd) == 0) {
 		free(d->body);
 		d->body = NULL;

@@ -543,9 +543,9 @@ void mail_save_dead(const char *home, const struct mail_draft *d)
 	char path[CFG_PATH_MAX + 32];
 	const char *dead = mail_var_get("DEAD");
 	if (dead && *dead)
-		snprintf(path, sizeof path, "%s", dead);
+		mail_fmt(path, sizeof path, "%s", dead);
 	else
-		snprintf(path, sizeof path, "%s/dead.letter", home);
+		mail_fmt(path, sizeof path, "%s/dead.letter", home);
 	/* dead.letter is the user's scratch file, not a mailbox: plain append, mode 0600 */
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {

@@ -34,6 +34,10 @@ struct mail_msg {
 	long long bytes;
 };
 
+/* snprintf for paths where truncation is already bounded by the caller's checks; a
+ * truncated result is simply a path that will not open. */
+void mail_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* ---- message lists (msglist.c) ---- */
 enum mail_list_mode {
 	MAIL_LIST_UNDELETED,       /* the usual: deleted messages are never selected */
@@ -194,6 +198,7 @@ struct mail_opts {
 	bool check_only;           /* -e */
 	bool no_summary;           /* -N */
 	bool read_only;            /* -R */
+	bool user_given;           /* -u: ignore $MAIL */
 };
 
 /* Runs the interactive reader. Returns the exit status. */

@@ -2,6 +2,7 @@
 #include "mailcmd/mail.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -253,4 +254,12 @@ size_t mail_split_words(char *line, char **words, size_t max)
 		*w++ = '\0';
 	}
 	return n;
+}
+
+void mail_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
 }

@@ -1,0 +1,1002 @@
+/* The reader's commands (type, delete, reply, save, ...) and its command loop. */
+#include "mailcmd/session.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/user.h"
+#include "mbox/header.h"
+
+#define MAIL_VERSION "12.5-mda"
+
+/* ---- helpers ---- */
+
+static int run_sh(const char *cmd, const char *input, size_t len)
+{
+	int pfd[2] = { -1, -1 }, status = 0;
+	fflush(NULL);
+	if (input && pipe(pfd) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (input) {
+			dup2(pfd[0], 0);
+			close(pfd[0]);
+			close(pfd[1]);
+		}
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (input) {
+		close(pfd[0]);
+		void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+		for (size_t off = 0; pid > 0 && off < len;) {
+			ssize_t n = write(pfd[1], input + off, len - off);
+			if (n <= 0)
+				break;
+			off += (size_t)n;
+		}
+		close(pfd[1]);
+		signal(SIGPIPE, old);
+	}
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Parses a message list; an empty one means the current message. Returns count or -1. */
+static int get_list(struct mail_session *s, const char *arg, enum mail_list_mode mode, unsigned char *sel)
+{
+	char err[256];
+	while (isspace((unsigned char)*arg))
+		arg++;
+	if (!s->n) {
+		printf("No messages.\n");
+		return -1;
+	}
+	if (!*arg) {
+		memset(sel, 0, s->n);
+		if (mode == MAIL_LIST_DELETED) {
+			/* undelete without a list: the current message when deleted, as mailx */
+			if (!(s->msgs[s->cur].flags & MAIL_M_DELETED)) {
+				printf("No applicable messages.\n");
+				return -1;
+			}
+		} else if (s->msgs[s->cur].flags & MAIL_M_DELETED) {
+			printf("No applicable messages.\n");
+			return -1;
+		}
+		sel[s->cur] = 1;
+		return 1;
+	}
+	int n = mail_msglist_parse(arg, s->msgs, s->n, s->cur, mode, sel, err, sizeof err);
+	if (n < 0)
+		printf("%s\n", err);
+	return n;
+}
+
+static bool is_list_token(const char *w)
+{
+	if (strchr("*$.^:/", w[0]) || isdigit((unsigned char)w[0]))
+		return true;
+	return false;
+}
+
+/* Splits "msglist file" (save/copy/write): the file is the last word. */
+static char *split_file(char *arg)
+{
+	size_t l = strlen(arg);
+	while (l && isspace((unsigned char)arg[l - 1]))
+		arg[--l] = '\0';
+	char *sp = strrchr(arg, ' ');
+	char *tab = strrchr(arg, '\t');
+	if (tab > sp)
+		sp = tab;
+	if (!sp) {
+		static char single[CFG_PATH_MAX];
+		if (!*arg || is_list_token(arg))
+			return NULL;
+		mail_fmt(single, sizeof single, "%s", arg);
+		arg[0] = '\0';
+		return single;
+	}
+	*sp = '\0';
+	return sp + 1;
+}
+
+static const char *msg_hdr(struct mail_session *s, size_t i, size_t *len)
+{
+	const struct mbox_msg *x = &s->idx.msgs[i];
+	*len = (size_t)(x->body - x->headers);
+	return s->idx.map + x->headers;
+}
+
+/* Writes headers (filtered unless all) the way `type` shows them. */
+static void show_headers(FILE *out, struct mail_session *s, size_t i, bool all)
+{
+	const struct mbox_msg *x = &s->idx.msgs[i];
+	size_t hlen, pos = 0;
+	const char *hdr = msg_hdr(s, i, &hlen);
+	struct hdr_field f;
+	fwrite(s->idx.map + x->start, 1, (size_t)(x->headers - x->start), out);
+	while (hdr_next(hdr, hlen, &pos, &f)) {
+		char name[128];
+		snprintf(name, sizeof name, "%.*s", (int)f.name_len, f.name);
+		if (!all && f.name_len && mail_ignored(name))
+			continue;
+		fwrite(f.raw, 1, f.raw_len, out);
+	}
+	fputc('\n', out);
+}
+
+static void mark_read(struct mail_session *s, size_t i)
+{
+	s->msgs[i].flags |= MAIL_M_READ | MAIL_M_TOUCH | MAIL_M_STATUS;
+}
+
+/* Output goes through $PAGER when `crt` says the message is longer than the screen. */
+static FILE *open_pager(size_t lines, bool *piped)
+{
+	const char *crt = mail_var_get("crt");
+	*piped = false;
+	if (!crt || !isatty(STDOUT_FILENO))
+		return stdout;
+	long limit = *crt ? atol(crt) : 24;
+	if ((long)lines <= limit)
+		return stdout;
+	const char *pager = getenv("PAGER");
+	fflush(stdout);
+	FILE *p = popen(pager && *pager ? pager : "more", "w");
+	if (!p)
+		return stdout;
+	*piped = true;
+	return p;
+}
+
+static void type_one(struct mail_session *s, size_t i, bool all, FILE *out)
+{
+	const struct mbox_msg *x = &s->idx.msgs[i];
+	size_t hlen;
+	const char *hdr = msg_hdr(s, i, &hlen);
+	fprintf(out, "Message %zu:\n", i + 1);
+	show_headers(out, s, i, all);
+	mail_show_body(out, hdr, hlen, s->idx.map + x->body, (size_t)(x->end - x->body));
+	mark_read(s, i);
+	s->cur = i;
+}
+
+static void cmd_type(struct mail_session *s, const unsigned char *sel, bool all)
+{
+	size_t lines = 0;
+	bool piped;
+	for (size_t i = 0; i < s->n; i++)
+		if (sel[i])
+			lines += s->msgs[i].lines;
+	FILE *out = open_pager(lines, &piped);
+	for (size_t i = 0; i < s->n; i++)
+		if (sel[i])
+			type_one(s, i, all, out);
+	if (piped)
+		pclose(out);
+	fflush(stdout);
+}
+
+static void cmd_top(struct mail_session *s, const unsigned char *sel)
+{
+	long top = mail_var_num("toplines", 5);
+	for (size_t i = 0; i < s->n; i++) {
+		if (!sel[i])
+			continue;
+		const struct mbox_msg *x = &s->idx.msgs[i];
+		const char *p = s->idx.map + x->body, *end = s->idx.map + x->end;
+		printf("Message %zu:\n", i + 1);
+		show_headers(stdout, s, i, false);
+		for (long l = 0; l < top && p < end; l++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+			fwrite(p, 1, len, stdout);
+			p += len;
+		}
+		s->cur = i;
+	}
+}
+
+/* Next undeleted message after (dir > 0) or before the current one; -1 when none. */
+static long step(struct mail_session *s, int dir)
+{
+	for (long i = (long)s->cur + dir; i >= 0 && i < (long)s->n; i += dir)
+		if (!(s->msgs[i].flags & MAIL_M_DELETED))
+			return i;
+	return -1;
+}
+
+static void type_single(struct mail_session *s, size_t i)
+{
+	unsigned char *sel = calloc(s->n, 1);
+	if (!sel)
+		return;
+	sel[i] = 1;
+	cmd_type(s, sel, false);
+	free(sel);
+}
+
+static void cmd_next(struct mail_session *s, int dir, const char *arg, bool first_time)
+{
+	while (isspace((unsigned char)*arg))
+		arg++;
+	if (*arg) {
+		unsigned char *sel = calloc(s->n ? s->n : 1, 1);
+		if (sel && get_list(s, arg, MAIL_LIST_UNDELETED, sel) > 0)
+			for (size_t i = 0; i < s->n; i++)
+				if (sel[i]) {
+					type_single(s, i);
+					break;
+				}
+		free(sel);
+		return;
+	}
+	/* the very first `next` types the current message if it has not been read yet */
+	if (first_time && dir > 0 && s->n && !(s->msgs[s->cur].flags & (MAIL_M_READ | MAIL_M_DELETED))) {
+		type_single(s, s->cur);
+		return;
+	}
+	long i = step(s, dir);
+	if (i < 0) {
+		printf(dir > 0 ? "At EOF\n" : "At BOF\n");
+		return;
+	}
+	type_single(s, (size_t)i);
+}
+
+static void cmd_headers(struct mail_session *s, const unsigned char *sel, bool explicit)
+{
+	long size = mail_var_num("screen", 0);
+	if (size <= 0)
+		size = isatty(STDOUT_FILENO) ? 20 : 20;
+	if (explicit) {
+		for (size_t i = 0; i < s->n; i++)
+			if (sel[i]) {
+				s->cur = i;
+				break;
+			}
+	}
+	size_t start = (s->cur / (size_t)size) * (size_t)size;
+	s->page = start;
+	size_t shown = 0;
+	for (size_t i = start; i < s->n && shown < (size_t)size; i++)
+		if (!(s->msgs[i].flags & MAIL_M_DELETED)) {
+			mail_sess_headline(s, i);
+			shown++;
+		}
+	if (!shown)
+		printf("No more mail.\n");
+}
+
+static void cmd_z(struct mail_session *s, const char *arg)
+{
+	long size = mail_var_num("screen", 20);
+	long start = (long)s->page;
+	while (isspace((unsigned char)*arg))
+		arg++;
+	start += (*arg == '-') ? -size : size;
+	if (start < 0 || start >= (long)s->n) {
+		printf(*arg == '-' ? "On first screenful of messages\n" : "On last screenful of messages\n");
+		return;
+	}
+	s->page = (size_t)start;
+	size_t shown = 0;
+	for (size_t i = (size_t)start; i < s->n && shown < (size_t)size; i++)
+		if (!(s->msgs[i].flags & MAIL_M_DELETED)) {
+			mail_sess_headline(s, i);
+			shown++;
+		}
+}
+
+static void cmd_delete(struct mail_session *s, const unsigned char *sel, bool print_next)
+{
+	size_t last = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (sel[i]) {
+			s->msgs[i].flags |= MAIL_M_DELETED | MAIL_M_TOUCH;
+			s->msgs[i].flags &= ~(unsigned)(MAIL_M_PRESERVE | MAIL_M_MBOX);
+			last = i;
+		}
+	s->cur = last;
+	long next = step(s, 1);
+	if (next < 0)
+		next = step(s, -1);
+	if (next >= 0)
+		s->cur = (size_t)next;
+	if (print_next) {
+		if (next < 0 || (size_t)next < last)
+			printf("At EOF\n");
+		else
+			type_single(s, (size_t)next);
+	} else if (next >= 0 && mail_var_isset("autoprint") && (size_t)next > last) {
+		type_single(s, (size_t)next);
+	}
+}
+
+static void set_flag(struct mail_session *s, const unsigned char *sel, unsigned set, unsigned clear)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (sel[i]) {
+			s->msgs[i].flags = (s->msgs[i].flags & ~clear) | set;
+			s->cur = i;
+		}
+}
+
+/* Appends the selected messages to a file in mbox form, through the mbox library's lock. */
+static int save_msgs(struct mail_session *s, const unsigned char *sel, const char *file, bool body_only,
+		     bool mark)
+{
+	char path[CFG_PATH_MAX];
+	struct mbox_lock lk;
+	struct result r = { 0 };
+	struct mbox_owner own = { getuid(), (gid_t)-1 };
+	size_t lines = 0;
+	long long bytes = 0;
+	if (!mail_sess_expand(s, file, path, sizeof path))
+		return -1;
+	bool exists = access(path, F_OK) == 0;
+	FILE *fp = NULL;
+	if (body_only) {
+		/* write: plain text bodies, the result is not a mailbox */
+		fp = fopen(path, "a");
+		if (!fp) {
+			fprintf(stderr, "%s: %s\n", path, strerror(errno));
+			return -1;
+		}
+	} else if (mbox_lock(path, MBOX_LOCK_WRITE | MBOX_LOCK_CREATE | MBOX_LOCK_NODOTLOCK, &own,
+			     s->cfg->lock_timeout, &lk, &r) != EX_OK) {
+		fprintf(stderr, "%s: %s\n", path, r.reason);
+		return -1;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (!sel[i])
+			continue;
+		const struct mbox_msg *x = &s->idx.msgs[i];
+		if (body_only) {
+			fwrite(s->idx.map + x->body, 1, (size_t)(x->content_end - x->body), fp);
+			bytes += x->content_end - x->body;
+			lines += s->msgs[i].lines;
+		} else {
+			size_t len;
+			unsigned f = MBOX_F_OLD | ((s->msgs[i].flags & MAIL_M_READ) ? MBOX_F_READ : 0);
+			char *data = mbox_render_message(&s->idx, i, f, &len);
+			if (!data || mbox_append_raw(&lk, data, len, s->cfg->fsync, &r) != EX_OK) {
+				fprintf(stderr, "%s: %s\n", path, data ? r.reason : "out of memory");
+				free(data);
+				mbox_unlock(&lk);
+				return -1;
+			}
+			for (size_t k = 0; k < len; k++)
+				lines += data[k] == '\n';
+			bytes += (long long)len;
+			free(data);
+		}
+		if (mark)
+			s->msgs[i].flags |= MAIL_M_SAVED | MAIL_M_TOUCH;
+		s->cur = i;
+	}
+	if (fp)
+		fclose(fp);
+	else
+		mbox_unlock(&lk);
+	printf("\"%s\" %s %zu/%lld\n", file, exists ? "[Appended]" : "[New file]", lines, bytes);
+	return 0;
+}
+
+static void cmd_save(struct mail_session *s, char *arg, bool body_only, bool mark)
+{
+	char *file = split_file(arg);
+	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
+	if (!file) {
+		file = (char *)(body_only ? "" : "&");
+		if (body_only) {
+			printf("No file specified.\n");
+			free(sel);
+			return;
+		}
+	}
+	if (sel && get_list(s, arg, MAIL_LIST_UNDELETED, sel) > 0)
+		save_msgs(s, sel, file, body_only, mark);
+	free(sel);
+}
+
+/* ---- sending from the reader ---- */
+
+static void send_draft(struct mail_session *s, struct mail_draft *d)
+{
+	char err[512], host[256];
+	size_t len;
+	if (d->to)
+		printf("To: %s\n", d->to);
+	if (d->subject)
+		printf("Subject: %s\n", d->subject);
+	else if (mail_var_isset("ask")) {
+		char *line = NULL;
+		size_t cap = 0;
+		fputs("Subject: ", stdout);
+		fflush(stdout);
+		ssize_t n = getline(&line, &cap, stdin);
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		d->subject = n >= 0 ? line : (free(line), NULL);
+	}
+	fflush(stdout);
+	if (mail_collect(stdin, true, d, s->home) != 0)
+		return;
+	snprintf(host, sizeof host, "%s", s->cfg->hostname);
+	if (!host[0] && gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "localhost");
+	char *msg = mail_build_message(d, s->user, host, time(NULL), &len, err, sizeof err);
+	if (!msg || mail_send_message(s->cfg, d, msg, len, err, sizeof err) != 0) {
+		fprintf(stderr, "%s\n", err);
+		mail_save_dead(s->home, d);
+		s->status = 1;
+	}
+	free(msg);
+}
+
+/* Removes the user's own address from a recipient list unless metoo is set. */
+static void drop_self(struct mail_session *s, char **list)
+{
+	if (!*list || mail_var_isset("metoo"))
+		return;
+	char *copy = strdup(*list), *save = NULL, *out = NULL;
+	if (!copy)
+		return;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char addr[512];
+		mail_skin(t, addr, sizeof addr);
+		size_t ul = strlen(s->user);
+		if (!strcmp(addr, s->user) || (!strncmp(addr, s->user, ul) && addr[ul] == '@'))
+			continue;
+		mail_addr_append(&out, t);
+	}
+	free(copy);
+	free(*list);
+	*list = out;
+}
+
+static void quote_body(struct mail_session *s, size_t i, struct mail_draft *d)
+{
+	const struct mbox_msg *x = &s->idx.msgs[i];
+	const char *prefix = mail_var_get("indentprefix");
+	const char *p = s->idx.map + x->body, *end = s->idx.map + x->content_end;
+	if (!prefix)
+		prefix = "> ";
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		mail_draft_append(d, prefix, strlen(prefix));
+		mail_draft_append(d, p, len);
+		mail_draft_append(d, "\n", 1);
+		p += len + 1;
+	}
+}
+
+static void cmd_reply(struct mail_session *s, const unsigned char *sel, bool all)
+{
+	size_t i = 0;
+	while (i < s->n && !sel[i])
+		i++;
+	if (i == s->n)
+		return;
+	size_t hlen;
+	const char *hdr = msg_hdr(s, i, &hlen);
+	struct mail_draft d = { 0 };
+	char *rt = mail_header_get(hdr, hlen, "Reply-To");
+	char *from = rt ? rt : mail_header_get(hdr, hlen, "From");
+	mail_addr_append(&d.to, from ? from : s->idx.msgs[i].envelope_sender);
+	if (all) {
+		char *to = mail_header_get(hdr, hlen, "To"), *cc = mail_header_get(hdr, hlen, "Cc");
+		if (to)
+			mail_addr_append(&d.to, to);
+		if (cc)
+			mail_addr_append(&d.cc, cc);
+		free(to);
+		free(cc);
+		drop_self(s, &d.to);
+		drop_self(s, &d.cc);
+		if (!d.to)
+			mail_addr_append(&d.to, from ? from : "");
+	}
+	free(from);
+	const char *subj = s->msgs[i].subject ? s->msgs[i].subject : "";
+	size_t sl = strlen(subj) + 5;
+	d.subject = malloc(sl);
+	if (d.subject)
+		snprintf(d.subject, sl, "%s%s", strncasecmp(subj, "re:", 3) ? "Re: " : "", subj);
+	d.in_reply_to = mail_header_get(hdr, hlen, "Message-ID");
+	if (d.in_reply_to)
+		d.references = strdup(d.in_reply_to);
+	quote_body(s, i, &d);
+	s->cur = i;
+	send_draft(s, &d);
+	if (!s->status)
+		s->msgs[i].flags |= MAIL_M_ANSWERED;
+	mail_draft_free(&d);
+}
+
+static void cmd_mail(struct mail_session *s, const char *arg)
+{
+	struct mail_draft d = { 0 };
+	while (isspace((unsigned char)*arg))
+		arg++;
+	if (!*arg) {
+		printf("No recipients specified\n");
+		return;
+	}
+	mail_addr_append(&d.to, arg);
+	send_draft(s, &d);
+	mail_draft_free(&d);
+}
+
+/* ---- other commands ---- */
+
+static void cmd_pipe(struct mail_session *s, char *arg)
+{
+	char *words = arg, *cmd;
+	while (isspace((unsigned char)*words))
+		words++;
+	/* leading message-list tokens, then the command (or the `cmd` variable) */
+	cmd = words;
+	while (*cmd && is_list_token(cmd)) {
+		while (*cmd && !isspace((unsigned char)*cmd))
+			cmd++;
+		while (isspace((unsigned char)*cmd))
+			cmd++;
+	}
+	char list[512];
+	snprintf(list, sizeof list, "%.*s", (int)(cmd - words), words);
+	if (!*cmd)
+		cmd = (char *)mail_var_get("cmd");
+	if (!cmd || !*cmd) {
+		printf("No command specified.\n");
+		return;
+	}
+	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
+	if (sel && get_list(s, list, MAIL_LIST_UNDELETED, sel) > 0) {
+		for (size_t i = 0; i < s->n; i++)
+			if (sel[i]) {
+				const struct mbox_msg *x = &s->idx.msgs[i];
+				printf("Pipe to: \"%s\"\n", cmd);
+				run_sh(cmd, s->idx.map + x->start, (size_t)(x->end - x->start));
+				mark_read(s, i);
+				s->cur = i;
+			}
+	}
+	free(sel);
+}
+
+static void cmd_folder(struct mail_session *s, const char *arg)
+{
+	char path[CFG_PATH_MAX];
+	while (isspace((unsigned char)*arg))
+		arg++;
+	if (!*arg) {
+		mail_sess_banner(s);
+		return;
+	}
+	if (!mail_sess_expand(s, arg, path, sizeof path))
+		return;
+	char spool[CFG_PATH_MAX + 64], prev[CFG_PATH_MAX];
+	mail_sess_expand(s, "%", spool, sizeof spool);
+	snprintf(prev, sizeof prev, "%s", s->path);
+	if (mail_sess_close(s, true) < 0)
+		return;
+	if (mail_sess_open(s, path, !strcmp(path, spool)) < 0) {
+		mail_sess_open(s, prev, !strcmp(prev, spool));
+		return;
+	}
+	mail_fmt(s->prev, sizeof s->prev, "%s", prev);
+	mail_sess_banner(s);
+	if (!mail_var_isset("header") || 1) {
+		unsigned char dummy = 0;
+		cmd_headers(s, &dummy, false);
+	}
+}
+
+static void cmd_folders(struct mail_session *s)
+{
+	char dir[CFG_PATH_MAX];
+	const char *folder = mail_var_get("folder");
+	if (!folder || !*folder) {
+		printf("No value set for \"folder\"\n");
+		return;
+	}
+	mail_sess_expand(s, "+", dir, sizeof dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("ls", "ls", "--", dir, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (pid > 0)
+		waitpid(pid, &st, 0);
+}
+
+static void cmd_help(void)
+{
+	for (const struct mail_cmd *c = mail_cmd_table(); c->name; c++)
+		printf("%-10s %s\n", c->name, c->help);
+}
+
+static void cmd_list(void)
+{
+	int col = 0;
+	printf("Commands are:\n");
+	for (const struct mail_cmd *c = mail_cmd_table(); c->name; c++) {
+		int w = (int)strlen(c->name) + 2;
+		if (col + w > 78) {
+			printf("\n");
+			col = 0;
+		}
+		printf("%s%s", c->name, c[1].name ? ", " : "\n");
+		col += w;
+	}
+}
+
+static void cmd_set(char *arg)
+{
+	char *w[64];
+	size_t n = mail_split_words(arg, w, 64);
+	if (!n) {
+		mail_var_list(stdout);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *eq = strchr(w[i], '=');
+		if (eq)
+			*eq = '\0';
+		mail_var_set(w[i], eq ? eq + 1 : NULL);
+	}
+}
+
+static void cmd_alias(char *arg, bool remove)
+{
+	char *w[256];
+	size_t n = mail_split_words(arg, w, 256);
+	if (remove) {
+		for (size_t i = 0; i < n; i++)
+			mail_alias_remove(w[i]);
+	} else if (n == 0) {
+		mail_alias_list(stdout);
+	} else if (n == 1) {
+		const char *v = mail_alias_get(w[0]);
+		if (v)
+			printf("%s\t%s\n", w[0], v);
+		else
+			printf("\"%s\": no such alias\n", w[0]);
+	} else {
+		mail_alias_add(w[0], w + 1, n - 1);
+	}
+}
+
+static void cmd_ignore(char *arg, int kind)
+{
+	char *w[128];
+	size_t n = mail_split_words(arg, w, 128);
+	if (!n)
+		mail_ignore_list(kind, stdout);
+	for (size_t i = 0; i < n; i++)
+		mail_ignore_add(kind, w[i]);
+}
+
+static void cmd_size(struct mail_session *s, const unsigned char *sel)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (sel[i])
+			printf("%zu: %zu/%lld\n", i + 1, s->msgs[i].lines, s->msgs[i].bytes);
+}
+
+/* Commands that work without a mailbox, shared with .mailrc. Returns true when handled. */
+static bool common_command(const struct mail_cmd *c, char *arg)
+{
+	switch (c->id) {
+	case C_SET: cmd_set(arg); return true;
+	case C_UNSET: {
+		char *w[64];
+		size_t n = mail_split_words(arg, w, 64);
+		for (size_t i = 0; i < n; i++)
+			mail_var_unset(w[i]);
+		return true;
+	}
+	case C_ALIAS: cmd_alias(arg, false); return true;
+	case C_UNALIAS: cmd_alias(arg, true); return true;
+	case C_IGNORE: cmd_ignore(arg, 0); return true;
+	case C_RETAIN: cmd_ignore(arg, 1); return true;
+	case C_SOURCE: {
+		char *w[2];
+		if (mail_split_words(arg, w, 2) && mail_source(w[0]) < 0)
+			fprintf(stderr, "%s: %s\n", w[0], strerror(errno));
+		return true;
+	}
+	case C_ECHO: {
+		while (isspace((unsigned char)*arg))
+			arg++;
+		printf("%s\n", arg);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+static void msglist_command(struct mail_session *s, const struct mail_cmd *c, char *arg)
+{
+	enum mail_list_mode mode = c->id == C_UNDELETE ? MAIL_LIST_DELETED : MAIL_LIST_UNDELETED;
+	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
+	if (!sel)
+		return;
+	if (c->id == C_HEADERS || c->id == C_FROM) {
+		while (isspace((unsigned char)*arg))
+			arg++;
+		if (c->id == C_HEADERS && !*arg) {
+			cmd_headers(s, sel, false);
+			free(sel);
+			return;
+		}
+	}
+	if (get_list(s, arg, mode, sel) <= 0) {
+		free(sel);
+		return;
+	}
+	switch (c->id) {
+	case C_TYPE: cmd_type(s, sel, false); break;
+	case C_TYPE_ALL: cmd_type(s, sel, true); break;
+	case C_TOP: cmd_top(s, sel); break;
+	case C_FROM:
+		for (size_t i = 0; i < s->n; i++)
+			if (sel[i])
+				s->cur = i;
+		for (size_t i = 0; i < s->n; i++)
+			if (sel[i])
+				mail_sess_headline(s, i);
+		break;
+	case C_HEADERS: cmd_headers(s, sel, true); break;
+	case C_DELETE: cmd_delete(s, sel, false); break;
+	case C_DP: cmd_delete(s, sel, true); break;
+	case C_UNDELETE: set_flag(s, sel, MAIL_M_STATUS, MAIL_M_DELETED); break;
+	case C_PRESERVE: set_flag(s, sel, MAIL_M_PRESERVE, MAIL_M_MBOX); break;
+	case C_MBOX: set_flag(s, sel, MAIL_M_MBOX | MAIL_M_TOUCH, MAIL_M_PRESERVE); break;
+	case C_TOUCH: set_flag(s, sel, MAIL_M_TOUCH, MAIL_M_PRESERVE); break;
+	case C_UNREAD: set_flag(s, sel, 0, MAIL_M_READ | MAIL_M_TOUCH); break;
+	case C_SIZE: cmd_size(s, sel); break;
+	case C_REPLY: cmd_reply(s, sel, true); break;
+	case C_REPLY_SENDER: cmd_reply(s, sel, false); break;
+	default: break;
+	}
+	free(sel);
+}
+
+static bool first_next = true;
+
+void mail_sess_execute(struct mail_session *s, char *line)
+{
+	char word[64];
+	size_t k = 0;
+	while (isspace((unsigned char)*line))
+		line++;
+	if (!*line) {
+		cmd_next(s, 1, "", first_next);
+		first_next = false;
+		return;
+	}
+	if (*line == '#')
+		return;
+	/* a bare message list means `type`; `!cmd` and `|cmd` need no space */
+	if (isdigit((unsigned char)*line) || ((*line == '$' || *line == '^' || *line == '.') && !line[1])) {
+		cmd_next(s, 1, line, false);
+		first_next = false;
+		return;
+	}
+	if (*line == '!' || *line == '|' || *line == '=' || *line == '?' ||
+	    ((*line == '-' || *line == '+') && (!line[1] || isspace((unsigned char)line[1]))))
+		word[k++] = *line++;
+	else
+		while (*line && !isspace((unsigned char)*line) && k + 1 < sizeof word && !strchr("|!", *line))
+			word[k++] = *line++;
+	word[k] = '\0';
+	const struct mail_cmd *c = mail_cmd_lookup(word);
+	if (!c) {
+		printf("Unknown command: \"%s\"\n", word);
+		return;
+	}
+	if (common_command(c, line))
+		return;
+	if (c->id != C_NEXT)
+		first_next = false;
+	switch (c->id) {
+	case C_NEXT: cmd_next(s, 1, line, first_next); first_next = false; break;
+	case C_PLUS: cmd_next(s, 1, line, false); break;
+	case C_PREV: cmd_next(s, -1, line, false); break;
+	case C_Z: cmd_z(s, line); break;
+	case C_MAIL: cmd_mail(s, line); break;
+	case C_SAVE: cmd_save(s, line, false, true); break;
+	case C_COPY: cmd_save(s, line, false, false); break;
+	case C_SAVE_NOHDR: cmd_save(s, line, true, true); break;
+	case C_FOLDER: cmd_folder(s, line); break;
+	case C_FOLDERS: cmd_folders(s); break;
+	case C_SHELLCMD: run_sh(line, NULL, 0); printf("!\n"); break;
+	case C_SHELL: {
+		const char *sh = getenv("SHELL");
+		run_sh(sh && *sh ? sh : "/bin/sh", NULL, 0);
+		break;
+	}
+	case C_PIPE: cmd_pipe(s, line); break;
+	case C_EQUALS: printf("%zu\n", s->n ? s->cur + 1 : 0); break;
+	case C_HELP: cmd_help(); break;
+	case C_LIST: cmd_list(); break;
+	case C_VERSION: printf("Mail version %s\n", MAIL_VERSION); break;
+	case C_NEWMAIL:
+		if (!mail_sess_newmail(s, false))
+			printf("No new mail.\n");
+		break;
+	case C_CD: {
+		char *w[2];
+		const char *dir = mail_split_words(line, w, 2) ? w[0] : s->home;
+		if (chdir(dir) != 0)
+			fprintf(stderr, "%s: %s\n", dir, strerror(errno));
+		break;
+	}
+	case C_QUIT:
+		if (mail_sess_close(s, true) < 0)
+			s->status = 1;
+		s->done = true;
+		break;
+	case C_EXIT:
+		mail_sess_close(s, false);
+		s->done = true;
+		break;
+	default:
+		msglist_command(s, c, line);
+		break;
+	}
+}
+
+/* ---- rc files ---- */
+
+int mail_rc_line(char *line)
+{
+	char word[64];
+	size_t k = 0;
+	while (isspace((unsigned char)*line))
+		line++;
+	if (!*line || *line == '#')
+		return 0;
+	while (*line && !isspace((unsigned char)*line) && k + 1 < sizeof word)
+		word[k++] = *line++;
+	word[k] = '\0';
+	const struct mail_cmd *c = mail_cmd_lookup(word);
+	if (!c || !common_command(c, line)) {
+		fprintf(stderr, "Unknown command in rc file: \"%s\"\n", word);
+		return -1;
+	}
+	return 0;
+}
+
+int mail_source(const char *path)
+{
+	static int depth;
+	FILE *fp = depth < 10 ? fopen(path, "r") : NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	if (!fp)
+		return -1;
+	depth++;
+	while ((n = getline(&line, &cap, fp)) >= 0) {
+		if (n && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		mail_rc_line(line);
+	}
+	depth--;
+	free(line);
+	fclose(fp);
+	return 0;
+}
+
+void mail_load_rc(const char *home)
+{
+	char path[CFG_PATH_MAX + 16];
+	const char *sys = getenv("MAIL_SYSRC");
+	const char *rc = getenv("MAILRC");
+	if (!getenv("NAILRC_SKIP_SYSTEM"))
+		mail_source(sys && *sys ? sys : "/etc/mail.rc");
+	if (rc && *rc)
+		mail_fmt(path, sizeof path, "%s", rc);
+	else
+		mail_fmt(path, sizeof path, "%s/.mailrc", home);
+	mail_source(path);
+}
+
+/* ---- the reader's main loop ---- */
+
+static void prompt_loop(struct mail_session *s)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	bool tty = isatty(STDIN_FILENO);
+	while (!s->done) {
+		if (s->system)
+			mail_sess_newmail(s, false);
+		if (tty) {
+			const char *p = mail_var_get("prompt");
+			fputs(p ? p : "& ", stdout);
+		}
+		fflush(stdout);
+		ssize_t n = getline(&line, &cap, stdin);
+		if (n < 0) {
+			/* EOF is quit, as in mailx */
+			if (mail_sess_close(s, true) < 0)
+				s->status = 1;
+			break;
+		}
+		if (n && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		mail_sess_execute(s, line);
+	}
+	free(line);
+}
+
+int mail_read_mode(const struct config *cfg, const struct mail_opts *o)
+{
+	struct mail_session s = { .cfg = cfg };
+	struct user_info ui;
+	struct result r = { 0 };
+	char path[CFG_PATH_MAX + 64];
+	snprintf(s.user, sizeof s.user, "%s", o->user);
+	if (user_lookup(cfg, o->user, &ui, &r) == USER_FOUND && !getenv("HOME"))
+		snprintf(s.home, sizeof s.home, "%s", ui.home);
+	else
+		snprintf(s.home, sizeof s.home, "%s", getenv("HOME") ? getenv("HOME") : "/");
+	s.readonly = o->read_only;
+	bool system = !o->file;
+	if (o->file)
+		mail_sess_expand(&s, *o->file ? o->file : "&", path, sizeof path);
+	else if (o->user_given || !getenv("MAIL") || !*getenv("MAIL"))
+		mail_fmt(path, sizeof path, "%s/%s", cfg->spool_dir, o->user);
+	else
+		mail_fmt(path, sizeof path, "%s", getenv("MAIL"));
+	if (mail_sess_open(&s, path, system) < 0)
+		return 1;
+	if (o->check_only) {
+		int rc = s.n ? 0 : 1;
+		mail_sess_close(&s, false);
+		return rc;
+	}
+	if (!s.n) {
+		if (system)
+			printf("No mail for %s\n", o->user);
+		else
+			printf("\"%s\": 0 messages\n", path);
+		mail_sess_close(&s, false);
+		return 1;
+	}
+	if (o->header_only) {
+		for (size_t i = 0; i < s.n; i++)
+			mail_sess_headline(&s, i);
+		mail_sess_close(&s, false);
+		return 0;
+	}
+	if (!mail_var_isset("quiet"))
+		printf("Mail version %s.  Type ? for help.\n", MAIL_VERSION);
+	mail_sess_banner(&s);
+	if (!o->no_summary && !mail_var_isset("noheader")) {
+		unsigned char dummy = 0;
+		cmd_headers(&s, &dummy, false);
+	}
+	prompt_loop(&s);
+	return s.status;
+}

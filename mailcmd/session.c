@@ -1,0 +1,359 @@
+/* The reader's session: opening a mailbox through the mbox index, new-mail checks, and
+ * Heirloom's quit (deleted dropped, read mail to ~/mbox, the rest held with Status). */
+#include "mailcmd/session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mbox/header.h"
+
+static unsigned session_flags(unsigned f)
+{
+	unsigned m = 0;
+	if (!(f & (MBOX_F_OLD | MBOX_F_READ)))
+		m |= MAIL_M_NEW;
+	if (f & MBOX_F_READ)
+		m |= MAIL_M_READ;
+	if (f & MBOX_F_ANSWERED)
+		m |= MAIL_M_ANSWERED;
+	if (f & MBOX_F_FLAGGED)
+		m |= MAIL_M_FLAGGED;
+	return m;
+}
+
+/* Fills msgs[from..idx.count) from the index. */
+static int fill_msgs(struct mail_session *s, size_t from)
+{
+	size_t n = s->idx.count;
+	struct mail_msg *m = realloc(s->msgs, (n ? n : 1) * sizeof *m);
+	char **t = realloc(s->tos, (n ? n : 1) * sizeof *t);
+	if (!m || !t) {
+		free(m);
+		return -1;
+	}
+	s->msgs = m;
+	s->tos = t;
+	for (size_t i = from; i < n; i++) {
+		const struct mbox_msg *x = &s->idx.msgs[i];
+		struct hdr_field f;
+		const char *hdr = s->idx.map + x->headers;
+		size_t hlen = (size_t)(x->body - x->headers);
+		s->tos[i] = NULL;
+		if (hdr_find(hdr, hlen, "To", &f)) {
+			char *raw = hdr_unfold(f.value, f.value_len);
+			s->tos[i] = raw ? hdr_decode_2047(raw, strlen(raw)) : NULL;
+			free(raw);
+		}
+		m[i] = (struct mail_msg){
+			.flags = session_flags(x->flags),
+			.from = x->from ? x->from : x->envelope_sender,
+			.to = s->tos[i],
+			.subject = x->subject,
+			.date = x->from_date,
+			.lines = x->lines,
+			.bytes = (long long)(x->end - x->start),
+		};
+	}
+	s->n = n;
+	return 0;
+}
+
+static void free_msgs(struct mail_session *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->tos[i]);
+	free(s->tos);
+	free(s->msgs);
+	s->tos = NULL;
+	s->msgs = NULL;
+	s->n = 0;
+}
+
+/* The first new message, else the first unread one, else the first: where dot starts. */
+static size_t first_current(const struct mail_session *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if ((s->msgs[i].flags & (MAIL_M_NEW | MAIL_M_READ)) == MAIL_M_NEW)
+			return i;
+	for (size_t i = 0; i < s->n; i++)
+		if (!(s->msgs[i].flags & MAIL_M_READ))
+			return i;
+	return 0;
+}
+
+int mail_sess_open(struct mail_session *s, const char *path, bool system)
+{
+	struct result r = { 0 };
+	if (mbox_index_open(path, &s->idx, &r) != EX_OK) {
+		fprintf(stderr, "%s: %s\n", path, r.reason);
+		return -1;
+	}
+	if (s->open)
+		mail_fmt(s->prev, sizeof s->prev, "%s", s->path);
+	mail_fmt(s->path, sizeof s->path, "%s", path);
+	s->system = system;
+	s->open = true;
+	s->n = 0;
+	if (fill_msgs(s, 0) < 0) {
+		mbox_index_close(&s->idx);
+		s->open = false;
+		return -1;
+	}
+	s->cur = first_current(s);
+	s->page = 0;
+	return 0;
+}
+
+void mail_sess_banner(struct mail_session *s)
+{
+	size_t newc = 0, unread = 0, del = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		unsigned f = s->msgs[i].flags;
+		newc += (f & (MAIL_M_NEW | MAIL_M_READ)) == MAIL_M_NEW;
+		unread += !(f & MAIL_M_READ);
+		del += (f & MAIL_M_DELETED) != 0;
+	}
+	printf("\"%s\": %zu message%s", s->path, s->n, s->n == 1 ? "" : "s");
+	if (newc)
+		printf(" %zu new", newc);
+	if (unread)
+		printf(" %zu unread", unread);
+	if (del)
+		printf(" %zu deleted", del);
+	if (s->readonly)
+		printf(" [Read only]");
+	printf("\n");
+}
+
+void mail_sess_headline(struct mail_session *s, size_t i)
+{
+	char line[2048];
+	const char *showto = mail_var_isset("showto") ? s->user : NULL;
+	mail_headline(line, sizeof line, &s->msgs[i], i + 1, s->n, i == s->cur, mail_screen_width(), showto);
+	puts(line);
+}
+
+size_t mail_sess_newmail(struct mail_session *s, bool quiet)
+{
+	struct stat st;
+	struct result r = { 0 };
+	struct mbox_index fresh;
+	if (!s->open || stat(s->path, &st) != 0 || st.st_size <= s->idx.size)
+		return 0;
+	if (mbox_index_open(s->path, &fresh, &r) != EX_OK || fresh.count < s->n) {
+		/* not a plain append: keep the old view; quit's rewrite will refuse safely */
+		if (r.ex == EX_OK)
+			mbox_index_close(&fresh);
+		return 0;
+	}
+	size_t old = s->n;
+	/* the session flags of the old messages stay; pointers are re-aimed at the new index */
+	struct mail_msg *keep = malloc((old ? old : 1) * sizeof *keep);
+	if (!keep) {
+		mbox_index_close(&fresh);
+		return 0;
+	}
+	memcpy(keep, s->msgs, old * sizeof *keep);
+	free_msgs(s);
+	mbox_index_close(&s->idx);
+	s->idx = fresh;
+	if (fill_msgs(s, 0) == 0)
+		for (size_t i = 0; i < old; i++)
+			s->msgs[i].flags = keep[i].flags;
+	free(keep);
+	if (!quiet && s->n > old)
+		printf("New mail has arrived.\nLoaded %zu new message%s.\n", s->n - old, s->n - old == 1 ? "" : "s");
+	return s->n - old;
+}
+
+/* Status/X-Status flags a kept message is written back with. */
+static unsigned mbox_flags_of(const struct mail_msg *m)
+{
+	unsigned f = MBOX_F_OLD;
+	if (m->flags & MAIL_M_READ)
+		f |= MBOX_F_READ;
+	if (m->flags & MAIL_M_ANSWERED)
+		f |= MBOX_F_ANSWERED;
+	if (m->flags & MAIL_M_FLAGGED)
+		f |= MBOX_F_FLAGGED;
+	return f;
+}
+
+enum fate { KEEP, DROP, TO_MBOX };
+
+/* Heirloom's quit rules for one message of the system mailbox (or any file when !system). */
+static enum fate fate_of(const struct mail_session *s, const struct mail_msg *m)
+{
+	if (m->flags & MAIL_M_DELETED)
+		return DROP;
+	if (!s->system)
+		return KEEP;
+	if ((m->flags & MAIL_M_SAVED) && !mail_var_isset("keepsave"))
+		return DROP;
+	if (m->flags & MAIL_M_PRESERVE)
+		return KEEP;
+	if (m->flags & MAIL_M_MBOX)
+		return TO_MBOX;
+	if ((m->flags & MAIL_M_TOUCH) && !mail_var_isset("hold"))
+		return TO_MBOX;
+	return KEEP;
+}
+
+/* Where read mail goes: $MBOX (variable) else ~/mbox. */
+static void mbox_path(const struct mail_session *s, char *out, size_t size)
+{
+	const char *v = mail_var_get("MBOX");
+	if (v && *v)
+		mail_sess_expand((struct mail_session *)s, v, out, size);
+	else
+		mail_fmt(out, size, "%s/mbox", s->home);
+}
+
+/* Appends the messages marked TO_MBOX to ~/mbox under its lock. Returns count or -1. */
+static int save_to_mbox(struct mail_session *s, const enum fate *fates, const char *dest)
+{
+	struct mbox_lock lk;
+	struct result r = { 0 };
+	struct mbox_owner own = { getuid(), (gid_t)-1 };
+	int count = 0;
+	for (size_t i = 0; i < s->n; i++)
+		count += fates[i] == TO_MBOX;
+	if (!count)
+		return 0;
+	if (mbox_lock(dest, MBOX_LOCK_WRITE | MBOX_LOCK_CREATE | MBOX_LOCK_NODOTLOCK, &own,
+		      s->cfg->lock_timeout, &lk, &r) != EX_OK) {
+		fprintf(stderr, "%s: %s\n", dest, r.reason);
+		return -1;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (fates[i] != TO_MBOX)
+			continue;
+		size_t len;
+		char *data = mbox_render_message(&s->idx, i, mbox_flags_of(&s->msgs[i]), &len);
+		if (!data || mbox_append_raw(&lk, data, len, s->cfg->fsync, &r) != EX_OK) {
+			fprintf(stderr, "%s: %s\n", dest, data ? r.reason : "out of memory");
+			free(data);
+			mbox_unlock(&lk);
+			return -1;
+		}
+		free(data);
+	}
+	mbox_unlock(&lk);
+	return count;
+}
+
+/* True when writing the mailbox back would change anything. */
+static bool needs_rewrite(const struct mail_session *s, const struct mbox_plan *plan)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!plan[i].keep || plan[i].flags != (s->idx.msgs[i].flags & ~(unsigned)0))
+			return true;
+	return false;
+}
+
+static int rewrite(struct mail_session *s, const enum fate *fates, size_t *held)
+{
+	struct mbox_plan *plan = calloc(s->n ? s->n : 1, sizeof *plan);
+	struct result r = { 0 };
+	struct mbox_owner own = { getuid(), (gid_t)-1 };
+	int rc = 0;
+	if (!plan)
+		return -1;
+	*held = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		plan[i].keep = fates[i] == KEEP;
+		plan[i].set_flags = true;
+		plan[i].flags = mbox_flags_of(&s->msgs[i]);
+		*held += plan[i].keep;
+	}
+	if (needs_rewrite(s, plan) &&
+	    mbox_rewrite(&s->idx, plan, &own, s->cfg->lock_timeout, s->system, &r) != EX_OK) {
+		fprintf(stderr, "%s: %s\n", s->path, r.reason);
+		rc = -1;
+	} else if (!needs_rewrite(s, plan)) {
+		rc = 1;   /* unchanged */
+	}
+	free(plan);
+	return rc;
+}
+
+int mail_sess_close(struct mail_session *s, bool save)
+{
+	int rc = 0;
+	if (!s->open)
+		return 0;
+	if (save && !s->readonly && s->n) {
+		enum fate *fates = calloc(s->n, sizeof *fates);
+		char dest[CFG_PATH_MAX];
+		size_t held = 0;
+		if (!fates)
+			return -1;
+		mail_sess_newmail(s, true);   /* rewrite from the freshest view; nothing is lost */
+		fates = realloc(fates, (s->n ? s->n : 1) * sizeof *fates);
+		if (!fates)
+			return -1;
+		for (size_t i = 0; i < s->n; i++)
+			fates[i] = fate_of(s, &s->msgs[i]);
+		mbox_path(s, dest, sizeof dest);
+		int saved = save_to_mbox(s, fates, dest);
+		if (saved < 0) {
+			/* nothing was dropped: keep the mailbox exactly as it is */
+			free(fates);
+			return -1;
+		}
+		int w = rewrite(s, fates, &held);
+		if (w < 0)
+			rc = -1;
+		if (saved > 0)
+			printf("Saved %d message%s in %s\n", saved, saved == 1 ? "" : "s", dest);
+		if (s->system && held && w >= 0)
+			printf("Held %zu message%s in %s\n", held, held == 1 ? "" : "s", s->path);
+		else if (!s->system && w == 0)
+			printf("\"%s\" complete\n", s->path);
+		free(fates);
+	}
+	free_msgs(s);
+	mbox_index_close(&s->idx);
+	s->open = false;
+	return rc;
+}
+
+bool mail_sess_expand(struct mail_session *s, const char *name, char *out, size_t size)
+{
+	const char *folder = mail_var_get("folder");
+	if (!strcmp(name, "%")) {
+		const char *mail = getenv("MAIL");
+		if (mail && *mail)
+			mail_fmt(out, size, "%s", mail);
+		else
+			mail_fmt(out, size, "%s/%s", s->cfg->spool_dir, s->user);
+	} else if (name[0] == '%') {
+		mail_fmt(out, size, "%s/%s", s->cfg->spool_dir, name + 1);
+	} else if (!strcmp(name, "#")) {
+		if (!s->prev[0]) {
+			fprintf(stderr, "No previous file\n");
+			return false;
+		}
+		mail_fmt(out, size, "%s", s->prev);
+	} else if (!strcmp(name, "&")) {
+		const char *v = mail_var_get("MBOX");
+		if (v && *v && strcmp(v, "&"))
+			return mail_sess_expand(s, v, out, size);
+		mail_fmt(out, size, "%s/mbox", s->home);
+	} else if (name[0] == '+') {
+		if (!folder || !*folder)
+			mail_fmt(out, size, "%s/%s", s->home, name + 1);
+		else if (folder[0] == '/')
+			mail_fmt(out, size, "%s/%s", folder, name + 1);
+		else
+			mail_fmt(out, size, "%s/%s/%s", s->home, folder, name + 1);
+	} else if (name[0] == '~' && (name[1] == '/' || !name[1])) {
+		mail_fmt(out, size, "%s%s", s->home, name + 1);
+	} else {
+		mail_fmt(out, size, "%s", name);
+	}
+	return true;
+}
