@@ -12,6 +12,9 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
 SAN     ?= 0
+# Objects live apart from the programs: $(BUILD)/mda is the program, so the object
+# directory cannot also be $(BUILD)/mda/.
+OBJ      = $(BUILD)/obj
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I.
@@ -40,7 +43,7 @@ DEPS_mailcmd = mailcmd mbox common
 # Files holding a program's main() are not part of the module's library.
 MAINS = mda/main.c aliases/newaliases.c mailcmd/main.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
-lib_objs = $(patsubst %.c,$(BUILD)/%.o,$(call lib_srcs,$(1)))
+lib_objs = $(patsubst %.c,$(OBJ)/%.o,$(call lib_srcs,$(1)))
 lib_file = $(BUILD)/lib$(1).a
 libs_for = $(foreach m,$(DEPS_$(1)),$(call lib_file,$(m)))
 
@@ -49,7 +52,7 @@ PROGRAMS = $(BUILD)/mda $(BUILD)/newaliases $(BUILD)/mail
 .PHONY: all test check-asan install clean bench torture fuzz unit e2e
 all: $(PROGRAMS)
 
-$(BUILD)/%.o: %.c
+$(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
@@ -61,22 +64,22 @@ $(call lib_file,$(1)): $(call lib_objs,$(1))
 endef
 $(foreach m,$(MODULES),$(eval $(call module_lib,$(m))))
 
-$(BUILD)/mda: $(BUILD)/mda/main.o $(call libs_for,mda)
+$(BUILD)/mda: $(OBJ)/mda/main.o $(call libs_for,mda)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/newaliases: $(BUILD)/aliases/newaliases.o $(call libs_for,aliases)
+$(BUILD)/newaliases: $(OBJ)/aliases/newaliases.o $(call libs_for,aliases)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/mail: $(BUILD)/mailcmd/main.o $(call libs_for,mailcmd)
+$(BUILD)/mail: $(OBJ)/mailcmd/main.o $(call libs_for,mailcmd)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: tests/unit/test_MODULE*.c. `make test` links them all into one Criterion binary so
 # there is one summary; unit-MODULE builds only that module's tests (handy while others are mid-edit).
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
-UNIT_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS)) $(BUILD)/tests/unit/helpers.o
+UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS)) $(OBJ)/tests/unit/helpers.o
 $(BUILD)/tests/unit/all: $(UNIT_OBJS) $(call libs_for,mailcmd) $(call libs_for,mda)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(foreach m,mailcmd mda aliases forward mbox common,$(call lib_file,$(m))) $(LDLIBS) $(CRITERION_LIBS)
 
 define module_unit
-$(BUILD)/tests/unit/only-$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/test_$(1)*.c)) $(BUILD)/tests/unit/helpers.o $(call libs_for,$(1))
+$(BUILD)/tests/unit/only-$(1): $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_$(1)*.c)) $(OBJ)/tests/unit/helpers.o $(call libs_for,$(1))
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(CRITERION_LIBS)
 .PHONY: unit-$(1)
 unit-$(1): $(BUILD)/tests/unit/only-$(1) $(PROGRAMS_$(1))
@@ -86,8 +89,8 @@ $(foreach m,$(MODULES),$(eval $(call module_unit,$(m))))
 
 # unit-lmtp: the LMTP state machine's tests link only mda/lmtp_proto.o and libcommon (the
 # protocol is tested with a fake delivery, so it does not need the rest of mda to link).
-LMTP_UNIT_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/test_mda_lmtp*.c)) $(BUILD)/tests/unit/helpers.o
-$(BUILD)/tests/unit/only-lmtp: $(LMTP_UNIT_OBJS) $(BUILD)/mda/lmtp_proto.o $(call lib_file,common)
+LMTP_UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_mda_lmtp*.c)) $(OBJ)/tests/unit/helpers.o
+$(BUILD)/tests/unit/only-lmtp: $(LMTP_UNIT_OBJS) $(OBJ)/mda/lmtp_proto.o $(call lib_file,common)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRITERION_LIBS)
 .PHONY: unit-lmtp
 unit-lmtp: $(BUILD)/tests/unit/only-lmtp
@@ -95,8 +98,8 @@ unit-lmtp: $(BUILD)/tests/unit/only-lmtp
 
 # unit-expand: the expansion engine's tests link only mda/expand.o and the libraries it uses,
 # so they run while the rest of mda/ is being written.
-EXPAND_UNIT_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/unit/test_mda_expand*.c)) $(BUILD)/tests/unit/helpers.o
-$(BUILD)/tests/unit/only-expand: $(EXPAND_UNIT_OBJS) $(BUILD)/mda/expand.o $(foreach m,aliases forward mbox common,$(call lib_file,$(m)))
+EXPAND_UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_mda_expand*.c)) $(OBJ)/tests/unit/helpers.o
+$(BUILD)/tests/unit/only-expand: $(EXPAND_UNIT_OBJS) $(OBJ)/mda/expand.o $(foreach m,aliases forward mbox common,$(call lib_file,$(m)))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRITERION_LIBS)
 .PHONY: unit-expand
 unit-expand: $(BUILD)/tests/unit/only-expand
