@@ -76,10 +76,12 @@ $(BUILD)/mail: $(OBJ)/mailcmd/main.o $(call libs_for,mailcmd)
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS)) $(OBJ)/tests/unit/helpers.o
 $(BUILD)/tests/unit/all: $(UNIT_OBJS) $(call libs_for,mailcmd) $(call libs_for,mda)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(foreach m,mailcmd mda aliases forward mbox common,$(call lib_file,$(m))) $(LDLIBS) $(CRITERION_LIBS)
 
 define module_unit
 $(BUILD)/tests/unit/only-$(1): $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_$(1)*.c)) $(OBJ)/tests/unit/helpers.o $(call libs_for,$(1))
+	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(CRITERION_LIBS)
 .PHONY: unit-$(1)
 unit-$(1): $(BUILD)/tests/unit/only-$(1) $(PROGRAMS_$(1))
@@ -91,6 +93,7 @@ $(foreach m,$(MODULES),$(eval $(call module_unit,$(m))))
 # protocol is tested with a fake delivery, so it does not need the rest of mda to link).
 LMTP_UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_mda_lmtp*.c)) $(OBJ)/tests/unit/helpers.o
 $(BUILD)/tests/unit/only-lmtp: $(LMTP_UNIT_OBJS) $(OBJ)/mda/lmtp_proto.o $(call lib_file,common)
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRITERION_LIBS)
 .PHONY: unit-lmtp
 unit-lmtp: $(BUILD)/tests/unit/only-lmtp
@@ -100,6 +103,7 @@ unit-lmtp: $(BUILD)/tests/unit/only-lmtp
 # so they run while the rest of mda/ is being written.
 EXPAND_UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_mda_expand*.c)) $(OBJ)/tests/unit/helpers.o
 $(BUILD)/tests/unit/only-expand: $(EXPAND_UNIT_OBJS) $(OBJ)/mda/expand.o $(foreach m,aliases forward mbox common,$(call lib_file,$(m)))
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRITERION_LIBS)
 .PHONY: unit-expand
 unit-expand: $(BUILD)/tests/unit/only-expand

@@ -410,7 +410,11 @@ int deliver_to_recipient_orig(struct deliver_ctx *ctx, const struct envelope *en
 		if (!deliver_final_address(ctx, a->recipient ? a->recipient : rcpt, domain, final, sizeof final))
 			clean_copy(final, sizeof final, rcpt);
 		clean_copy(final, sizeof final, final);
-		clean_copy(orig, sizeof orig, orig_rcpt ? orig_rcpt : a->orig_recipient ? a->orig_recipient : rcpt);
+		/* A bare name is qualified like Delivered-To, so "alice" is not news next to alice@host. */
+		const char *o = orig_rcpt ? orig_rcpt : a->orig_recipient ? a->orig_recipient : rcpt;
+		if (!deliver_final_address(ctx, o, domain, orig, sizeof orig))
+			snprintf(orig, sizeof orig, "%s", o);
+		clean_copy(orig, sizeof orig, orig);
 		if (ctx->cfg->message_size_limit > 0 && msg->size > ctx->cfg->message_size_limit)
 			res_set(&one, EX_DATAERR, "5.3.4", "message size %lld exceeds the limit %lld",
 				(long long)msg->size, ctx->cfg->message_size_limit);

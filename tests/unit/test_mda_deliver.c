@@ -91,6 +91,21 @@ static const char *out(const char *name)
 	return th_path(out_dir, name);
 }
 
+/* A container's init may never reap orphans: a zombie is dead enough. */
+static bool is_zombie(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return true;
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
 static const char msg[] = "Subject: test\n\nhello\n";
 
 Test(deliver, mailbox_gets_from_line_and_trace_headers_in_order, .init = setup, .fini = teardown)
@@ -124,7 +139,7 @@ Test(deliver, command_gets_clean_environment_and_message, .init = setup, .fini =
 	cr_assert(strstr(e, "DOMAIN=test.example\n") != NULL, "%s", e);
 	cr_assert(strstr(e, "EXTENSION=box\n") != NULL, "%s", e);
 	cr_assert(strstr(e, "USER=alice\n") != NULL && strstr(e, "LOGNAME=alice\n") != NULL, "%s", e);
-	cr_assert(strstr(e, "ORIGINAL_RECIPIENT=alice\n") != NULL, "%s", e);
+	cr_assert(strstr(e, "ORIGINAL_RECIPIENT=alice@test.example\n") != NULL, "%s", e);
 	cr_assert(strstr(e, "HOME=") != NULL && strstr(e, "SHELL=/bin/sh\n") != NULL, "%s", e);
 	char *m = th_read(out("msg"), NULL);
 	cr_assert(strncmp(m, "From sender@example.org ", 24) == 0, "%s", m);
@@ -174,7 +189,7 @@ Test(deliver, command_timeout_kills_the_process_group, .init = setup, .fini = te
 	pid_t pid = (pid_t)atol(p);
 	bool gone = false;
 	for (int i = 0; i < 100 && !gone; i++) {
-		gone = kill(pid, 0) != 0 && errno == ESRCH;
+		gone = (kill(pid, 0) != 0 && errno == ESRCH) || is_zombie(pid);
 		if (!gone)
 			usleep(10000);
 	}
