@@ -1,0 +1,134 @@
+/* Unit tests for mail(1)'s quit semantics and Status handling on real mailbox files. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mailcmd/session.h"
+#include "tests/unit/helpers.h"
+
+static const char box[] =
+	"From a@x Fri Sep 29 04:03:11 2023\nFrom: a@x\nSubject: one\n\nbody one\n\n"
+	"From b@x Fri Sep 29 04:03:12 2023\nFrom: b@x\nSubject: two\nStatus: O\n\nbody two\n\n"
+	"From c@x Fri Sep 29 04:03:13 2023\nFrom: c@x\nSubject: three\nStatus: RO\n\nbody three\n\n"
+	"From d@x Fri Sep 29 04:03:14 2023\nFrom: d@x\nSubject: four\n\nbody four\n\n";
+
+static struct config cfg;
+static struct mail_session s;
+static const char *dir;
+
+static void setup(void)
+{
+	dir = th_tmpdir();
+	th_world(&cfg, dir);
+	mail_vars_reset();
+	th_write(th_path(cfg.spool_dir, "alice"), box);
+	memset(&s, 0, sizeof s);
+	s.cfg = &cfg;
+	snprintf(s.user, sizeof s.user, "alice");
+	snprintf(s.home, sizeof s.home, "%s/home/alice", dir);
+	cr_assert_eq(mail_sess_open(&s, th_path(cfg.spool_dir, "alice"), true), 0);
+	cr_assert_eq(s.n, 4);
+}
+
+static void teardown(void)
+{
+	th_cleanup();
+}
+
+TestSuite(mailcmd_quit, .init = setup, .fini = teardown);
+
+Test(mailcmd_quit, status_read_from_file)
+{
+	cr_expect_eq(s.msgs[0].flags & (MAIL_M_NEW | MAIL_M_READ), MAIL_M_NEW);
+	cr_expect_eq(s.msgs[1].flags & (MAIL_M_NEW | MAIL_M_READ), 0);
+	cr_expect_eq(s.msgs[2].flags & MAIL_M_READ, MAIL_M_READ);
+	cr_expect_eq(s.cur, 0);   /* first new message */
+	cr_expect_str_eq(s.msgs[3].subject, "four");
+	mail_sess_close(&s, false);
+}
+
+Test(mailcmd_quit, read_to_mbox_deleted_dropped_rest_held)
+{
+	s.msgs[0].flags |= MAIL_M_READ | MAIL_M_TOUCH;   /* read this session: to ~/mbox */
+	s.msgs[3].flags |= MAIL_M_DELETED;                /* deleted: gone */
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *spool = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	char *mbox = th_read(th_path(s.home, "mbox"), NULL);
+	/* message 2 was old and unread, 3 read in an earlier session: both held, Status kept */
+	cr_expect_null(strstr(spool, "Subject: one"));
+	cr_expect_null(strstr(spool, "Subject: four"));
+	cr_expect(strstr(spool, "Subject: two\nStatus: O\n"));
+	cr_expect(strstr(spool, "Subject: three\nStatus: RO\n"));
+	cr_expect(strstr(mbox, "Subject: one\nStatus: RO\n\nbody one\n"));
+	free(spool);
+	free(mbox);
+}
+
+Test(mailcmd_quit, hold_keeps_read_mail_and_new_becomes_old)
+{
+	mail_var_set("hold", NULL);
+	s.msgs[0].flags |= MAIL_M_READ | MAIL_M_TOUCH;
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *spool = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	cr_expect(strstr(spool, "Subject: one\nStatus: RO\n"));
+	cr_expect(strstr(spool, "Subject: four\nStatus: O\n"));
+	cr_expect_eq(access(th_path(s.home, "mbox"), F_OK), -1);
+	free(spool);
+}
+
+Test(mailcmd_quit, saved_leaves_unless_keepsave_and_preserve_wins)
+{
+	s.msgs[0].flags |= MAIL_M_READ | MAIL_M_TOUCH | MAIL_M_SAVED;
+	s.msgs[2].flags |= MAIL_M_TOUCH | MAIL_M_PRESERVE;
+	s.msgs[3].flags |= MAIL_M_MBOX | MAIL_M_TOUCH;
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *spool = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	char *mbox = th_read(th_path(s.home, "mbox"), NULL);
+	cr_expect_null(strstr(spool, "Subject: one"));
+	cr_expect(strstr(spool, "Subject: three"));
+	cr_expect_null(strstr(mbox, "Subject: one"));
+	cr_expect(strstr(mbox, "Subject: four"));
+	free(spool);
+	free(mbox);
+}
+
+Test(mailcmd_quit, exit_leaves_file_untouched)
+{
+	s.msgs[0].flags |= MAIL_M_DELETED;
+	mail_sess_close(&s, false);
+	char *spool = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	cr_expect_str_eq(spool, box);
+	free(spool);
+}
+
+Test(mailcmd_quit, mail_arriving_meanwhile_is_kept_at_the_end)
+{
+	s.msgs[0].flags |= MAIL_M_DELETED;
+	FILE *fp = fopen(th_path(cfg.spool_dir, "alice"), "a");
+	fputs("From e@x Fri Sep 29 04:03:15 2023\nFrom: e@x\nSubject: late\n\nlate body\n\n", fp);
+	fclose(fp);
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *spool = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	cr_expect_null(strstr(spool, "Subject: one"));
+	char *late = strstr(spool, "Subject: late");
+	cr_expect(late && late > strstr(spool, "Subject: four"));
+	free(spool);
+}
+
+Test(mailcmd_quit, folder_file_keeps_read_mail)
+{
+	mail_sess_close(&s, false);
+	const char *f = th_path(dir, "folder");
+	th_write(f, box);
+	cr_assert_eq(mail_sess_open(&s, f, false), 0);
+	s.msgs[0].flags |= MAIL_M_READ | MAIL_M_TOUCH;
+	s.msgs[1].flags |= MAIL_M_DELETED;
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *text = th_read(f, NULL);
+	cr_expect(strstr(text, "Subject: one\nStatus: RO\n"));
+	cr_expect_null(strstr(text, "Subject: two"));
+	cr_expect_eq(access(th_path(s.home, "mbox"), F_OK), -1);
+	free(text);
+}
