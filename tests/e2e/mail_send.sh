@@ -1,0 +1,42 @@
+#!/bin/bash
+# mail(1) send mode: a pipe composes without prompts, the message reaches sendmail with
+# -oi -- and every recipient, Bcc stays out of the headers, MIME is right, failure keeps
+# dead.letter and exits non-zero.
+. "$(dirname "$0")/lib.sh"
+make_world
+export HOME=$W/home/alice MAILRC=/dev/null NAILRC_SKIP_SYSTEM=1
+cat >"$W/fake-sendmail" <<EOS
+#!/bin/sh
+echo "\$@" >"$W/sent.args"
+cat >"$W/sent.msg"
+EOS
+chmod +x "$W/fake-sendmail"
+M() { "$BUILD/mail" -C "$W/mda.conf" -o sendmail_path="$W/fake-sendmail" "$@"; }
+
+echo hi | M -s test bob@example.com || fail "plain send failed"
+check "args" grep -qx -- '-oi -- bob@example.com' "$W/sent.args"
+check "subject" grep -qx 'Subject: test' "$W/sent.msg"
+check "to" grep -qx 'To: bob@example.com' "$W/sent.msg"
+check "mime" grep -qx 'MIME-Version: 1.0' "$W/sent.msg"
+check "ascii" grep -qx 'Content-Type: text/plain; charset=us-ascii' "$W/sent.msg"
+check "body" bash -c "tail -1 '$W/sent.msg' | grep -qx hi"
+check "date" grep -q '^Date: ' "$W/sent.msg"
+check "msgid" grep -q '^Message-ID: <.*@test.example>' "$W/sent.msg"
+
+printf 'Grüße\n' | M -s 'Grüße aus Köln' -c carol@example.com -b secret@example.com bob@example.com ||
+	fail "utf-8 send failed"
+check "cc+bcc args" grep -qx -- '-oi -- bob@example.com carol@example.com secret@example.com' "$W/sent.args"
+check "no bcc header" bash -c "! grep -qi secret '$W/sent.msg'"
+check "2047" grep -q '^Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=' "$W/sent.msg"
+check "8bit" grep -qx 'Content-Transfer-Encoding: 8bit' "$W/sent.msg"
+
+printf 'data\x01\x02' >"$W/blob.bin"
+echo "see attachment" | M -s att -a "$W/blob.bin" bob@example.com || fail "attachment send failed"
+check "multipart" grep -q '^Content-Type: multipart/mixed;' "$W/sent.msg"
+check "base64" grep -qx 'ZGF0YQEC' "$W/sent.msg"
+check "filename" grep -q 'filename="blob.bin"' "$W/sent.msg"
+
+echo "lost?" | "$BUILD/mail" -C "$W/mda.conf" -o sendmail_path=/bin/false -s x bob@example.com &&
+	fail "failed send exited 0"
+check "dead.letter" grep -qx 'lost?' "$HOME/dead.letter"
+echo "mail_send: ok"
