@@ -278,10 +278,21 @@ def scenario_vanish():
     c.sock.close()
 
 
-def scenario_hold(seconds):
-    """Holds an idle session open (greeted) for a while."""
+def mark(path):
+    """Tells the calling script that the connection is in the state it waits for."""
+    if path:
+        open(path, "w").close()
+
+
+def scenario_hold(seconds, marker=None):
+    """Holds a session open for a while, with a NOOP every half second so no timeout cuts it."""
     c, _ = hello()
-    time.sleep(float(seconds))
+    mark(marker)
+    end = time.time() + float(seconds)
+    while time.time() < end:
+        time.sleep(0.5)
+        c.send("NOOP\r\n")
+        c.expect("250 ")
     c.send("QUIT\r\n")
     c.expect("221 ")
 
@@ -326,13 +337,14 @@ def scenario_greeting():
     print(lines[-1])
 
 
-def scenario_quit_expected(code):
-    """Waits in an open transaction; the server's reply to the next command is printed."""
+def scenario_quit_expected(code, marker=None):
+    """Opens a transaction, signals the script, waits, finishes it; the next reply must be code."""
     c, _ = hello()
     c.send("MAIL FROM:<a@b>\r\nRCPT TO:<alice>\r\n")
     c.expect("250 ")
     c.expect("250 ")
-    time.sleep(1.0)
+    mark(marker)
+    time.sleep(1.2)  # under lmtp_idle_timeout (2 s) in lmtp_daemon.sh
     c.send("DATA\r\n")
     c.expect("354 ")
     c.send("Subject: during shutdown\r\n\r\nstill delivered\r\n.\r\n")
