@@ -388,6 +388,19 @@ static int deliver_one(struct deliver_ctx *ctx, struct run_arg *ra, const char *
 	return r->ex;
 }
 
+/* The name for Delivered-To: the addressed local part itself (extension included, as Postfix
+ * writes it) when the action is for the addressed user, else the user the engine reached. */
+static const char *delivered_name(const struct deliver_ctx *ctx, const struct action *a, const char *local)
+{
+	const char *delim = ctx->cfg->recipient_delimiter;
+	size_t base = delim[0] ? strcspn(local, delim) : strlen(local);
+	if (!a->recipient)
+		return local;
+	if (!strchr(a->recipient, '@') && strlen(a->recipient) == base && strncmp(a->recipient, local, base) == 0)
+		return local;
+	return a->recipient;
+}
+
 int deliver_to_recipient_orig(struct deliver_ctx *ctx, const struct envelope *env, const char *rcpt,
 			      const char *orig_rcpt, const struct action_list *actions,
 			      const struct mbox_spool *msg, struct result *r)
@@ -407,7 +420,7 @@ int deliver_to_recipient_orig(struct deliver_ctx *ctx, const struct envelope *en
 		struct run_arg ra = { .ctx = ctx, .env = env, .a = a, .final = final, .orig = orig,
 				      .sender = sender, .msg = msg };
 		struct result one;
-		if (!deliver_final_address(ctx, a->recipient ? a->recipient : rcpt, domain, final, sizeof final))
+		if (!deliver_final_address(ctx, delivered_name(ctx, a, local), domain, final, sizeof final))
 			clean_copy(final, sizeof final, rcpt);
 		clean_copy(final, sizeof final, final);
 		/* A bare name is qualified like Delivered-To, so "alice" is not news next to alice@host. */

@@ -338,3 +338,12 @@ Test(mda_stdin, second_message_appends, .init = setup, .fini = teardown)
 	cr_assert(strstr(box, "\n>From me\n") != NULL, "%s", box);
 	free(box);
 }
+
+Test(mda_stdin, delivered_to_keeps_the_extension, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@x", NULL, "alice+lists@localhost", NULL), 0);
+	char *box = mailbox("alice");
+	cr_assert(strstr(box, "\nDelivered-To: alice+lists@localhost\n") != NULL, "%s", box);
+	cr_assert(strstr(box, "X-Original-To") == NULL, "%s", box);
+	free(box);
+}
