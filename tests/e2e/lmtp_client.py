@@ -353,6 +353,62 @@ def scenario_quit_expected(code, marker=None):
     c.expect(code)
 
 
+def child_rss_kb(field="VmRSS:"):
+    """Resident set (or its peak, VmHWM) of the exec: child (the stdio-mode mda)."""
+    with open("/proc/%d/status" % CHILD.pid) as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    fail("no VmRSS for the child")
+
+
+def scenario_bigmessage(megabytes, max_rss_kb):
+    """Streams one message of MEGABYTES; the server's peak RSS must stay under max_rss_kb."""
+    c, _ = hello()
+    c.send("MAIL FROM:<big@example.org>\r\nRCPT TO:<alice>\r\nDATA\r\n")
+    for want in ("250 ", "250 ", "354 "):
+        c.expect(want)
+    c.send("Subject: big\r\n\r\n")
+    line = b"x" * 98 + b"\r\n"
+    chunk = line * 10000                       # 1,000,000 bytes
+    for _ in range(int(megabytes) * 1048576 // len(chunk) + 1):
+        c.sock.sendall(chunk)
+    c.send(".\r\n")
+    c.expect("250 2.0.0 <alice>")
+    hwm = child_rss_kb("VmHWM:")
+    c.send("QUIT\r\n")
+    c.expect("221 ")
+    CHILD.wait(timeout=60)
+    # VmHWM of the session process itself: getrusage(RUSAGE_CHILDREN) would report the
+    # Python image the child had between fork and exec.
+    peak = hwm
+    print("peak RSS %d kB for a %s MB message" % (peak, megabytes))
+    if peak > int(max_rss_kb):
+        fail("peak RSS %d kB over %s kB" % (peak, max_rss_kb))
+
+
+def scenario_longsession(n, max_growth_kb):
+    """n small messages in one session, pipelined per transaction; RSS must stay flat."""
+    c, _ = hello()
+    txn = ("MAIL FROM:<s@example.org>\r\nRCPT TO:<alice>\r\nRCPT TO:<nosuchuser>\r\nRCPT TO:<bob>\r\nDATA\r\n"
+           "Subject: long session\r\n\r\nbody\r\n.\r\n").encode()
+    want = ("250 ", "250 ", "550 ", "250 ", "354 ", "250 2.0.0", "250 2.0.0")
+    n = int(n)
+    base = None
+    for i in range(n):
+        c.send(txn)
+        for w in want:
+            c.expect(w)
+        if i == n // 10:
+            base = child_rss_kb()
+    end = child_rss_kb()
+    print("RSS %d kB after %d messages, %d kB after %d" % (base, n // 10, end, n))
+    if end - base > int(max_growth_kb):
+        fail("RSS grew by %d kB" % (end - base))
+    c.send("QUIT\r\n")
+    c.expect("221 ")
+
+
 def main():
     global TARGET
     if len(sys.argv) < 3:
