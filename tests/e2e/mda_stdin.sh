@@ -96,6 +96,21 @@ rc=0; postfix_msg alice | run_mda -Z alice 2>"$W/err" || rc=$?
 check "unknown flag: 75 (got $rc)" [ "$rc" = 75 ]
 check "mailbox untouched" [ "$(md5sum <"$f")" = "$before" ]
 
+echo "== mixed results: temporary wins; the MTA's retry delivers each recipient once"
+mixed=$W/mixed.txt
+printf 'Subject: mixed %s\n\nmixed body\n' "$$" >"$mixed"
+chmod 0444 "$W/spool/bob"
+rc=0; run_mda alice bob <"$mixed" 2>"$W/err" || rc=$?
+check "exit 75 (got $rc)" [ "$rc" = 75 ]
+check "stderr names bob" grep -q '^4\.[0-9]\.[0-9] <bob>' "$W/err"
+check "alice got it" [ "$(grep -c "^Subject: mixed $$" "$f")" = 1 ]
+chmod 0600 "$W/spool/bob"
+run_mda alice bob <"$mixed" 2>"$W/err" || fail "retry failed: $(cat "$W/err")"
+check "retry logs alice as done before" grep -q 'already delivered' "$W/err"
+check "alice still once" [ "$(grep -c "^Subject: mixed $$" "$f")" = 1 ]
+check "bob once" [ "$(grep -c "^Subject: mixed $$" "$W/spool/bob")" = 1 ]
+check "retry memory is private" [ "$(stat -c %a "$W/tmp/mda-retry.$("${as_user[@]}" id -u)")" = 600 ]
+
 echo "== -d USER as mail.local, -f overrides the block"
 postfix_msg alice | run_mda -f other@example.net -d alice 2>"$W/err" || fail "-d: $(cat "$W/err")"
 check "-f sender" grep -qx 'Return-Path: <other@example.net>' "$f"
