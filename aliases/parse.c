@@ -201,8 +201,9 @@ int alias_parse_stream(FILE *fp, const char *fname, alias_entry_fn fn, void *ctx
 		if (e.bad)
 			continue;
 		const char *err = too_long ? "line too long" : has_nul ? "NUL byte in line" : NULL;
+		size_t skip = cont ? strspn(line, " \t") : 0;
 		if (!err && ebuf_append(&e, cont ? " " : "", cont ? 1 : 0) == 0 &&
-		    ebuf_append(&e, line, len) == 0)
+		    ebuf_append(&e, line + skip, len - skip) == 0)
 			continue;
 		report(errfp, fname, lineno, err ? err : "alias entry too long", st);
 		e.bad = true;

@@ -378,6 +378,13 @@ static int deliver_one(struct deliver_ctx *ctx, struct run_arg *ra, const char *
 		return res_set(r, EX_TEMPFAIL, "4.7.1", "refusing to run %s as root (%s)",
 			       a->kind == ACT_COMMAND ? "a command" : a->kind == ACT_FILE ? "a file delivery" : "a forward",
 			       a->chain ? a->chain : a->recipient);
+	/* Without root we cannot become another user: running someone else's .forward command or
+	 * file delivery with our rights would hand them our account. The administrator can fix
+	 * this (run mda as root or change the alias), so it is temporary. */
+	if (geteuid() != 0 && a->runas.uid != geteuid() && (a->kind == ACT_COMMAND || a->kind == ACT_FILE))
+		return res_set(r, EX_TEMPFAIL, "4.7.1", "cannot deliver to %s as %s without root (%s)",
+			       a->kind == ACT_COMMAND ? "a command" : "a file", a->runas.name,
+			       a->chain ? a->chain : a->recipient);
 	if (!build_headers(headers, sizeof headers, ra->sender, ra->orig, ra->final))
 		return res_set(r, EX_DATAERR, "5.1.3", "addresses too long for trace headers");
 	ra->headers = headers;

@@ -92,7 +92,7 @@ int deliver_as_user(const struct config *cfg, const struct user_info *runas, boo
 		    int (*fn)(void *arg, struct result *r), void *arg, struct result *r)
 {
 	int p[2], status;
-	struct result child;
+	struct result child = { .ex = EX_SOFTWARE };
 	if (geteuid() != 0 || runas->uid == 0)
 		return fn(arg, r);
 	if (pipe2(p, O_CLOEXEC) != 0)
@@ -106,8 +106,9 @@ int deliver_as_user(const struct config *cfg, const struct user_info *runas, boo
 	if (pid == 0) {
 		close(p[0]);
 		umask(077);
+		/* The function's return value is the verdict, whatever it left in the result. */
 		if (drop_privileges(cfg, runas, add_mail_group, &child) == EX_OK)
-			fn(arg, &child);
+			child.ex = fn(arg, &child);
 		_exit(write_all(p[1], &child, sizeof child) ? 0 : 1);
 	}
 	close(p[1]);
@@ -282,8 +283,10 @@ static int classify(const struct deliver_spawn_req *req, int status, const struc
 		return res_set(r, EX_TEMPFAIL, "4.3.0", "%s killed by signal %d%s%s", req->what,
 			       WTERMSIG(status), sep, io->errline);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE;
-	if (code == 0)
+	if (code == 0) {
+		*r = res_ok(NULL);
 		return EX_OK;
+	}
 	if (code == EX_TEMPFAIL || code == EX_OSERR)
 		return res_set(r, EX_TEMPFAIL, "4.3.0", "%s temporary failure (exit %d)%s%s", req->what, code,
 			       sep, io->errline);

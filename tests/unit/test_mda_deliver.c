@@ -237,6 +237,16 @@ Test(deliver, root_gets_mailbox_delivery_only, .init = setup, .fini = teardown)
 	cr_assert(strstr(r.reason, "as root") != NULL, "%s", r.reason);
 }
 
+Test(deliver, without_root_another_users_command_is_not_run, .init = setup, .fini = teardown)
+{
+	struct result r;
+	if (geteuid() == 0)
+		cr_skip_test("as root the command runs as that user: see command_gets_clean_environment_and_message");
+	struct action a = make_action(ACT_COMMAND, "touch /tmp/should-not-exist-mda", "bob", getuid() + 1);
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_TEMPFAIL);
+	cr_assert(strstr(r.reason, "without root") != NULL, "%s", r.reason);
+}
+
 Test(deliver, file_action_appends_without_dotlock, .init = setup, .fini = teardown)
 {
 	struct result r;
