@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "common/result.h"
@@ -71,6 +72,14 @@ bool mbox_journal_get(int fd, const char *path, off_t *p, off_t *f, bool *in_fil
 int mbox_journal_recover(int fd, const char *path);
 /* The journal file name for path: DIR/.NAME.mda-journal. False if it does not fit. */
 bool mbox_journal_path(const char *path, char *out, size_t size);
+
+/* Writes the complete new content of a mailbox being replaced (rewrite, prepend). */
+typedef void (*mbox_gen_fn)(struct mbox_writer *w, const void *ctx);
+
+/* Replaces the content of the locked mailbox lk (fstat'ed as st) with what gen writes: temp
+ * file + rename when the directory allows (same owner and mode), else in place behind a
+ * complete backup in tmp_dir (see rewrite.c). Callers block signals. Returns 0 or errno. */
+int mbox_replace_locked(struct mbox_lock *lk, const struct stat *st, mbox_gen_fn gen, const void *ctx);
 
 /* Directory part of path into out ("." when there is none). False if it does not fit. */
 bool mbox_dirname(const char *path, char *out, size_t size);

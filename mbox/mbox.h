@@ -106,6 +106,12 @@ int mbox_append(const struct mbox_delivery *d, struct result *r);
 int mbox_append_raw(struct mbox_lock *lk, const void *data, size_t len, bool do_fsync,
 		    struct result *r);
 
+/* Puts data (mbox form, as for mbox_append_raw) before the existing messages of path, locking
+ * and creating it; the file is replaced as mbox_rewrite does, so a crash leaves the old or the
+ * new mailbox whole. Returns EX_OK, or the (temporary) failure in r with the file untouched. */
+int mbox_prepend(const char *path, const struct mbox_owner *owner, bool dotlock, int lock_timeout,
+		 const void *data, size_t len, bool do_fsync, struct result *r);
+
 /* Formats "From SENDER Www Mmm dd hh:mm:ss yyyy\n" into buf (asctime layout, local time).
  * Returns the length, or -1 when buf is too small. */
 int mbox_from_line(char *buf, size_t size, const char *sender, time_t when);

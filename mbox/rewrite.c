@@ -169,15 +169,13 @@ static bool rw_unchanged(const struct mbox_index *idx, const char *d, size_t siz
 	return true;
 }
 
-/* Writes the new content to fd (from offset 0) and fsyncs it. Returns 0 or errno. */
-static int rw_write_file(int fd, const char *d, size_t size, const struct mbox_index *idx,
-			 const struct mbox_plan *plan, off_t *len)
+/* Writes what gen produces to fd (from offset 0), truncates and fsyncs. Returns 0 or errno. */
+static int rw_write_file(int fd, mbox_gen_fn gen, const void *ctx, off_t *len)
 {
 	struct mbox_writer w;
 	if (!mbox_writer_init(&w, fd, 0))
 		return ENOMEM;
-	struct rw_sink s = { .w = &w };
-	rw_generate(&s, d, size, idx, plan);
+	gen(&w, ctx);
 	int err = mbox_writer_finish(&w);
 	*len = w.off;
 	if (!err && (ftruncate(fd, w.off) != 0 || fsync(fd) != 0))
@@ -201,8 +199,8 @@ static int rw_fsync_dir(const char *path)
 /* Rename mode: new file next to the mailbox with the old owner and mode, then rename.
  * Returns 0, EACCES-like errors when the directory is not writable (caller goes in place),
  * or another errno. *fallback says whether in-place is still worth trying. */
-static int rw_by_rename(struct mbox_lock *lk, const struct stat *st, const char *d, size_t size,
-			const struct mbox_index *idx, const struct mbox_plan *plan, bool *fallback)
+static int rw_by_rename(struct mbox_lock *lk, const struct stat *st, mbox_gen_fn gen, const void *ctx,
+			bool *fallback)
 {
 	char dir[CFG_PATH_MAX], tmp[CFG_PATH_MAX + 64];
 	const char *base = strrchr(lk->path, '/');
@@ -217,7 +215,7 @@ static int rw_by_rename(struct mbox_lock *lk, const struct stat *st, const char 
 		*fallback = errno == EACCES || errno == EPERM;
 		return errno;
 	}
-	int err = rw_write_file(fd, d, size, idx, plan, &len);
+	int err = rw_write_file(fd, gen, ctx, &len);
 	/* The replacement must look like the old file; when we cannot make it so (not root,
 	 * foreign group), rewriting in place keeps owner and mode by construction. */
 	if (!err && (fchown(fd, st->st_uid, st->st_gid) != 0 || fchmod(fd, st->st_mode & 07777) != 0)) {
@@ -258,8 +256,7 @@ static int rw_copy_over(int src, int dst, off_t len)
  * in tmp_dir first (fsynced), then over the mailbox. Window: a crash during the overwrite
  * leaves a mixed mailbox; the backup, logged by name beforehand, is kept on any failure, so
  * every message survives in one of the two files. */
-static int rw_in_place(struct mbox_lock *lk, const char *d, size_t size, const struct mbox_index *idx,
-		       const struct mbox_plan *plan)
+static int rw_in_place(struct mbox_lock *lk, mbox_gen_fn gen, const void *ctx)
 {
 	char bak[CFG_PATH_MAX + 64];
 	const char *base = strrchr(lk->path, '/');
@@ -270,7 +267,7 @@ static int rw_in_place(struct mbox_lock *lk, const char *d, size_t size, const s
 	int fd = mkostemp(bak, O_CLOEXEC);
 	if (fd < 0)
 		return errno;
-	int err = rw_write_file(fd, d, size, idx, plan, &len);
+	int err = rw_write_file(fd, gen, ctx, &len);
 	if (err) {
 		close(fd);
 		unlink(bak);
@@ -288,11 +285,34 @@ static int rw_in_place(struct mbox_lock *lk, const char *d, size_t size, const s
 	return 0;
 }
 
+int mbox_replace_locked(struct mbox_lock *lk, const struct stat *st, mbox_gen_fn gen, const void *ctx)
+{
+	bool fallback;
+	int err = rw_by_rename(lk, st, gen, ctx, &fallback);
+	if (err && fallback)
+		err = rw_in_place(lk, gen, ctx);
+	return err;
+}
+
+/* What rw_generate needs, for mbox_replace_locked's generator. */
+struct rw_plan_ctx {
+	const char *d;
+	size_t size;
+	const struct mbox_index *idx;
+	const struct mbox_plan *plan;
+};
+
+static void rw_gen_plan(struct mbox_writer *w, const void *ctx)
+{
+	const struct rw_plan_ctx *c = ctx;
+	struct rw_sink s = { .w = w };
+	rw_generate(&s, c->d, c->size, c->idx, c->plan);
+}
+
 static int rw_locked(struct mbox_lock *lk, const struct mbox_index *idx, const struct mbox_plan *plan,
 		     struct result *r)
 {
 	struct stat st;
-	bool fallback;
 	if (fstat(lk->fd, &st) != 0)
 		return res_errno(r, errno, false, "cannot stat %s", lk->path);
 	if (st.st_dev != idx->dev || st.st_ino != idx->ino || st.st_size < idx->size)
@@ -309,9 +329,8 @@ static int rw_locked(struct mbox_lock *lk, const struct mbox_index *idx, const s
 	} else {
 		sigset_t old;
 		mbox_block_signals(&old);
-		err = rw_by_rename(lk, &st, d, size, idx, plan, &fallback);
-		if (err && fallback)
-			err = rw_in_place(lk, d, size, idx, plan);
+		struct rw_plan_ctx c = { d, size, idx, plan };
+		err = mbox_replace_locked(lk, &st, rw_gen_plan, &c);
 		mbox_restore_signals(&old);
 		if (err)
 			res_errno(r, err, false, "cannot rewrite %s", lk->path);

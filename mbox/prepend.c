@@ -1,0 +1,60 @@
+/* Putting messages in front of a mailbox's existing ones (mailx's quit with `append` unset
+ * files read mail at the top of ~/mbox). An append can be undone by truncating; a prepend
+ * moves every old byte, so it goes through the rewriter's replacement (new file + rename,
+ * else in place behind a complete backup): a crash leaves the old or the new mailbox whole.
+ */
+#include "mbox/internal.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* The new content: the messages, then the old mailbox as it is. */
+struct pp_ctx {
+	const char *data;
+	size_t len;
+	const char *old;
+	size_t old_len;
+};
+
+static void pp_gen(struct mbox_writer *w, const void *ctx)
+{
+	const struct pp_ctx *c = ctx;
+	mbox_writer_put(w, c->data, c->len);
+	mbox_writer_put(w, c->old, c->old_len);
+}
+
+static int pp_locked(struct mbox_lock *lk, const void *data, size_t len, bool do_fsync, struct result *r)
+{
+	struct stat st;
+	if (fstat(lk->fd, &st) != 0)
+		return res_errno(r, errno, false, "cannot stat %s", lk->path);
+	if (st.st_size == 0)   /* nothing to move: the journaled append is enough */
+		return mbox_append_raw(lk, data, len, do_fsync, r);
+	size_t old_len = (size_t)st.st_size;
+	char *old = mmap(NULL, old_len, PROT_READ, MAP_SHARED, lk->fd, 0);
+	if (old == MAP_FAILED)
+		return res_errno(r, errno, false, "cannot map %s", lk->path);
+	struct pp_ctx c = { data, len, old, old_len };
+	sigset_t mask;
+	mbox_block_signals(&mask);
+	int err = mbox_replace_locked(lk, &st, pp_gen, &c);
+	mbox_restore_signals(&mask);
+	munmap(old, old_len);
+	if (err)
+		return res_errno(r, err, false, "cannot write %s", lk->path);
+	*r = res_ok("messages prepended");
+	return EX_OK;
+}
+
+int mbox_prepend(const char *path, const struct mbox_owner *owner, bool dotlock, int lock_timeout,
+		 const void *data, size_t len, bool do_fsync, struct result *r)
+{
+	struct mbox_lock lk;
+	int flags = MBOX_LOCK_WRITE | MBOX_LOCK_CREATE | (dotlock ? 0 : MBOX_LOCK_NODOTLOCK);
+	if (mbox_lock(path, flags, owner, lock_timeout, &lk, r) != EX_OK)
+		return r->ex;
+	pp_locked(&lk, data, len, do_fsync, r);
+	mbox_unlock(&lk);
+	return r->ex;
+}
