@@ -212,36 +212,61 @@ static void mbox_path(const struct mail_session *s, char *out, size_t size)
 		mail_fmt(out, size, "%s/mbox", s->home);
 }
 
-/* Appends the messages marked TO_MBOX to ~/mbox under its lock. Returns count or -1. */
+/* The messages marked TO_MBOX in mbox form, one malloc'd buffer; NULL when out of memory. */
+static char *render_for_mbox(struct mail_session *s, const enum fate *fates, size_t *len_out)
+{
+	char *all = NULL;
+	size_t len = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (fates[i] != TO_MBOX)
+			continue;
+		size_t l;
+		char *data = mbox_render_message(&s->idx, i, mbox_flags_of(&s->msgs[i]), &l);
+		char *grown = data ? realloc(all, len + l + 1) : NULL;
+		if (!grown) {
+			free(data);
+			free(all);
+			return NULL;
+		}
+		all = grown;
+		memcpy(all + len, data, l);
+		len += l;
+		free(data);
+	}
+	*len_out = len;
+	return all;
+}
+
+/* Files the messages marked TO_MBOX in dest through the mbox library: at the end when
+ * `append` is set, else in front of the old ones, as Heirloom does. Returns count or -1. */
 static int save_to_mbox(struct mail_session *s, const enum fate *fates, const char *dest)
 {
 	struct mbox_lock lk;
 	struct result r = { 0 };
 	struct mbox_owner own = { getuid(), (gid_t)-1 };
+	size_t len = 0;
 	int count = 0;
 	for (size_t i = 0; i < s->n; i++)
 		count += fates[i] == TO_MBOX;
 	if (!count)
 		return 0;
-	if (mbox_lock(dest, MBOX_LOCK_WRITE | MBOX_LOCK_CREATE | MBOX_LOCK_NODOTLOCK, &own,
-		      s->cfg->lock_timeout, &lk, &r) != EX_OK) {
+	char *data = render_for_mbox(s, fates, &len);
+	if (!data) {
+		fprintf(stderr, "%s: out of memory\n", dest);
+		return -1;
+	}
+	if (!mail_var_isset("append"))
+		mbox_prepend(dest, &own, false, s->cfg->lock_timeout, data, len, s->cfg->fsync, &r);
+	else if (mbox_lock(dest, MBOX_LOCK_WRITE | MBOX_LOCK_CREATE | MBOX_LOCK_NODOTLOCK, &own,
+			   s->cfg->lock_timeout, &lk, &r) == EX_OK) {
+		mbox_append_raw(&lk, data, len, s->cfg->fsync, &r);
+		mbox_unlock(&lk);
+	}
+	free(data);
+	if (r.ex != EX_OK) {
 		fprintf(stderr, "%s: %s\n", dest, r.reason);
 		return -1;
 	}
-	for (size_t i = 0; i < s->n; i++) {
-		if (fates[i] != TO_MBOX)
-			continue;
-		size_t len;
-		char *data = mbox_render_message(&s->idx, i, mbox_flags_of(&s->msgs[i]), &len);
-		if (!data || mbox_append_raw(&lk, data, len, s->cfg->fsync, &r) != EX_OK) {
-			fprintf(stderr, "%s: %s\n", dest, data ? r.reason : "out of memory");
-			free(data);
-			mbox_unlock(&lk);
-			return -1;
-		}
-		free(data);
-	}
-	mbox_unlock(&lk);
 	return count;
 }
 

@@ -132,3 +132,37 @@ Test(mailcmd_quit, folder_file_keeps_read_mail)
 	cr_expect_eq(access(th_path(s.home, "mbox"), F_OK), -1);
 	free(text);
 }
+
+static const char old_mbox[] = "From z@x Thu Sep 28 04:03:11 2023\nFrom: z@x\nSubject: older\nStatus: RO\n\nolder body\n\n";
+
+/* `append` unset (Heirloom's default): read mail goes in front of what ~/mbox held. */
+Test(mailcmd_quit, read_mail_goes_to_the_front_of_mbox_without_append)
+{
+	th_write(th_path(s.home, "mbox"), old_mbox);
+	s.msgs[0].flags |= MAIL_M_READ | MAIL_M_TOUCH;
+	s.msgs[3].flags |= MAIL_M_READ | MAIL_M_TOUCH;
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *mbox = th_read(th_path(s.home, "mbox"), NULL);
+	char *one = strstr(mbox, "Subject: one"), *four = strstr(mbox, "Subject: four");
+	char *older = strstr(mbox, "Subject: older");
+	cr_assert(one && four && older, "%s", mbox);
+	cr_expect(mbox == strstr(mbox, "From a@x "), "first message is not the newly read one:\n%s", mbox);
+	cr_expect(one < four && four < older, "order wrong:\n%s", mbox);
+	free(mbox);
+}
+
+Test(mailcmd_quit, read_mail_goes_to_the_end_of_mbox_with_append)
+{
+	mail_var_set("append", NULL);
+	th_write(th_path(s.home, "mbox"), old_mbox);
+	s.msgs[0].flags |= MAIL_M_READ | MAIL_M_TOUCH;
+	s.msgs[3].flags |= MAIL_M_READ | MAIL_M_TOUCH;
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *mbox = th_read(th_path(s.home, "mbox"), NULL);
+	char *one = strstr(mbox, "Subject: one"), *four = strstr(mbox, "Subject: four");
+	char *older = strstr(mbox, "Subject: older");
+	cr_assert(one && four && older, "%s", mbox);
+	cr_expect(!strncmp(mbox, old_mbox, strlen(old_mbox)), "old messages moved:\n%s", mbox);
+	cr_expect(older < one && one < four, "order wrong:\n%s", mbox);
+	free(mbox);
+}
