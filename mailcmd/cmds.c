@@ -416,8 +416,6 @@ static void cmd_save(struct mail_session *s, char *arg, bool body_only, bool mar
 
 static void send_draft(struct mail_session *s, struct mail_draft *d)
 {
-	char err[512], host[256];
-	size_t len;
 	if (d->to)
 		printf("To: %s\n", d->to);
 	if (d->subject)
@@ -435,16 +433,8 @@ static void send_draft(struct mail_session *s, struct mail_draft *d)
 	fflush(stdout);
 	if (mail_collect(stdin, true, d, s->home) != 0)
 		return;
-	snprintf(host, sizeof host, "%s", s->cfg->hostname);
-	if (!host[0] && gethostname(host, sizeof host) != 0)
-		snprintf(host, sizeof host, "localhost");
-	char *msg = mail_build_message(d, s->user, host, time(NULL), &len, err, sizeof err);
-	if (!msg || mail_send_message(s->cfg, d, msg, len, err, sizeof err) != 0) {
-		fprintf(stderr, "%s\n", err);
-		mail_save_dead(s->home, d);
+	if (mail_deliver_draft(s->cfg, d, s->user, s->home) != 0)
 		s->status = 1;
-	}
-	free(msg);
 }
 
 /* Removes the user's own address from a recipient list unless metoo is set. */

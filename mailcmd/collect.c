@@ -208,7 +208,6 @@ static char *prompt_line(const char *prompt)
 int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *user, const char *home)
 {
 	bool tty = isatty(STDIN_FILENO);
-	char err[512], host[256];
 	if (tty && !d->subject && mail_var_isset("ask"))
 		d->subject = prompt_line("Subject: ");
 	if (mail_collect(stdin, tty, d, home) != 0)
@@ -221,18 +220,5 @@ int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *u
 	}
 	if (tty && d->body_len == 0)
 		printf("Null message body; hope that's ok\n");
-	snprintf(host, sizeof host, "%s", cfg->hostname);
-	if (!host[0] && gethostname(host, sizeof host) != 0)
-		snprintf(host, sizeof host, "localhost");
-	size_t len;
-	char *msg = mail_build_message(d, user, host, time(NULL), &len, err, sizeof err);
-	if (!msg || mail_send_message(cfg, d, msg, len, err, sizeof err) != 0) {
-		fprintf(stderr, "mail: %s\n", err);
-		mail_save_dead(home, d);
-		fprintf(stderr, "mail: message saved in %s/dead.letter\n", home);
-		free(msg);
-		return 1;
-	}
-	free(msg);
-	return 0;
+	return mail_deliver_draft(cfg, d, user, home) == 0 ? 0 : 1;
 }

@@ -170,6 +170,19 @@ char *mail_build_message(const struct mail_draft *d, const char *user, const cha
 int mail_send_message(const struct config *cfg, const struct mail_draft *d, const char *msg,
 		      size_t len, char *err, size_t errlen);
 
+/* Builds, sends (mail_send_message) and records d; on failure prints why and keeps the
+ * draft in dead.letter. Returns 0 when sent, -1 otherwise. */
+int mail_deliver_draft(const struct config *cfg, const struct mail_draft *d, const char *user,
+		       const char *home);
+
+/* Appends msg (RFC 5322 form) in mbox form to the file named by the `record` variable, under
+ * its lock. Returns 0 (also when record is unset), -1 with a message printed on failure. */
+int mail_record(const struct config *cfg, const char *user, const char *home, const char *msg, size_t len);
+
+/* Expands a user file name: +name under `folder` (else home), ~/x, and a relative name under
+ * folder when `outfolder` is set. Returns false when the result is empty. */
+bool mail_expand_path(const char *name, const char *home, char *out, size_t size);
+
 /* Appends the draft to ~/dead.letter (mbox form not required: plain text, as mailx). */
 void mail_save_dead(const char *home, const struct mail_draft *d);
 

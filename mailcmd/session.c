@@ -348,7 +348,6 @@ int mail_sess_close(struct mail_session *s, bool save)
 
 bool mail_sess_expand(struct mail_session *s, const char *name, char *out, size_t size)
 {
-	const char *folder = mail_var_get("folder");
 	if (!strcmp(name, "%")) {
 		const char *mail = getenv("MAIL");
 		if (mail && *mail)
@@ -368,15 +367,8 @@ bool mail_sess_expand(struct mail_session *s, const char *name, char *out, size_
 		if (v && *v && strcmp(v, "&"))
 			return mail_sess_expand(s, v, out, size);
 		mail_fmt(out, size, "%s/mbox", s->home);
-	} else if (name[0] == '+') {
-		if (!folder || !*folder)
-			mail_fmt(out, size, "%s/%s", s->home, name + 1);
-		else if (folder[0] == '/')
-			mail_fmt(out, size, "%s/%s", folder, name + 1);
-		else
-			mail_fmt(out, size, "%s/%s/%s", s->home, folder, name + 1);
-	} else if (name[0] == '~' && (name[1] == '/' || !name[1])) {
-		mail_fmt(out, size, "%s%s", s->home, name + 1);
+	} else if (name[0] == '+' || (name[0] == '~' && (name[1] == '/' || !name[1]))) {
+		return mail_expand_path(name, s->home, out, size);
 	} else {
 		mail_fmt(out, size, "%s", name);
 	}

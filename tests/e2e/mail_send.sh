@@ -39,4 +39,15 @@ check "filename" grep -q 'filename="blob.bin"' "$W/sent.msg"
 echo "lost?" | "$BUILD/mail" -C "$W/mda.conf" -o sendmail_path=/bin/false -s x bob@example.com &&
 	fail "failed send exited 0"
 check "dead.letter" grep -qx 'lost?' "$HOME/dead.letter"
+# record: every sent message is kept, in mbox form, in the file it names (+ is under folder)
+printf 'set folder=Mail record=+sent\n' >"$W/rc.record"
+mkdir -p "$HOME/Mail"
+printf 'From here on\n' | MAILRC="$W/rc.record" M -s rec1 bob@example.com || fail "send with record"
+echo two | MAILRC="$W/rc.record" M -s rec2 bob@example.com || fail "second send with record"
+echo lost | MAILRC="$W/rc.record" "$BUILD/mail" -C "$W/mda.conf" -o sendmail_path=/bin/false -s rec3 bob@example.com &&
+	fail "failed send exited 0"
+check "record quoted" grep -qx '>From here on' "$HOME/Mail/sent"
+hl=$("$BUILD/mail" -C "$W/mda.conf" -Hf "$HOME/Mail/sent")
+[ "$(echo "$hl" | wc -l)" = 2 ] || fail "record should hold 2 messages: $hl"
+check "record subjects" bash -c "echo '$hl' | grep -q '\"rec1\"' && echo '$hl' | grep -q '\"rec2\"'"
 echo "mail_send: ok"
