@@ -132,7 +132,10 @@ static void show_headers(FILE *out, struct mail_session *s, size_t i, bool all)
 		snprintf(name, sizeof name, "%.*s", (int)f.name_len, f.name);
 		if (!all && f.name_len && mail_ignored(name))
 			continue;
-		fwrite(f.raw, 1, f.raw_len, out);
+		if (f.name_len && memmem(f.value, f.value_len, "=?", 2))
+			mail_put_header(out, f.name, f.name_len, f.value, f.value_len);
+		else
+			fwrite(f.raw, 1, f.raw_len, out);
 	}
 	fputc('\n', out);
 }

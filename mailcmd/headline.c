@@ -2,10 +2,12 @@
 #include "mailcmd/mail.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+#include <wchar.h>
 
 char mail_status_char(unsigned f)
 {
@@ -77,27 +79,44 @@ int mail_screen_width(void)
 	return 80;
 }
 
-/* Byte length of the longest prefix of s that fits in cols display columns (UTF-8
- * sequences count as one column and are never split). */
-static size_t fit_columns(const char *s, size_t cols)
+/* Display columns of the character at s (wcwidth in the locale) and its byte length in *len;
+ * an invalid byte or an unprintable character counts as one column. */
+static size_t char_cols(const char *s, size_t *len)
 {
-	size_t i = 0, used = 0;
-	while (s[i] && used < cols) {
-		size_t k = 1;
-		while ((s[i + k] & 0xC0) == 0x80)
-			k++;
-		i += k;
-		used++;
+	mbstate_t st;
+	wchar_t wc;
+	memset(&st, 0, sizeof st);
+	size_t k = mbrtowc(&wc, s, strnlen(s, MB_LEN_MAX), &st);
+	if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+		*len = 1;
+		return 1;
 	}
+	*len = k;
+	int w = wcwidth(wc);
+	return w < 0 ? 1 : (size_t)w;
+}
+
+/* Byte length of the longest prefix of s that fits in cols display columns (characters
+ * are never split; a double-width one that would straddle the limit is left out). The
+ * columns used go to *used. */
+static size_t fit_columns(const char *s, size_t cols, size_t *used)
+{
+	size_t i = 0, u = 0, len;
+	while (s[i]) {
+		size_t w = char_cols(s + i, &len);
+		if (u + w > cols)
+			break;
+		u += w;
+		i += len;
+	}
+	*used = u;
 	return i;
 }
 
 /* Appends s left-aligned in exactly w columns (padded or cut). */
 static void put_field(char *buf, size_t size, size_t *o, const char *s, size_t w)
 {
-	size_t bytes = fit_columns(s, w), cols = 0;
-	for (size_t i = 0; i < bytes; i++)
-		cols += (s[i] & 0xC0) != 0x80;
+	size_t cols, bytes = fit_columns(s, w, &cols);
 	*o += (size_t)snprintf(buf + *o, *o < size ? size - *o : 0, "%.*s%*s", (int)bytes, s,
 			       (int)(w - cols), "");
 }
@@ -124,7 +143,9 @@ size_t mail_headline(char *buf, size_t size, const struct mail_msg *m, size_t nu
 		char to[512];
 		snprintf(who, sizeof who, "To %s", mail_skin(m->to, to, sizeof to));
 	} else {
-		flatten(addr, who, sizeof who);
+		char *loc = mail_locale_text(addr);
+		flatten(loc ? loc : addr, who, sizeof who);
+		free(loc);
 	}
 	if (m->date != (time_t)-1) {
 		struct tm tm;
@@ -136,13 +157,15 @@ size_t mail_headline(char *buf, size_t size, const struct mail_msg *m, size_t nu
 	put_field(buf, size, &o, who, 18);
 	o += (size_t)snprintf(buf + o, o < size ? size - o : 0, " %16s %4zu/%-5lld ", date, m->lines,
 			      m->bytes);
-	flatten(m->subject ? m->subject : "", subj, sizeof subj);
+	char *loc = mail_locale_text(m->subject ? m->subject : "");
+	flatten(loc ? loc : "", subj, sizeof subj);
+	free(loc);
 	if (o < size && m->subject)
 		o += (size_t)snprintf(buf + o, size - o, "\"%s\"", subj);
 	if (o >= size)
 		o = size - 1;
 	/* trim to the screen: mailx keeps the line one column short of the width */
-	size_t cut = fit_columns(buf, width > 1 ? (size_t)width - 1 : 79);
+	size_t cols, cut = fit_columns(buf, width > 1 ? (size_t)width - 1 : 79, &cols);
 	if (cut < o)
 		buf[o = cut] = '\0';
 	return o;

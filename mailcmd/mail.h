@@ -199,6 +199,12 @@ int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *u
 /* Finds header `name` in the header block hdr[0..len) and returns its unfolded value
  * (malloc'd) or NULL. */
 char *mail_header_get(const char *hdr, size_t len, const char *name);
+/* The UTF-8 text (decoded headers) in the locale's charset, unconvertible characters as '?';
+ * malloc'd, NULL only when out of memory. */
+char *mail_locale_text(const char *utf8);
+/* Writes "Name: value" with the value unfolded, RFC 2047-decoded and converted to the
+ * locale's charset (what `type` shows for encoded header fields). Never fails. */
+void mail_put_header(FILE *out, const char *name, size_t name_len, const char *value, size_t value_len);
 /* Writes a message body for display: decodes text/plain (QP/base64, charset to UTF-8 /
  * the locale) and lists other parts as attachments. hdr/body are the raw sections. */
 void mail_show_body(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen);

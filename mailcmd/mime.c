@@ -2,6 +2,7 @@
 #include "mailcmd/mail.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <iconv.h>
 #include <langinfo.h>
 #include <stdlib.h>
@@ -59,36 +60,82 @@ static void media_type(const char *ct, char *out, size_t size)
 	out[n] = '\0';
 }
 
-/* Converts from charset to the locale's, writing to out; bytes iconv cannot convert are
- * shown as '?' so a bad message never hides the rest of the text. */
-static void put_converted(FILE *out, const char *charset, const char *s, size_t len)
+/* True when text in charset can be shown as it is in a locale whose codeset is to. */
+static bool same_charset(const char *charset, const char *to)
+{
+	return !charset[0] || !strcasecmp(charset, "us-ascii") || !strcasecmp(charset, to) ||
+	       !strcasecmp(charset, "unknown-8bit") ||
+	       (!strcasecmp(charset, "utf8") && !strcasecmp(to, "UTF-8"));
+}
+
+/* Converts s[0..len) from charset to the locale's codeset into a malloc'd NUL-terminated
+ * buffer (length in *out_len); bytes iconv cannot convert become '?' so a bad message never
+ * hides the rest of the text. NULL when no conversion is needed or possible. */
+static char *to_locale(const char *charset, const char *s, size_t len, size_t *out_len)
 {
 	const char *to = nl_langinfo(CODESET);
-	if (!charset[0] || !strcasecmp(charset, "us-ascii") || !strcasecmp(charset, to) ||
-	    !strcasecmp(charset, "unknown-8bit")) {
-		fwrite(s, 1, len, out);
-		return;
-	}
+	if (same_charset(charset, to))
+		return NULL;
 	iconv_t cd = iconv_open(to, charset);
-	if (cd == (iconv_t)-1) {
-		fwrite(s, 1, len, out);
-		return;
-	}
-	char buf[4096];
+	if (cd == (iconv_t)-1)
+		return NULL;
+	bool utf8 = !strcasecmp(charset, "UTF-8") || !strcasecmp(charset, "utf8");
+	size_t cap = len + 16, used = 0;
+	char *res = malloc(cap);
 	char *in = (char *)s;
 	size_t inleft = len;
-	while (inleft) {
-		char *o = buf;
-		size_t oleft = sizeof buf;
+	while (res && inleft) {
+		if (cap - used < 64) {
+			char *g = realloc(res, cap * 2);
+			if (!g)
+				break;
+			res = g;
+			cap *= 2;
+		}
+		char *o = res + used;
+		size_t oleft = cap - used - 2;   /* room for a '?' and the NUL */
 		size_t r = iconv(cd, &in, &inleft, &o, &oleft);
-		fwrite(buf, 1, (size_t)(o - buf), out);
-		if (r == (size_t)-1 && o == buf && inleft) {
-			fputc('?', out);
-			in++;
-			inleft--;
+		used = (size_t)(o - res);
+		if (r == (size_t)-1 && errno != E2BIG && inleft) {
+			res[used++] = '?';   /* one '?' per character: a UTF-8 sequence is skipped whole */
+			do {
+				in++;
+				inleft--;
+			} while (utf8 && inleft && (*in & 0xC0) == 0x80);
 		}
 	}
 	iconv_close(cd);
+	if (!res)
+		return NULL;
+	res[used] = '\0';
+	*out_len = used;
+	return res;
+}
+
+static void put_converted(FILE *out, const char *charset, const char *s, size_t len)
+{
+	size_t n;
+	char *conv = to_locale(charset, s, len, &n);
+	fwrite(conv ? conv : s, 1, conv ? n : len, out);
+	free(conv);
+}
+
+char *mail_locale_text(const char *utf8)
+{
+	size_t n;
+	char *conv = to_locale("UTF-8", utf8, strlen(utf8), &n);
+	return conv ? conv : strdup(utf8);
+}
+
+void mail_put_header(FILE *out, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+	char *raw = hdr_unfold(value, value_len);
+	char *dec = raw ? hdr_decode_2047(raw, strlen(raw)) : NULL;
+	char *loc = dec ? mail_locale_text(dec) : NULL;
+	fprintf(out, "%.*s: %s\n", (int)name_len, name, loc ? loc : raw ? raw : "");
+	free(loc);
+	free(dec);
+	free(raw);
 }
 
 /* Decodes a part body according to its Content-Transfer-Encoding; malloc'd or NULL when the
