@@ -78,6 +78,9 @@ static int lock_open(struct mbox_lock *lk, int flags, const struct mbox_owner *o
 			return EX_OK;
 		if (errno == ELOOP)
 			return lock_refuse(r, lk->path, "it is a symbolic link");
+		/* A directory (EISDIR) or socket (ENXIO) fails open for writing before fstat. */
+		if (errno == EISDIR || errno == ENXIO)
+			return lock_refuse(r, lk->path, "it is not a regular file");
 		if (errno != ENOENT || !(flags & MBOX_LOCK_CREATE))
 			return res_errno(r, errno, false, "cannot open mailbox %s", lk->path);
 		lk->fd = open(lk->path, base | O_CREAT | O_EXCL, 0600);

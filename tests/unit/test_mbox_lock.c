@@ -1,0 +1,360 @@
+/* Unit tests for mbox_lock: refusals (symlink, not regular, hard links, owner), creation,
+ * the fcntl lock as others see it, the dotlock as liblockfile and dotlockfile(1) see it. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <lockfile.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mbox/mbox.h"
+#include "tests/unit/helpers.h"
+
+extern char **environ;
+
+static const char *dir;
+static const char BOX[] = "From a@x Fri Sep 29 04:03:49 2017\nSubject: old\n\nold body\n\n";
+
+static void setup(void)
+{
+	dir = th_tmpdir();
+}
+
+static void teardown(void)
+{
+	th_cleanup();
+}
+
+TestSuite(mbox_lock, .init = setup, .fini = teardown);
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Delivers a small message to path with the given owner check and lock timeout. */
+static int deliver(const char *path, uid_t owner, gid_t group, int timeout, struct result *r)
+{
+	struct mbox_spool sp;
+	static const char msg[] = "Subject: new\n\nnew body\n";
+	cr_assert_eq(mbox_spool_open(&sp, dir, r), EX_OK, "%s", r->reason);
+	cr_assert_eq(mbox_spool_write(&sp, msg, sizeof msg - 1, r), EX_OK);
+	cr_assert_eq(mbox_spool_finish(&sp, r), EX_OK);
+	struct mbox_delivery d = {
+		.path = path, .owner = { owner, group }, .dotlock = true, .sender = "s@x",
+		.arrival = 1506657829, .msg = &sp, .quoting = QUOTE_MBOXRD, .lock_timeout = timeout,
+		.fsync = true,
+	};
+	int ex = mbox_append(&d, r);
+	mbox_spool_close(&sp);
+	return ex;
+}
+
+/* Same, with stderr (the log when log = stderr) captured into *logged (malloc'd). */
+static int deliver_logged(const char *path, uid_t owner, struct result *r, char **logged)
+{
+	const char *log_path = th_path(dir, "stderr.log");
+	fflush(stderr);
+	int saved = dup(2), fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(saved >= 0 && fd >= 0);
+	dup2(fd, 2);
+	close(fd);
+	int ex = deliver(path, owner, (gid_t)-1, 1, r);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	*logged = th_read(log_path, NULL);
+	return ex;
+}
+
+/* A refused mailbox: temporary failure, the reason logged, the file untouched. */
+static void check_refused(const char *path, uid_t owner, const char *why, const char *keep,
+			  const char *keep_text)
+{
+	struct result r;
+	char *logged;
+	int ex = deliver_logged(path, owner, &r, &logged);
+	cr_assert_eq(ex, EX_TEMPFAIL, "%s: ex %d (%s)", why, ex, r.reason);
+	cr_assert(strstr(r.reason, why) != NULL, "reason: %s", r.reason);
+	cr_assert(strstr(logged, "refusing mailbox") && strstr(logged, why), "not logged: '%s'", logged);
+	free(logged);
+	if (keep) {
+		char *got = th_read(keep, NULL);
+		cr_assert_str_eq(got, keep_text, "%s changed", keep);
+		free(got);
+	}
+}
+
+Test(mbox_lock, symlinked_mailbox_is_refused_and_its_target_untouched)
+{
+	const char *target = th_path(dir, "target"), *mb = th_path(dir, "alice");
+	th_write(target, BOX);
+	cr_assert_eq(symlink(target, mb), 0);
+	check_refused(mb, (uid_t)-1, "symbolic link", target, BOX);
+}
+
+Test(mbox_lock, dangling_symlink_is_refused_not_followed_to_create)
+{
+	const char *target = th_path(dir, "planted"), *mb = th_path(dir, "alice");
+	cr_assert_eq(symlink(target, mb), 0);
+	check_refused(mb, (uid_t)-1, "symbolic link", NULL, NULL);
+	cr_assert_eq(access(target, F_OK), -1, "a symlink's target must never be created");
+}
+
+Test(mbox_lock, fifo_directory_and_socket_are_refused)
+{
+	const char *fifo = th_path(dir, "fifo"), *sub = th_path(dir, "sub"), *sock = th_path(dir, "sock");
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	check_refused(fifo, (uid_t)-1, "not a regular file", NULL, NULL);
+	cr_assert_eq(mkdir(sub, 0700), 0);
+	check_refused(sub, (uid_t)-1, "not a regular file", NULL, NULL);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert(s >= 0 && bind(s, (struct sockaddr *)&sa, sizeof sa) == 0);
+	check_refused(sock, (uid_t)-1, "not a regular file", NULL, NULL);
+	close(s);
+}
+
+Test(mbox_lock, hard_linked_mailbox_is_refused)
+{
+	const char *mb = th_path(dir, "alice"), *other = th_path(dir, "other");
+	th_write(mb, BOX);
+	cr_assert_eq(link(mb, other), 0);
+	check_refused(mb, (uid_t)-1, "more than one hard link", mb, BOX);
+}
+
+Test(mbox_lock, mailbox_of_another_owner_is_refused)
+{
+	const char *mb = th_path(dir, "alice");
+	th_write(mb, BOX);
+	check_refused(mb, getuid() + 1, "owned by the wrong user", mb, BOX);
+	struct result r;
+	cr_assert_eq(deliver(mb, getuid(), (gid_t)-1, 1, &r), EX_OK, "the right owner: %s", r.reason);
+}
+
+Test(mbox_lock, missing_mailbox_is_created_0600_whatever_the_umask)
+{
+	struct result r;
+	struct stat st;
+	const char *mb = th_path(dir, "alice");
+	mode_t old = umask(0);
+	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r), EX_OK, "%s", r.reason);
+	umask(old);
+	cr_assert_eq(stat(mb, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
+	cr_assert_eq(st.st_uid, geteuid());
+}
+
+Test(mbox_lock, root_creates_the_mailbox_owned_by_the_recipient_group_mail)
+{
+	if (geteuid() != 0) {
+		cr_skip_test("needs root: chown of a new mailbox to the recipient (runs in CI as root)");
+	}
+	struct group *g = getgrnam("mail");
+	gid_t gid = g ? g->gr_gid : 12;
+	struct result r;
+	struct stat st;
+	const char *mb = th_path(dir, "alice");
+	cr_assert_eq(deliver(mb, 4242, gid, 1, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(stat(mb, &st), 0);
+	cr_assert_eq(st.st_uid, 4242);
+	cr_assert_eq(st.st_gid, gid, "group %u, want %u (%s)", (unsigned)st.st_gid, (unsigned)gid,
+		     g ? "mail" : "no mail group here, tested with gid 12");
+	cr_assert_eq(st.st_mode & 07777, 0600);
+	/* The owner check now holds the recipient to it. */
+	cr_assert_eq(deliver(mb, 4242, gid, 1, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(deliver(mb, 4243, gid, 1, &r), EX_TEMPFAIL);
+}
+
+/* Exit status of a child that asks F_GETLK on path what a writer would meet. 0: a write
+ * lock held by another process, 1: no lock, 2: error. Children never call cr_assert. */
+static int child_getlk(const char *path)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDWR);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		if (fd < 0 || fcntl(fd, F_GETLK, &fl) != 0)
+			_exit(2);
+		_exit(fl.l_type == F_WRLCK ? 0 : 1);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/* Runs argv (searched in PATH) in the background; returns its pid. */
+static pid_t spawn(char *const argv[])
+{
+	pid_t pid;
+	int err = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	cr_assert_eq(err, 0, "spawn %s: %s", argv[0], strerror(err));
+	return pid;
+}
+
+static int wait_exit(pid_t pid)
+{
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "status %d", status);
+	return WEXITSTATUS(status);
+}
+
+static bool have_dotlockfile(void)
+{
+	return access("/usr/bin/dotlockfile", X_OK) == 0;
+}
+
+Test(mbox_lock, held_lock_is_seen_by_fcntl_liblockfile_and_dotlockfile)
+{
+	struct result r;
+	struct mbox_lock lk;
+	const char *mb = th_path(dir, "alice"), *dot = th_path(dir, "alice.lock");
+	th_write(mb, BOX);
+	cr_assert_eq(child_getlk(mb), 1, "nothing locked yet");
+	cr_assert_eq(mbox_lock(mb, MBOX_LOCK_WRITE, NULL, 1, &lk, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(access(dot, F_OK), 0, "USER.lock next to the mailbox");
+	cr_assert_eq(child_getlk(mb), 0, "another process sees the fcntl write lock");
+	cr_assert_eq(lockfile_check(dot, L_PID), 0, "liblockfile sees a valid lock");
+	if (have_dotlockfile()) {
+		char *argv[] = { "dotlockfile", "-l", "-r", "0", "-p", (char *)dot, NULL };
+		cr_assert_neq(wait_exit(spawn(argv)), 0, "dotlockfile (mailx) must not get the lock");
+	}
+	mbox_unlock(&lk);
+	cr_assert_eq(access(dot, F_OK), -1, "dotlock removed");
+	cr_assert_eq(child_getlk(mb), 1, "fcntl lock released");
+}
+
+/* A process holding a classic fcntl write lock (Postfix local, mailx) until killed. */
+static pid_t hold_fcntl(const char *path)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDWR);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		char ok = fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 'y' : 'n';
+		(void)!write(p[1], &ok, 1);
+		pause();
+		_exit(0);
+	}
+	char ok = 0;
+	cr_assert_eq(read(p[0], &ok, 1), 1);
+	cr_assert_eq(ok, 'y', "child could not lock");
+	close(p[0]);
+	close(p[1]);
+	return pid;
+}
+
+Test(mbox_lock, fcntl_lock_held_elsewhere_is_a_bounded_temporary_failure)
+{
+	struct result r;
+	const char *mb = th_path(dir, "alice");
+	th_write(mb, BOX);
+	pid_t holder = hold_fcntl(mb);
+	double t0 = now();
+	int ex = deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r);
+	double waited = now() - t0;
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	cr_assert_eq(ex, EX_TEMPFAIL, "%s", r.reason);
+	cr_assert_str_eq(r.dsn, "4.2.1", "%s", r.reason);
+	cr_assert(strstr(r.reason, "mailbox locked") != NULL, "%s", r.reason);
+	cr_assert(waited >= 0.9 && waited < 3.0, "waited %.2f s for a 1 s lock_timeout", waited);
+	cr_assert_eq(access(th_path(dir, "alice.lock"), F_OK), -1, "our dotlock is not left behind");
+	char *got = th_read(mb, NULL);
+	cr_assert_str_eq(got, BOX);
+	free(got);
+	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r), EX_OK, "after release: %s", r.reason);
+}
+
+/* Waits until path exists (a spawned locker got its lock), at most 5 s. */
+static void wait_for_file(const char *path)
+{
+	for (int i = 0; i < 500 && access(path, F_OK) != 0; i++)
+		usleep(10000);
+	cr_assert_eq(access(path, F_OK), 0, "%s never appeared", path);
+}
+
+Test(mbox_lock, dotlockfile_holder_makes_delivery_wait_then_fail_temporarily, .timeout = 30)
+{
+	if (!have_dotlockfile())
+		cr_skip_test("dotlockfile(1) not installed (Debian: liblockfile-bin)");
+	struct result r;
+	const char *mb = th_path(dir, "alice"), *dot = th_path(dir, "alice.lock");
+	th_write(mb, BOX);
+	/* dotlockfile runs "sleep 3" while it holds alice.lock, as mailx would while it reads. */
+	char *argv[] = { "dotlockfile", "-l", "-r", "0", "-p", (char *)dot, "sleep", "3", NULL };
+	double t0 = now();
+	pid_t holder = spawn(argv);
+	wait_for_file(dot);
+	int ex = deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r);
+	double waited = now() - t0;
+	cr_assert_eq(ex, EX_TEMPFAIL, "%s", r.reason);
+	cr_assert_str_eq(r.dsn, "4.2.1", "%s", r.reason);
+	cr_assert(waited >= 0.9 && waited < 2.9, "gave up after %.2f s with lock_timeout 1", waited);
+	cr_assert_eq(access(dot, F_OK), 0, "someone else's lock is never removed");
+	char *got = th_read(mb, NULL);
+	cr_assert_str_eq(got, BOX, "nothing written while locked");
+	free(got);
+	/* With a longer timeout the delivery waits for the holder and then goes through. */
+	ex = deliver(mb, (uid_t)-1, (gid_t)-1, 20, &r);
+	waited = now() - t0;
+	cr_assert_eq(ex, EX_OK, "%s", r.reason);
+	cr_assert(waited >= 2.5, "delivered after %.2f s while dotlockfile held the lock for 3 s", waited);
+	cr_assert_eq(wait_exit(holder), 0);
+	got = th_read(mb, NULL);
+	cr_assert(strncmp(got, BOX, sizeof BOX - 1) == 0 && strstr(got, "new body\n\n"));
+	free(got);
+}
+
+Test(mbox_lock, stale_dotlocks_are_broken_by_liblockfile_rules)
+{
+	struct result r;
+	const char *mb = th_path(dir, "alice"), *dot = th_path(dir, "alice.lock");
+	char text[32];
+	/* A lock holding the pid of a process that is gone: broken at once. */
+	pid_t dead = fork();
+	cr_assert(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	snprintf(text, sizeof text, "%ld\n", (long)dead);
+	th_write(dot, text);
+	double t0 = now();
+	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 5, &r), EX_OK, "dead pid: %s", r.reason);
+	cr_assert(now() - t0 < 2.0, "a dead holder's lock is broken without waiting");
+	cr_assert_eq(access(dot, F_OK), -1);
+	/* No pid and older than 5 minutes: stale. */
+	th_write(dot, "");
+	struct timeval old[2] = { { time(NULL) - 600, 0 }, { time(NULL) - 600, 0 } };
+	cr_assert_eq(utimes(dot, old), 0);
+	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 5, &r), EX_OK, "old lock: %s", r.reason);
+	cr_assert_eq(access(dot, F_OK), -1);
+	/* No pid and fresh, or a live pid: valid, so a temporary failure. */
+	th_write(dot, "");
+	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r), EX_TEMPFAIL, "fresh lock");
+	snprintf(text, sizeof text, "%ld\n", (long)getpid());
+	th_write(dot, text);
+	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r), EX_TEMPFAIL, "live holder");
+	cr_assert_str_eq(r.dsn, "4.2.1");
+	cr_assert_eq(access(dot, F_OK), 0);
+}
