@@ -415,6 +415,24 @@ static void cmd_save(struct mail_session *s, char *arg, bool body_only, bool mar
 	free(sel);
 }
 
+/* Save/Copy: into a file named after the sender of the first message (under folder when
+ * outfolder is set), as Heirloom does. */
+static void cmd_save_sender(struct mail_session *s, const unsigned char *sel, bool mark)
+{
+	char name[256], file[260];
+	size_t i = 0;
+	while (i < s->n && !sel[i])
+		i++;
+	if (i == s->n)
+		return;
+	if (!mail_sender_filename(s->msgs[i].from, name, sizeof name)) {
+		printf("Cannot make a file name from the sender of message %zu\n", i + 1);
+		return;
+	}
+	mail_fmt(file, sizeof file, "%s%s", mail_var_isset("outfolder") ? "+" : "", name);
+	save_msgs(s, sel, file, false, mark);
+}
+
 /* ---- sending from the reader ---- */
 
 static void send_draft(struct mail_session *s, struct mail_draft *d)
@@ -693,6 +711,78 @@ static void cmd_size(struct mail_session *s, const unsigned char *sel)
 			printf("%zu: %zu/%lld\n", i + 1, s->msgs[i].lines, s->msgs[i].bytes);
 }
 
+/* ---- if/else/endif (rc files and the prompt) ---- */
+
+#define COND_MAX 16
+static bool cond_active[COND_MAX];   /* per open `if`: are its lines being executed */
+static size_t cond_depth;
+static bool cond_sending;
+
+void mail_cond_mode(bool sending)
+{
+	cond_sending = sending;
+	cond_depth = 0;
+}
+
+static bool cond_outer_active(void)
+{
+	for (size_t i = 0; i + 1 < cond_depth; i++)
+		if (!cond_active[i])
+			return false;
+	return true;
+}
+
+/* Heirloom's keywords, by their first letter: r(eceive), s(end), t(erminal). */
+static bool cond_eval(const char *arg)
+{
+	while (isspace((unsigned char)*arg))
+		arg++;
+	switch (*arg) {
+	case 'r': case 'R': return !cond_sending;
+	case 's': case 'S': return cond_sending;
+	case 't': case 'T': return isatty(STDIN_FILENO);
+	default:
+		printf("Unrecognized if-keyword: \"%s\"\n", arg);
+		return false;
+	}
+}
+
+/* Handles if/else/endif, and reports whether a line must be skipped because it sits in a
+ * branch not taken. Returns true when the caller must not execute line. */
+static bool cond_line(const char *line)
+{
+	char word[8];
+	size_t k = 0;
+	while (isspace((unsigned char)*line))
+		line++;
+	while (line[k] && !isspace((unsigned char)line[k]) && k + 1 < sizeof word) {
+		word[k] = line[k];
+		k++;
+	}
+	word[k] = '\0';
+	if (isspace((unsigned char)line[k]) || !line[k]) {
+		if (!strcmp(word, "if")) {
+			if (cond_depth == COND_MAX) {
+				printf("Too many nested \"if\"s\n");
+				return true;
+			}
+			cond_depth++;
+			cond_active[cond_depth - 1] = cond_outer_active() && cond_eval(line + k);
+			return true;
+		}
+		if (!strcmp(word, "else") || !strcmp(word, "endif")) {
+			if (!cond_depth)
+				printf("\"%s\" without matching \"if\"\n", word);
+			else if (word[1] == 'l')
+				cond_active[cond_depth - 1] = cond_outer_active() && !cond_active[cond_depth - 1];
+			else
+				cond_depth--;
+			return true;
+		}
+	}
+	return cond_depth && !(cond_active[cond_depth - 1] && cond_outer_active());
+}
+
 /* Commands that work without a mailbox, shared with .mailrc. Returns true when handled. */
 static bool common_command(const struct mail_cmd *c, char *arg)
 {
@@ -767,6 +857,8 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 	case C_UNREAD: set_flag(s, sel, 0, MAIL_M_READ | MAIL_M_TOUCH); break;
 	case C_SIZE: cmd_size(s, sel); break;
 	case C_REPLY: cmd_reply(s, sel, true); break;
+	case C_SAVE_SENDER: cmd_save_sender(s, sel, true); break;
+	case C_COPY_SENDER: cmd_save_sender(s, sel, false); break;
 	case C_REPLY_SENDER: cmd_reply(s, sel, false); break;
 	default: break;
 	}
@@ -779,6 +871,8 @@ void mail_sess_execute(struct mail_session *s, char *line)
 {
 	char word[64];
 	size_t k = 0;
+	if (cond_line(line))
+		return;
 	while (isspace((unsigned char)*line))
 		line++;
 	if (!*line) {
@@ -864,6 +958,8 @@ int mail_rc_line(char *line)
 {
 	char word[64];
 	size_t k = 0;
+	if (cond_line(line))
+		return 0;
 	while (isspace((unsigned char)*line))
 		line++;
 	if (!*line || *line == '#')

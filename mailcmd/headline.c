@@ -68,6 +68,21 @@ char *mail_skin(const char *addr, char *out, size_t size)
 	return out;
 }
 
+bool mail_sender_filename(const char *from, char *out, size_t size)
+{
+	char addr[512];
+	mail_skin(from ? from : "", addr, sizeof addr);
+	char *at = strchr(addr, '@');
+	if (at)
+		*at = '\0';
+	for (char *p = addr; *p; p++)
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '_';   /* the sender writes this name: never a path, never a control */
+	if (!addr[0] || !strcmp(addr, ".") || !strcmp(addr, ".."))
+		return false;
+	return snprintf(out, size, "%s", addr) < (int)size;
+}
+
 int mail_screen_width(void)
 {
 	const char *c = getenv("COLUMNS");

@@ -67,6 +67,10 @@ char mail_status_char(unsigned flags);
  * the text without comments. Returns out. */
 char *mail_skin(const char *addr, char *out, size_t size);
 
+/* The file name Save/Copy use for a message from `from`: the local part of the address,
+ * '/' and control characters made '_'. False when no safe name remains. */
+bool mail_sender_filename(const char *from, char *out, size_t size);
+
 /* Terminal width for summaries: COLUMNS, else TIOCGWINSZ on stdout, else 80. */
 int mail_screen_width(void);
 
@@ -111,6 +115,7 @@ enum mail_cmd_id {
 	C_PRESERVE, C_MBOX, C_TOUCH, C_TOP, C_SIZE, C_FOLDER, C_FOLDERS, C_SET, C_UNSET,
 	C_ALIAS, C_UNALIAS, C_SHELL, C_PIPE, C_EQUALS, C_HELP, C_QUIT, C_EXIT, C_IGNORE,
 	C_RETAIN, C_SOURCE, C_LIST, C_ECHO, C_NEWMAIL, C_UNREAD, C_VERSION, C_CD, C_SHELLCMD,
+	C_SAVE_SENDER, C_COPY_SENDER,
 };
 
 enum mail_arg_kind { A_MSGLIST, A_STRING, A_NONE, A_WORDS };
@@ -226,6 +231,9 @@ int mail_read_mode(const struct config *cfg, const struct mail_opts *o);
 /* Reads /etc/mail.rc and ~/.mailrc (or $MAILRC) through the command interpreter's
  * set/unset/alias/ignore/retain/source subset. */
 void mail_load_rc(const char *home);
+/* Tells `if s`/`if r` which mode mail runs in and forgets open ifs (before mail_load_rc).
+ * Never fails. */
+void mail_cond_mode(bool sending);
 /* Executes one rc-file line (set, unset, alias, ignore, retain, source, comments). */
 int mail_rc_line(char *line);
 /* Reads a file of rc lines (source). Returns 0 or -1 when unreadable. */

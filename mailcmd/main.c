@@ -84,6 +84,7 @@ int main(int argc, char **argv)
 	const char *home = getenv("HOME");
 	if (!home || !*home)
 		home = user_lookup(&cfg, user, &ui, &r) == USER_FOUND ? ui.home : "/";
+	mail_cond_mode(!use_file && optind < argc);
 	if (!no_rc)
 		mail_load_rc(home);
 	else
