@@ -119,14 +119,16 @@ static const char *msg_hdr(struct mail_session *s, size_t i, size_t *len)
 	return s->idx.map + x->headers;
 }
 
-/* Writes headers (filtered unless all) the way `type` shows them. */
-static void show_headers(FILE *out, struct mail_session *s, size_t i, bool all)
+/* Writes headers (filtered unless all) the way `type` shows them, the From_ line first when
+ * from_line. */
+static void show_headers(FILE *out, struct mail_session *s, size_t i, bool all, bool from_line)
 {
 	const struct mbox_msg *x = &s->idx.msgs[i];
 	size_t hlen, pos = 0;
 	const char *hdr = msg_hdr(s, i, &hlen);
 	struct hdr_field f;
-	fwrite(s->idx.map + x->start, 1, (size_t)(x->headers - x->start), out);
+	if (from_line)
+		fwrite(s->idx.map + x->start, 1, (size_t)(x->headers - x->start), out);
 	while (hdr_next(hdr, hlen, &pos, &f)) {
 		char name[128];
 		snprintf(name, sizeof name, "%.*s", (int)f.name_len, f.name);
@@ -170,7 +172,7 @@ static void type_one(struct mail_session *s, size_t i, bool all, FILE *out)
 	size_t hlen;
 	const char *hdr = msg_hdr(s, i, &hlen);
 	fprintf(out, "Message %zu:\n", i + 1);
-	show_headers(out, s, i, all);
+	show_headers(out, s, i, all, true);
 	mail_show_body(out, hdr, hlen, s->idx.map + x->body, (size_t)(x->end - x->body));
 	mark_read(s, i);
 	s->cur = i;
@@ -201,7 +203,7 @@ static void cmd_top(struct mail_session *s, const unsigned char *sel)
 		const struct mbox_msg *x = &s->idx.msgs[i];
 		const char *p = s->idx.map + x->body, *end = s->idx.map + x->end;
 		printf("Message %zu:\n", i + 1);
-		show_headers(stdout, s, i, false);
+		show_headers(stdout, s, i, false, true);
 		for (long l = 0; l < top && p < end; l++) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
@@ -456,6 +458,54 @@ static void send_draft(struct mail_session *s, struct mail_draft *d)
 		return;
 	if (mail_deliver_draft(s->cfg, d, s->user, s->home) != 0)
 		s->status = 1;
+}
+
+/* Appends text to d, every line prefixed by prefix. */
+static void append_prefixed(struct mail_draft *d, const char *text, size_t len, const char *prefix)
+{
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		mail_draft_append(d, prefix, strlen(prefix));
+		mail_draft_append(d, p, l);
+		mail_draft_append(d, "\n", 1);
+		p += l + 1;
+	}
+}
+
+/* ~f/~m: the selected messages as `type` shows them (decoded), Heirloom's tab indent for ~m. */
+static void interpolate_msgs(void *ctx, const char *list, bool indent, bool all_headers, struct mail_draft *d)
+{
+	struct mail_session *s = ctx;
+	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
+	const char *prefix = indent ? mail_var_get("indentprefix") : "";
+	if (!prefix)
+		prefix = "\t";
+	if (!sel || get_list(s, list, MAIL_LIST_UNDELETED, sel) <= 0) {
+		free(sel);
+		return;
+	}
+	printf("Interpolating:");
+	for (size_t i = 0; i < s->n; i++) {
+		if (!sel[i])
+			continue;
+		char *buf = NULL;
+		size_t len = 0, hlen;
+		FILE *mem = open_memstream(&buf, &len);
+		if (!mem)
+			break;
+		const struct mbox_msg *x = &s->idx.msgs[i];
+		const char *hdr = msg_hdr(s, i, &hlen);
+		show_headers(mem, s, i, all_headers, false);
+		mail_show_body(mem, hdr, hlen, s->idx.map + x->body, (size_t)(x->content_end - x->body));
+		fclose(mem);
+		append_prefixed(d, buf, len, prefix);
+		free(buf);
+		printf(" %zu", i + 1);
+	}
+	printf("\n");
+	free(sel);
 }
 
 /* Removes the user's own address from a recipient list unless metoo is set. */
@@ -1086,6 +1136,8 @@ int mail_read_mode(const struct config *cfg, const struct mail_opts *o)
 		unsigned char dummy = 0;
 		cmd_headers(&s, &dummy, false);
 	}
+	mail_collect_set_interp(interpolate_msgs, &s);
 	prompt_loop(&s);
+	mail_collect_set_interp(NULL, NULL);
 	return s.status;
 }

@@ -14,6 +14,11 @@ static const char tilde_help[] =
 	"~b users       Add users to \"blind\" cc list\n"
 	"~c users       Add users to cc list\n"
 	"~e             Edit the message buffer\n"
+	"~f messages    Read in messages\n"
+	"~F messages    Same as ~f, but keep all header lines\n"
+	"~h             Prompt for to list, subject and cc list\n"
+	"~m messages    Read in messages, right shifted by a tab\n"
+	"~M messages    Same as ~m, but keep all header lines\n"
 	"~p             Print the message buffer\n"
 	"~q             Quit, save letter in $HOME/dead.letter\n"
 	"~x             Quit, do not save letter\n"
@@ -24,6 +29,15 @@ static const char tilde_help[] =
 	"~!command      Invoke the shell\n"
 	"~.             End of message\n"
 	"-----------------------------------------------------------\n";
+
+static mail_interp_fn interp_fn;
+static void *interp_ctx;
+
+void mail_collect_set_interp(mail_interp_fn fn, void *ctx)
+{
+	interp_fn = fn;
+	interp_ctx = ctx;
+}
 
 /* Runs cmd via the shell with the terminal attached; the user's own text, on purpose. */
 static int run_shell(const char *cmd)
@@ -89,9 +103,10 @@ static void read_file(struct mail_draft *d, const char *name)
 /* ~e/~v: the body goes through a private temp file and the user's editor. */
 static void edit_draft(struct mail_draft *d, const char *var, const char *def)
 {
-	char path[] = "/tmp/mail.edXXXXXX";
-	const char *ed = getenv(var);
+	char path[CFG_PATH_MAX];
+	const char *ed = getenv(var), *tmp = getenv("TMPDIR");
 	char cmd[CFG_PATH_MAX * 2];
+	mail_fmt(path, sizeof path, "%s/mail.edXXXXXX", tmp && *tmp ? tmp : "/tmp");
 	int fd = mkstemp(path);
 	if (fd < 0) {
 		perror("mkstemp");
@@ -117,9 +132,49 @@ static void edit_draft(struct mail_draft *d, const char *var, const char *def)
 	printf("(continue)\n");
 }
 
+/* ~h: one header at a time; the current value is shown in brackets, an empty answer keeps
+ * it, a lone '-' clears it (no line editor to pre-fill the answer as Heirloom's TIOCSTI). */
+static void ask_field(FILE *in, const char *label, char **field)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	if (*field)
+		printf("%s [%s]: ", label, *field);
+	else
+		printf("%s: ", label);
+	fflush(stdout);
+	ssize_t n = getline(&line, &cap, in);
+	if (n > 0 && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (n > 0) {
+		free(*field);
+		*field = strcmp(line, "-") ? strdup(line) : NULL;
+	}
+	free(line);
+}
+
+static void ask_headers(FILE *in, struct mail_draft *d)
+{
+	ask_field(in, "To", &d->to);
+	ask_field(in, "Subject", &d->subject);
+	ask_field(in, "Cc", &d->cc);
+	ask_field(in, "Bcc", &d->bcc);
+}
+
+/* ~f ~F ~m ~M: messages of the open mailbox, when there is one. */
+static void interpolate(struct mail_draft *d, char c, const char *list)
+{
+	if (!interp_fn) {
+		printf("No messages to read in: not reading a mailbox.\n");
+		return;
+	}
+	interp_fn(interp_ctx, list, c == 'm' || c == 'M', c == 'F' || c == 'M', d);
+	printf("(continue)\n");
+}
+
 /* Handles one ~x line; returns 1 to end the message, 2 to abort (dead letter), 3 to abort
  * silently, 0 to go on. */
-static int tilde(struct mail_draft *d, char *line, const char *home)
+static int tilde(FILE *in, struct mail_draft *d, char *line, const char *home)
 {
 	char c = line[1];
 	char *arg = line + 2;
@@ -139,6 +194,8 @@ static int tilde(struct mail_draft *d, char *line, const char *home)
 	case 'b': mail_addr_append(&d->bcc, arg); return 0;
 	case 'r': case '<': read_file(d, arg); return 0;
 	case 'p': print_draft(d); return 0;
+	case 'h': ask_headers(in, d); return 0;
+	case 'f': case 'F': case 'm': case 'M': interpolate(d, c, arg); return 0;
 	case 'e': edit_draft(d, "EDITOR", "vi"); return 0;
 	case 'v': edit_draft(d, "VISUAL", "vi"); return 0;
 	case '!': run_shell(arg); printf("!\n"); return 0;
@@ -164,7 +221,7 @@ int mail_collect(FILE *in, bool interactive, struct mail_draft *d, const char *h
 		if (interactive && dot && !strcmp(line, "."))
 			break;
 		if (interactive && line[0] == '~' && line[1]) {
-			int t = tilde(d, line, home);
+			int t = tilde(in, d, line, home);
 			if (t == 1)
 				break;
 			if (t >= 2) {

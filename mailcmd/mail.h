@@ -196,6 +196,13 @@ void mail_save_dead(const char *home, const struct mail_draft *d);
  * Returns 0 to send, 1 when aborted (~q/~x, interrupt), -1 on error. */
 int mail_collect(FILE *in, bool interactive, struct mail_draft *d, const char *home);
 
+/* Reads messages of the open mailbox into a draft for ~f/~m: list as a message list (empty:
+ * the current message), indent with indentprefix, all headers or the ignore-filtered ones. */
+typedef void (*mail_interp_fn)(void *ctx, const char *list, bool indent, bool all_headers,
+			       struct mail_draft *d);
+/* Installs the reader's interpolation for ~f/~F/~m/~M (NULL: none, as in send mode). */
+void mail_collect_set_interp(mail_interp_fn fn, void *ctx);
+
 /* Full send mode: compose from stdin and send. Returns the exit status. */
 int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *user,
 		   const char *home);

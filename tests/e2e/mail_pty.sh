@@ -75,4 +75,78 @@ out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script2" -- "$BUILD/mail" -C 
 echo "$out"
 check "late mail kept" grep -q '^Subject: Late' "$W/spool/alice"
 check "deleted gone" bash -c "! grep -q 'Subject: Keep me' '$W/spool/alice'"
+# Session 3: an rc file with if/else, encoded headers shown decoded, wide subjects, Save,
+# ~h/~m/~f/~e while replying, record, and quit putting read mail in front of ~/mbox.
+cd "$W" || fail "cd"
+cat >"$W/rc3" <<EOS
+if s
+  set subject_only_when_sending
+else
+  set record=+sent.rc
+endif
+set indentprefix=">> "
+EOS
+cat >"$W/editor" <<'EOS'
+#!/bin/sh
+sed -i 's/^TYPO$/edited by editor/' "$1"
+EOS
+chmod +x "$W/editor"
+printf 'From zed@example.com Thu Sep 28 01:00:00 2023\nFrom: zed@example.com\nSubject: older\nStatus: RO\n\nolder\n\n' >"$HOME/mbox"
+{ printf 'From bob@example.com Fri Sep 29 04:01:11 2023\nFrom: =?UTF-8?Q?B=C3=B6b?= <bob@example.com>\nTo: alice@test.example\nSubject: =?UTF-8?B?5pel5pys6Kqe44Gu44Oh44O844Or?=\nMessage-ID: <9@x>\n\nquote me\n\n';
+  msg carol@example.com 2 "Second" "second body"; } >"$W/spool/alice"
+cat >"$W/script3" <<EOS
+? >N  1 bob@example.com    Fri Sep 29 04:01 .*"日本語のメール"
+? & $
+> t 1
+? From: Böb <bob@example.com>
+? Subject: 日本語のメール
+? quote me
+? & $
+> S 1
+? "bob" \[New file\]
+? & $
+> m dave@example.com
+? To: dave@example.com
+> ~h
+? To \[dave@example.com\]: $
+>
+? Subject: $
+> Via tilde h
+? Cc: $
+> erin@example.com
+? Bcc: $
+>
+> ~m 2
+? Interpolating: 2
+? \(continue\)
+> ~f 2
+? Interpolating: 2
+? \(continue\)
+> TYPO
+> ~e
+? \(continue\)
+> ~.
+? EOT
+? & $
+> t 2
+? second body
+? & $
+> q
+? Saved 1 message in $W/home/alice/mbox
+EOS
+out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script3" -- env LANG=C.UTF-8 LC_ALL=C.UTF-8 COLUMNS=80 \
+	MAILRC="$W/rc3" EDITOR="$W/editor" "$BUILD/mail" -C "$W/mda.conf" -o sendmail_path="$W/fake-sendmail" -u alice) ||
+	{ echo "$out"; fail "pty session 3"; }
+echo "$out"
+check "~h subject" grep -qx 'Subject: Via tilde h' "$W/sent.msg"
+check "~h cc" grep -qx 'Cc: erin@example.com' "$W/sent.msg"
+check "~h cc is a recipient" grep -qx -- '-oi -- dave@example.com erin@example.com' "$W/sent.args"
+check "~m indents" grep -qx '>> second body' "$W/sent.msg"
+check "~f does not" grep -qx 'second body' "$W/sent.msg"
+check "~e edited" grep -qx 'edited by editor' "$W/sent.msg"
+check "rc else branch: record" grep -q '^Subject: Via tilde h' "$W/home/alice/sent.rc"
+check "saved message left the spool" bash -c "! grep -q '<9@x>' '$W/spool/alice'"
+check "Save named after sender" grep -q '^Message-ID: <9@x>' "$W/bob"
+check "read mail in front of mbox" bash -c "head -1 '$HOME/mbox' | grep -q '^From carol@example.com '"
+check "older mail still in mbox" grep -q '^Subject: older' "$HOME/mbox"
 echo "mail_pty: ok"
