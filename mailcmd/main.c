@@ -85,6 +85,7 @@ int main(int argc, char **argv)
 	if (!home || !*home)
 		home = user_lookup(&cfg, user, &ui, &r) == USER_FOUND ? ui.home : "/";
 	mail_cond_mode(!use_file && optind < argc);
+	mail_var_set("save", NULL);   /* Heirloom's default: ~q keeps the draft in dead.letter */
 	if (!no_rc)
 		mail_load_rc(home);
 	else
