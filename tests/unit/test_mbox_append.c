@@ -1,12 +1,16 @@
 /* Unit tests for mbox_append: quoting round trip, separators, rollback, kill -9 repair, races. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -446,4 +450,131 @@ Test(mbox_append, two_processes_1000_messages_each_do_not_interleave, .timeout =
 	cr_assert_eq(next[0], 1000);
 	cr_assert_eq(next[1], 1000);
 	mbox_index_close(&idx);
+}
+
+/* A tiny tmpfs of its own, in a private mount namespace of this test process (Criterion runs
+ * each test in its own process), so nothing outlives the test. False when not possible. */
+static bool mount_tiny_tmpfs(const char *where)
+{
+	if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		return false;
+	cr_assert_eq(mkdir(where, 0700), 0);
+	return mount("tmpfs", where, "tmpfs", 0, "size=64k,mode=0700") == 0;
+}
+
+Test(mbox_append, enospc_on_a_full_filesystem_rolls_back_to_the_exact_bytes)
+{
+	const char *tiny = th_path(dir, "tiny");
+	if (!mount_tiny_tmpfs(tiny))
+		cr_skip_test("needs root to mount a 64 KiB tmpfs (real ENOSPC); "
+			     "real_write_failure_rolls_back_exactly covers the unprivileged case");
+	struct result r;
+	const char *mb = th_path(tiny, "alice");
+	char *old = big_message(20000);
+	cr_assert_eq(deliver(mb, old, &r), EX_OK, "%s", r.reason);
+	size_t old_len, len;
+	char *before = th_read(mb, &old_len);
+	char *huge = big_message(300 * 1000);
+	cr_assert_eq(deliver(mb, huge, &r), EX_TEMPFAIL, "%s", r.reason);
+	cr_assert_str_eq(r.dsn, "4.2.2", "%s", r.reason);
+	cr_assert(strstr(r.reason, "No space left on device") != NULL, "%s", r.reason);
+	char *after = th_read(mb, &len);
+	cr_assert_eq(len, old_len, "truncated back to %zu bytes, not %zu", old_len, len);
+	cr_assert(memcmp(before, after, len) == 0, "the original bytes are back");
+	cr_assert_eq(getxattr(mb, "user.mda.append", NULL, 0), -1, "no journal left");
+	cr_assert_eq(access(th_path(tiny, ".alice.mda-journal"), F_OK), -1, "no journal file left");
+	/* The space is given back: a message that fits still goes in. */
+	cr_assert_eq(deliver(mb, "Subject: small\n\nfits\n", &r), EX_OK, "%s", r.reason);
+	umount2(tiny, MNT_DETACH);
+	free(old);
+	free(huge);
+	free(before);
+	free(after);
+}
+
+/* What the streaming child reports. */
+struct stream_report {
+	struct result r;
+	long rss_growth_kib;    /* peak RSS after the delivery minus before it */
+	off_t expected_size;    /* From_ line + mbox form of the spool */
+};
+
+#define HUGE_MESSAGE (200L * 1024 * 1024)
+
+/* Spools and appends a 200 MiB CRLF message (every 16th line starting "From ") 64 KiB at a
+ * time and reports over fd 100. The child never holds the message: only chunk buffers. */
+static void child_stream_huge(const char *mb)
+{
+	struct stream_report rep = { .rss_growth_kib = -1 };
+	struct rusage ru;
+	struct mbox_spool sp;
+	static char chunk[64 * 1024];
+	getrusage(RUSAGE_SELF, &ru);
+	long rss0 = ru.ru_maxrss;
+	for (size_t i = 0; i < sizeof chunk; i += 64) {
+		memset(chunk + i, 'x', 62);
+		if (i % (16 * 64) == 0)
+			memcpy(chunk + i, "From ", 5);
+		memcpy(chunk + i + 62, "\r\n", 2);
+	}
+	if (mbox_spool_open(&sp, dir, &rep.r) || mbox_spool_write(&sp, "Subject: huge\r\n\r\n", 17, &rep.r))
+		_exit(2);
+	for (long done = 0; done < HUGE_MESSAGE; done += (long)sizeof chunk)
+		if (mbox_spool_write(&sp, chunk, sizeof chunk, &rep.r))
+			_exit(2);
+	if (mbox_spool_finish(&sp, &rep.r))
+		_exit(2);
+	struct mbox_delivery d = {
+		.path = mb, .owner = { (uid_t)-1, (gid_t)-1 }, .dotlock = true, .sender = "big@x",
+		.arrival = 1506657829, .msg = &sp, .quoting = QUOTE_MBOXRD, .lock_timeout = 5,
+		.fsync = false,
+	};
+	char from[128];
+	rep.expected_size = mbox_from_line(from, sizeof from, "big@x", 1506657829) +
+			    mbox_spool_mbox_size(&sp, QUOTE_MBOXRD);
+	mbox_append(&d, &rep.r);
+	mbox_spool_close(&sp);
+	getrusage(RUSAGE_SELF, &ru);
+	rep.rss_growth_kib = ru.ru_maxrss - rss0;
+	(void)!write(100, &rep, sizeof rep);
+	_exit(0);
+}
+
+Test(mbox_append, a_200_mib_message_is_streamed_not_held_in_memory, .timeout = 120)
+{
+	const char *mb = th_path(dir, "mbox");
+	struct stream_report rep;
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		dup2(p[1], 100);
+		child_stream_huge(mb);
+	}
+	close(p[1]);
+	ssize_t got = read(p[0], &rep, sizeof rep);
+	close(p[0]);
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+	cr_assert_eq(got, (ssize_t)sizeof rep);
+	cr_assert_eq(rep.r.ex, EX_OK, "%s", rep.r.reason);
+	struct stat st;
+	cr_assert_eq(stat(mb, &st), 0);
+	cr_assert_eq(st.st_size, rep.expected_size);
+	/* 200 MiB of CRLF lines become LF lines, one '>' per 16th line: the size says so. */
+	off_t lines = HUGE_MESSAGE / 64;
+	cr_assert_eq(st.st_size, 36 + 15 + (HUGE_MESSAGE - lines) + lines / 16 + 1);
+	cr_assert(rep.rss_growth_kib < 16 * 1024, "peak RSS grew by %ld KiB for a 200 MiB message",
+		  rep.rss_growth_kib);
+	/* The tail is the last line and the blank separator. */
+	char tail[66];
+	int fd = open(mb, O_RDONLY);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pread(fd, tail, sizeof tail, st.st_size - (off_t)sizeof tail), (ssize_t)sizeof tail);
+	close(fd);
+	cr_assert(memcmp(tail + 2, "xxxxxxxx", 8) == 0 && memcmp(tail + 63, "x\n\n", 3) == 0);
 }
