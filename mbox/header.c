@@ -407,7 +407,8 @@ static bool hdr_copy_trim(const char *s, size_t a, size_t b, char *out, size_t s
 		a++;
 	while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\r' || s[b - 1] == '\n'))
 		b--;
-	if (a == b || b - a >= size)
+	/* no address holds a NUL byte; copying one would return a cut or empty string */
+	if (a == b || b - a >= size || memchr(s + a, '\0', b - a))
 		return false;
 	memcpy(out, s + a, b - a);
 	out[b - a] = '\0';
@@ -452,7 +453,7 @@ bool hdr_skin_address(const char *s, size_t len, char *out, size_t size)
 		}
 		i++;
 	}
-	if (o == 0 || o >= size)
+	if (o == 0 || o >= size || memchr(out, '\0', o))
 		return false;
 	out[o] = '\0';
 	return true;

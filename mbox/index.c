@@ -294,6 +294,8 @@ static size_t idx_first(const char *d, size_t len)
 static void idx_hashes(struct mbox_index *idx, const char *d, size_t len)
 {
 	size_t n = len < 4096 ? len : 4096;
+	if (!d)
+		d = "";     /* an empty file has no map, and NULL + 0 is undefined behaviour */
 	idx->head_hash = mbox_hash(d, n);
 	idx->tail_hash = mbox_hash(d + len - n, n);
 }
