@@ -109,13 +109,20 @@ $(BUILD)/tests/unit/only-expand: $(EXPAND_UNIT_OBJS) $(OBJ)/mda/expand.o $(forea
 unit-expand: $(BUILD)/tests/unit/only-expand
 	$(BUILD)/tests/unit/only-expand $(CRITERION_FLAGS)
 
+# The fuzz targets linked with tests/fuzz/replay.c instead of libFuzzer (any compiler): `make
+# test` replays each seed corpus and kept crash input through them (tests/e2e/fuzz_replay.sh).
+FUZZ_REPLAYS = $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+$(BUILD)/tests/fuzz/fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/replay.o $(call libs_for,mailcmd) $(call libs_for,mda)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(foreach m,mailcmd mda aliases forward mbox common,$(call lib_file,$(m))) $(LDLIBS)
+
 unit: $(BUILD)/tests/unit/all $(PROGRAMS)
 	BUILD=$(BUILD) $(BUILD)/tests/unit/all $(CRITERION_FLAGS)
 
-e2e: $(PROGRAMS)
+e2e: $(PROGRAMS) $(FUZZ_REPLAYS)
 	BUILD=$(BUILD) tests/run-e2e.sh
 
-test: $(BUILD)/tests/unit/all $(PROGRAMS)
+test: $(BUILD)/tests/unit/all $(PROGRAMS) $(FUZZ_REPLAYS)
 	BUILD=$(BUILD) tests/run-all.sh
 
 check-asan:
@@ -136,6 +143,7 @@ bench: all
 torture: all
 	BUILD=$(BUILD) tests/torture/run.sh
 
+# FUZZ_SECONDS per target (default 60); CI runs `make fuzz FUZZ_SECONDS=10` as a smoke test.
 fuzz:
 	tests/fuzz/run.sh
 
