@@ -190,6 +190,18 @@ static bool idx_text(char **dst, const struct hdr_field *f, bool decode)
 	return *dst != NULL;
 }
 
+/* Return-Path: the bare address, "" for the null sender <> (first occurrence wins). */
+static bool idx_return_path(char **dst, const struct hdr_field *f)
+{
+	char addr[CFG_PATH_MAX];
+	if (*dst)
+		return true;
+	if (!hdr_skin_address(f->value, f->value_len, addr, sizeof addr))
+		addr[0] = '\0';
+	*dst = strdup(addr);
+	return *dst != NULL;
+}
+
 /* Parses the header section starting at m->headers; sets m->body. */
 static bool idx_headers(struct mbox_msg *m, const char *d, size_t len)
 {
@@ -215,6 +227,10 @@ static bool idx_headers(struct mbox_msg *m, const char *d, size_t len)
 		case 'd':
 			if (hdr_name_is(&f, "Date"))
 				ok = idx_text(&m->date, &f, false);
+			break;
+		case 'r':
+			if (hdr_name_is(&f, "Return-Path"))
+				ok = idx_return_path(&m->return_path, &f);
 			break;
 		case 'x':
 			if (hdr_name_is(&f, "X-Status"))
@@ -388,6 +404,7 @@ void mbox_index_close(struct mbox_index *idx)
 {
 	for (size_t i = 0; i < idx->count; i++) {
 		free(idx->msgs[i].envelope_sender);
+		free(idx->msgs[i].return_path);
 		free(idx->msgs[i].from);
 		free(idx->msgs[i].subject);
 		free(idx->msgs[i].date);

@@ -139,6 +139,7 @@ struct mbox_msg {
 	unsigned flags;         /* MBOX_F_* from Status/X-Status */
 	time_t from_date;       /* date of the From_ line, (time_t)-1 if unparseable */
 	char *envelope_sender;  /* sender word of the From_ line */
+	char *return_path;      /* Return-Path: bare address ("" for <>), or NULL when absent */
 	char *from;             /* From: header, unfolded and RFC 2047-decoded to UTF-8, or NULL */
 	char *subject;          /* Subject:, unfolded and decoded, or NULL */
 	char *date;             /* Date: header as written, or NULL */

@@ -1,0 +1,274 @@
+/* Unit tests for the mbox index: offsets, sizes, line counts, header fields, flags, and the
+ * real-world mboxes it must tolerate (mboxo/mboxrd, CRLF, lying Content-Length, NUL, 8-bit). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mbox/mbox.h"
+#include "tests/unit/helpers.h"
+
+static void setup(void)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+}
+
+static void teardown(void)
+{
+	th_cleanup();
+}
+
+TestSuite(mbox_index, .init = setup, .fini = teardown);
+
+static const char M1_FROM[] = "From alice@example.org Fri Sep 29 04:03:49 2017\n";
+static const char M1_HDRS[] =
+	"Return-Path: <alice@example.org>\n"
+	"From: Alice <alice@example.org>\n"
+	"Subject: =?UTF-8?Q?caf=C3=A9?=\n"
+	" menu\n"
+	"Date: Fri, 29 Sep 2017 04:03:49 +0000\n"
+	"Status: RO\n"
+	"X-Status: AF\n"
+	"\n";
+static const char M1_BODY[] = "body 1\n>From quoted (mboxrd)\n>>From twice\nlast\n";
+static const char M2_FROM[] = "From MAILER-DAEMON Sat Sep 30 10:00:00 2017\n";
+static const char M2_HDRS[] = "Return-Path: <>\nSubject: plain\nX-Status: D\nStatus: R\n\n";
+static const char M2_BODY[] = "second\n";
+
+static size_t count_nl(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* M1 + separator + M2 + separator, as this library writes them. */
+static char *two_messages(size_t *len)
+{
+	char *s = malloc(4096);
+	cr_assert_not_null(s);
+	*len = (size_t)snprintf(s, 4096, "%s%s%s\n%s%s%s\n", M1_FROM, M1_HDRS, M1_BODY, M2_FROM, M2_HDRS, M2_BODY);
+	return s;
+}
+
+static void check_two(const struct mbox_index *idx)
+{
+	cr_assert_eq(idx->count, 2);
+	const struct mbox_msg *a = &idx->msgs[0], *b = &idx->msgs[1];
+	off_t f1 = (off_t)strlen(M1_FROM), h1 = (off_t)strlen(M1_HDRS), b1 = (off_t)strlen(M1_BODY);
+	cr_assert_eq(a->start, 0);
+	cr_assert_eq(a->headers, f1);
+	cr_assert_eq(a->body, f1 + h1);
+	cr_assert_eq(a->content_end, f1 + h1 + b1);
+	cr_assert_eq(a->end, f1 + h1 + b1 + 1, "the separator belongs to the message before");
+	cr_assert_eq(a->lines, count_nl(M1_FROM) + count_nl(M1_HDRS) + count_nl(M1_BODY) + 1);
+	cr_assert_eq(b->start, a->end);
+	cr_assert_eq(b->body - b->start, (off_t)(strlen(M2_FROM) + strlen(M2_HDRS)));
+	cr_assert_eq(b->end, idx->size);
+	cr_assert_eq(b->end - b->start, (off_t)(strlen(M2_FROM) + strlen(M2_HDRS) + strlen(M2_BODY) + 1));
+	cr_assert_eq(b->lines, 1 + 5 + 1 + 1);
+
+	cr_assert_str_eq(a->envelope_sender, "alice@example.org");
+	cr_assert_str_eq(a->return_path, "alice@example.org");
+	cr_assert_eq(a->from_date, 1506657829);
+	cr_assert_str_eq(a->from, "Alice <alice@example.org>");
+	cr_assert_str_eq(a->subject, "caf\xc3\xa9 menu", "unfolded and RFC 2047-decoded: %s", a->subject);
+	cr_assert_str_eq(a->date, "Fri, 29 Sep 2017 04:03:49 +0000");
+	cr_assert_eq(a->flags, MBOX_F_READ | MBOX_F_OLD | MBOX_F_ANSWERED | MBOX_F_FLAGGED);
+
+	cr_assert_str_eq(b->envelope_sender, "MAILER-DAEMON");
+	cr_assert_str_eq(b->return_path, "", "the null sender <>");
+	cr_assert_eq(b->from_date, 1506765600);
+	cr_assert_null(b->from);
+	cr_assert_null(b->date);
+	cr_assert_str_eq(b->subject, "plain");
+	cr_assert_eq(b->flags, MBOX_F_DELETED | MBOX_F_READ);
+}
+
+Test(mbox_index, offsets_sizes_lines_senders_dates_subjects_flags)
+{
+	struct mbox_index idx;
+	struct result r;
+	size_t len;
+	char *data = two_messages(&len);
+	cr_assert_eq(mbox_index_buffer(data, len, &idx, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(idx.size, (off_t)len);
+	check_two(&idx);
+	mbox_index_close(&idx);
+	mbox_index_close(&idx);   /* twice is fine */
+	free(data);
+}
+
+Test(mbox_index, a_file_is_mapped_and_indexed_the_same_way)
+{
+	struct mbox_index idx;
+	struct result r;
+	size_t len;
+	const char *path = th_path(th_tmpdir(), "mbox");
+	char *data = two_messages(&len);
+	th_write(path, data);
+	cr_assert_eq(mbox_index_open(path, &idx, &r), EX_OK, "%s", r.reason);
+	check_two(&idx);
+	cr_assert(idx.map && memcmp(idx.map, data, len) == 0);
+	mbox_index_close(&idx);
+	free(data);
+}
+
+static struct mbox_index index_of(const char *data, size_t len)
+{
+	struct mbox_index idx;
+	struct result r;
+	cr_assert_eq(mbox_index_buffer(data, len, &idx, &r), EX_OK, "%s", r.reason);
+	return idx;
+}
+
+static void check_body(const struct mbox_index *idx, size_t i, const char *want, size_t want_len)
+{
+	const struct mbox_msg *m = &idx->msgs[i];
+	size_t n = (size_t)(m->content_end - m->body);
+	cr_assert_eq(n, want_len, "message %zu body is %zu bytes: '%.*s'", i, n, (int)n, idx->map + m->body);
+	cr_assert(memcmp(idx->map + m->body, want, n) == 0, "message %zu body", i);
+}
+
+Test(mbox_index, mboxo_and_mboxrd_quoted_lines_do_not_split)
+{
+#define QUOTED_BODY ">From mboxo-quoted\n\n>From after a blank line\n>>From mboxrd\n" \
+		    "From unquoted but not after a blank line\n"
+	static const char box[] = "From a Fri Sep 29 04:03:49 2017\nS: 1\n\n" QUOTED_BODY
+				  "\nFrom b Fri Sep 29 04:03:49 2017\nS: 2\n\nx\n\n";
+	struct mbox_index idx = index_of(box, sizeof box - 1);
+	cr_assert_eq(idx.count, 2);
+	check_body(&idx, 0, QUOTED_BODY, strlen(QUOTED_BODY));
+	cr_assert_str_eq(idx.msgs[1].envelope_sender, "b");
+	mbox_index_close(&idx);
+}
+
+Test(mbox_index, missing_final_blank_line_and_newline)
+{
+	static const char box[] = "From a Fri Sep 29 04:03:49 2017\nS: 1\n\none\n\n"
+				  "From b Fri Sep 29 04:03:49 2017\nS: 2\n\ntwo\n";
+	struct mbox_index idx = index_of(box, sizeof box - 1);
+	cr_assert_eq(idx.count, 2);
+	check_body(&idx, 1, "two\n", 4);
+	cr_assert_eq(idx.msgs[1].end, (off_t)sizeof box - 1);
+	mbox_index_close(&idx);
+	/* No final newline at all, and a last message with headers only. */
+	idx = index_of(box, sizeof box - 2);
+	check_body(&idx, 1, "two", 3);
+	mbox_index_close(&idx);
+	static const char hdr_only[] = "From a Fri Sep 29 04:03:49 2017\nSubject: only headers";
+	idx = index_of(hdr_only, sizeof hdr_only - 1);
+	cr_assert_eq(idx.count, 1);
+	cr_assert_str_eq(idx.msgs[0].subject, "only headers");
+	cr_assert_eq(idx.msgs[0].body, idx.msgs[0].end);
+	mbox_index_close(&idx);
+}
+
+Test(mbox_index, crlf_files)
+{
+#define CRLF_FIRST "From a@x Fri Sep 29 04:03:49 2017\r\nSubject: crlf\r\nStatus: R\r\n\r\nbody\r\n\r\n"
+	static const char box[] = CRLF_FIRST "From b@x Fri Sep 29 04:03:50 2017\r\nSubject: two\r\n\r\nx\r\n\r\n";
+	struct mbox_index idx = index_of(box, sizeof box - 1);
+	cr_assert_eq(idx.count, 2);
+	cr_assert_str_eq(idx.msgs[0].envelope_sender, "a@x");
+	cr_assert_eq(idx.msgs[0].from_date, 1506657829);
+	cr_assert_str_eq(idx.msgs[0].subject, "crlf");
+	cr_assert_eq(idx.msgs[0].flags, MBOX_F_READ);
+	check_body(&idx, 0, "body\r\n", 6);
+	cr_assert_eq(idx.msgs[0].end, (off_t)strlen(CRLF_FIRST), "the CRLF blank line is the separator");
+	cr_assert_eq(idx.msgs[1].start, (off_t)strlen(CRLF_FIRST));
+	check_body(&idx, 1, "x\r\n", 3);
+	cr_assert_eq(idx.msgs[1].end, (off_t)sizeof box - 1);
+	mbox_index_close(&idx);
+}
+
+Test(mbox_index, content_length_present_or_lying_is_not_trusted)
+{
+	static const char box[] =
+		"From a Fri Sep 29 04:03:49 2017\nContent-Length: 99999\n\ntoo long a claim\n\n"
+		"From b Fri Sep 29 04:03:49 2017\nContent-Length: 3\n\nlonger than three\n\n"
+		"From c Fri Sep 29 04:03:49 2017\nContent-Length: 6\n\nexact\n\n";
+	struct mbox_index idx = index_of(box, sizeof box - 1);
+	cr_assert_eq(idx.count, 3);
+	check_body(&idx, 0, "too long a claim\n", 17);
+	check_body(&idx, 1, "longer than three\n", 18);
+	check_body(&idx, 2, "exact\n", 6);
+	mbox_index_close(&idx);
+}
+
+Test(mbox_index, nul_bytes_and_8bit_headers)
+{
+	static const char box[] =
+		"From a Fri Sep 29 04:03:49 2017\nSubject: nul\0here caf\xe9 \xc3\xa9\nFrom: J\xf6rg <j@x>\n\n"
+		"bin\0ary\n\0\n\n"
+		"From b Fri Sep 29 04:03:49 2017\nSubject: next\n\nx\n\n";
+	struct mbox_index idx = index_of(box, sizeof box - 1);
+	cr_assert_eq(idx.count, 2, "a NUL byte ends nothing");
+	cr_assert_str_eq(idx.msgs[0].subject, "nul here caf\xe9 \xc3\xa9", "8-bit bytes kept, NUL shown as a space");
+	cr_assert_str_eq(idx.msgs[0].from, "J\xf6rg <j@x>");
+	check_body(&idx, 0, "bin\0ary\n\0\n", 10);
+	cr_assert_str_eq(idx.msgs[1].subject, "next");
+	mbox_index_close(&idx);
+}
+
+Test(mbox_index, empty_and_missing_files)
+{
+	struct mbox_index idx;
+	struct result r;
+	const char *dir = th_tmpdir(), *path = th_path(dir, "empty");
+	th_write(path, "");
+	cr_assert_eq(mbox_index_open(path, &idx, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(idx.count, 0);
+	cr_assert_eq(idx.size, 0);
+	mbox_index_close(&idx);
+	cr_assert_eq(mbox_index_open(th_path(dir, "missing"), &idx, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(idx.count, 0);
+	mbox_index_close(&idx);
+	cr_assert_eq(mbox_index_open(dir, &idx, &r), EX_NOINPUT, "a directory is not a mailbox");
+	idx = index_of("", 0);
+	cr_assert_eq(idx.count, 0);
+	mbox_index_close(&idx);
+}
+
+Test(mbox_index, file_not_starting_with_a_from_line)
+{
+	static const char box[] = "junk before\nthe first message\n\nFrom a Fri Sep 29 04:03:49 2017\nS: 1\n\nx\n\n";
+	struct mbox_index idx = index_of(box, sizeof box - 1);
+	cr_assert_eq(idx.count, 1);
+	cr_assert_eq(idx.msgs[0].start, 31);
+	cr_assert_str_eq(idx.msgs[0].envelope_sender, "a");
+	mbox_index_close(&idx);
+	static const char none[] = "not an mbox at all\nFrom: a header, not a From_ line\n";
+	idx = index_of(none, sizeof none - 1);
+	cr_assert_eq(idx.count, 0);
+	mbox_index_close(&idx);
+}
+
+Test(mbox_index, from_line_variants_in_the_wild)
+{
+	static const char *const lines[] = {
+		"From a@x Fri Sep 29 04:03:49 2017\n",               /* asctime, as we write */
+		"From a@x Fri Sep 29 04:03 2017\n",                  /* no seconds */
+		"From a@x Fri Sep 29 04:03:49 UTC 2017\n",           /* time zone name */
+		"From a@x Fri Sep 29 04:03:49 +0000 2017\n",         /* numeric zone */
+		"From a@x  Fri Sep 29 04:03:49 2017 remote from uucp\n",
+	};
+	const time_t want[] = { 1506657829, 1506657780, 1506657829, 1506657829, 1506657829 };
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		char buf[256];
+		int n = snprintf(buf, sizeof buf, "%sS: x\n\nbody\n\n", lines[i]);
+		struct mbox_index idx = index_of(buf, (size_t)n);
+		cr_assert_eq(idx.count, 1);
+		cr_assert_str_eq(idx.msgs[0].envelope_sender, "a@x", "%s", lines[i]);
+		cr_assert_eq(idx.msgs[0].from_date, want[i], "%s", lines[i]);
+		mbox_index_close(&idx);
+	}
+	struct mbox_index idx = index_of("From \n\nx\n", 9);
+	cr_assert_eq(idx.count, 1);
+	cr_assert_str_eq(idx.msgs[0].envelope_sender, "");
+	cr_assert_eq(idx.msgs[0].from_date, (time_t)-1);
+	mbox_index_close(&idx);
+}
