@@ -18,7 +18,8 @@
  * happens inside one mapping, and the unused tail is cut off at the end. 8 KB blocks keep the
  * per-store bucket copy small without making the directory large; the bucket cache only
  * saves copies out of the mapping. When fallocate is not possible (disk full, a file system
- * without it) the build runs without mmap: slower, same result. */
+ * without it, or a GDBM header layout this file does not know) the build runs without mmap:
+ * slower, same result. */
 #define ALIAS_DB_BLOCK  8192
 #define ALIAS_DB_CACHE  2048
 #define ALIAS_DB_PER_BYTE 2              /* preallocation: 2 bytes per source byte ... */
@@ -109,18 +110,44 @@ struct gdbm_head {
 };
 #define GDBM_HEAD_MAGIC64 0x13579acf
 
-/* Cuts the preallocated tail off. Only a header that looks exactly as expected is trusted;
- * otherwise the file keeps its zero tail, which GDBM ignores (correct, only larger). */
-static int trim_tail(int fd)
+/* Where the used part of the file ends according to its header, or -1 when the header is not
+ * the layout we know (then the build must not rely on it). */
+static off_t used_size(int fd)
 {
 	struct gdbm_head h;
 	struct stat st;
 	if (sizeof(off_t) != 8 || pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h || fstat(fd, &st) != 0)
-		return 0;
+		return -1;
 	if (h.magic != GDBM_HEAD_MAGIC64 || h.block_size != ALIAS_DB_BLOCK || h.next_block < h.block_size ||
 	    h.next_block % h.block_size != 0 || h.next_block > st.st_size)
-		return 0;
-	return ftruncate(fd, h.next_block);
+		return -1;
+	return h.next_block;
+}
+
+/* Cuts the preallocated tail off: GDBM refuses a file longer than its header says ("needs
+ * recovery"), so this is not optional once the file was preallocated. */
+static int trim_tail(int fd, struct result *r)
+{
+	off_t used = used_size(fd);
+	if (used < 0)
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "the new database has an unexpected header");
+	if (ftruncate(fd, used) != 0)
+		return res_errno(r, errno, false, "cannot trim the new database");
+	return EX_OK;
+}
+
+/* The finished file opens and holds the sentinel: nothing is renamed into place unchecked. */
+static int verify_db(const char *path, struct result *r)
+{
+	GDBM_FILE g = gdbm_open(path, 0, GDBM_READER | GDBM_NOLOCK | GDBM_CLOEXEC, 0, NULL);
+	bool ok = g && gdbm_exists(g, mkdatum("@", 2));
+	int err = gdbm_errno;
+	if (g)
+		gdbm_close(g);
+	if (!ok)
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "the new database does not read back: %s",
+			       gdbm_strerror(err));
+	return EX_OK;
 }
 
 /* Everything after the entries: sentinel, sync, close, trim, owner/mode, fsync. */
@@ -145,8 +172,10 @@ static int finish_db(struct build *b, const char *dbpath, struct result *r)
 	}
 	if (gdbm_close(dbf) != 0)
 		return res_set(r, EX_TEMPFAIL, "4.3.0", "cannot close the new database");
-	if (b->preallocated && trim_tail(b->fd) != 0)
-		return res_errno(r, errno, false, "cannot trim the new database");
+	if (b->preallocated && trim_tail(b->fd, r) != EX_OK)
+		return r->ex;
+	if (verify_db(b->tmp, r) != EX_OK)
+		return r->ex;
 	target_identity(dbpath, &uid, &gid, &mode, &keep);
 	if ((keep && fchown(b->fd, uid, gid) != 0 && errno != EPERM) || fchmod(b->fd, mode) != 0)
 		return res_errno(r, errno, false, "cannot set owner/mode of the new database");
@@ -177,6 +206,9 @@ static void preallocate(struct build *b, int src_fd, off_t src_size)
 	off_t lines = count_lines(src_fd);
 	off_t want = src_size * ALIAS_DB_PER_BYTE + (lines > 0 ? lines : 0) * ALIAS_DB_PER_LINE;
 	int on = 1;
+	/* GDBM has written its first header: only a layout we can trim later is preallocated. */
+	if (gdbm_sync(b->dbf) != 0 || used_size(b->fd) < 0)
+		return;
 	if (lines < 0 || fallocate(b->fd, 0, 0, want < ALIAS_DB_MIN_PREALLOC ? ALIAS_DB_MIN_PREALLOC : want) != 0)
 		return;
 	b->preallocated = true;
