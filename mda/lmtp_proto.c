@@ -99,6 +99,11 @@ static void reply(struct lmtp_session *s, const char *fmt, ...)
 	if (n < 0 || s->state == ST_CLOSED)
 		return;
 	size_t len = (size_t)n < sizeof line - 3 ? (size_t)n : sizeof line - 3;
+	/* Replies echo client text (parameters, addresses): a CR, LF or NUL from it must not
+	 * end or forge a reply line. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	memcpy(line + len, "\r\n", 2);
 	len += 2;
 	if (s->out_len + len > sizeof s->out && !lmtp_session_flush(s))
