@@ -400,6 +400,16 @@ static size_t hdr_find_angle(const char *s, size_t n, size_t *end)
 	return angle;
 }
 
+/* No address holds a NUL byte (a copy would be cut or empty) or a line break (a caller
+ * writing it into a header or a From_ line would start a new line). */
+static bool hdr_bad_addr_bytes(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\0' || p[i] == '\r' || p[i] == '\n')
+			return true;
+	return false;
+}
+
 /* Copies s[a..b) into out with surrounding blanks trimmed. */
 static bool hdr_copy_trim(const char *s, size_t a, size_t b, char *out, size_t size)
 {
@@ -407,8 +417,7 @@ static bool hdr_copy_trim(const char *s, size_t a, size_t b, char *out, size_t s
 		a++;
 	while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\r' || s[b - 1] == '\n'))
 		b--;
-	/* no address holds a NUL byte; copying one would return a cut or empty string */
-	if (a == b || b - a >= size || memchr(s + a, '\0', b - a))
+	if (a == b || b - a >= size || hdr_bad_addr_bytes(s + a, b - a))
 		return false;
 	memcpy(out, s + a, b - a);
 	out[b - a] = '\0';
@@ -453,7 +462,7 @@ bool hdr_skin_address(const char *s, size_t len, char *out, size_t size)
 		}
 		i++;
 	}
-	if (o == 0 || o >= size || memchr(out, '\0', o))
+	if (o == 0 || o >= size || hdr_bad_addr_bytes(out, o))
 		return false;
 	out[o] = '\0';
 	return true;
