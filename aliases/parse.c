@@ -78,13 +78,15 @@ static int ebuf_append(struct entry_buf *e, const char *s, size_t n)
 	return 0;
 }
 
+/* Strips blanks, and a CR at the end too: "a, b\r\r" from a DOS file keeps one CR after
+ * read_line, and a stored value ending in CR would not survive newaliases -p and back. */
 static char *trim(char *s)
 {
 	char *end;
 	while (*s == ' ' || *s == '\t')
 		s++;
 	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		*--end = '\0';
 	return s;
 }
@@ -139,6 +141,8 @@ static const char *check_name(char *name)
 	return NULL;
 }
 
+static int value_items(const char *value, const char **err);
+
 /* Parses a collected entry and hands it to fn. Returns 0, or -1 when fn asked to stop. */
 static int finish_entry(struct entry_buf *e, const char *fname, alias_entry_fn fn, void *ctx,
 			FILE *errfp, struct alias_parse_stats *st, struct result *r)
@@ -152,13 +156,16 @@ static int finish_entry(struct entry_buf *e, const char *fname, alias_entry_fn f
 	err = split_entry(e->s, &name, &value);
 	if (!err)
 		err = check_name(name);
-	if (!err && *value == '\0')
-		err = "missing alias value";
 	if (err) {
 		report(errfp, fname, e->line, err, st);
 		return 0;
 	}
-	if (alias_value_check(value, &err) != 0) {
+	int items = value_items(value, &err);
+	if (items == 0) {    /* "name:", "name: ,", "name: \"\"": nothing to deliver to */
+		report(errfp, fname, e->line, "missing alias value", st);
+		return 0;
+	}
+	if (items < 0) {
 		char msg[320];
 		snprintf(msg, sizeof msg, "alias %.200s: %s", name, err);
 		report(errfp, fname, e->line, msg, st);
@@ -359,14 +366,20 @@ int alias_next_item(const char **p, bool lines, struct alias_item *it, const cha
 	}
 }
 
-int alias_value_check(const char *value, const char **err)
+/* How many items the value holds, or -1 with the first problem in *err. */
+static int value_items(const char *value, const char **err)
 {
 	static struct alias_item it;   /* 4 KB: keep it off the stack of deep callers */
 	const char *p = value;
-	int rc;
+	int rc, n = 0;
 	while ((rc = alias_next_item(&p, false, &it, err)) == 1)
-		;
-	return rc;
+		n++;
+	return rc < 0 ? -1 : n;
+}
+
+int alias_value_check(const char *value, const char **err)
+{
+	return value_items(value, err) < 0 ? -1 : 0;
 }
 
 static bool name_needs_quotes(const char *name)
