@@ -6,7 +6,8 @@
 #include "mbox/header.h"
 #include "tests/fuzz/fuzz.h"
 
-/* Blanks hdr_skin_address trims: an address never starts or ends with one. */
+/* Blanks hdr_skin_address trims: an address never starts with one (an unterminated quoted
+ * string may still end with one). */
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -31,7 +32,8 @@ static void check_value(const char *value, size_t len)
 	if (hdr_skin_address(value, len, addr, sizeof addr)) {
 		size_t alen = strlen(addr);
 		FUZZ_CHECK(alen > 0 && alen < sizeof addr);
-		FUZZ_CHECK(!is_blank(addr[0]) && !is_blank(addr[alen - 1]));
+		FUZZ_CHECK(!strpbrk(addr, "\r\n"));     /* it may end up in a From_ line */
+		FUZZ_CHECK(!is_blank(addr[0]));
 	}
 	char *name = hdr_display_name(u, ulen);
 	if (name)
