@@ -118,6 +118,28 @@ static bool idx_num(const char *p, size_t n, int *out)
 	return true;
 }
 
+/* "hh:mm[:ss]" in exactly the n bytes at p. A bounded parser, not sscanf: the word lies in a
+ * memory-mapped mailbox with no NUL after it (sscanf would scan on for one, past the end of
+ * the mapping once a concurrent append fills the last page, and over the whole rest of the
+ * file for every message). */
+static bool idx_clock(const char *p, size_t n, struct tm *tm)
+{
+	int *parts[3] = { &tm->tm_hour, &tm->tm_min, &tm->tm_sec };
+	size_t start = 0;
+	int k = 0;
+	for (size_t i = 0; i <= n && k < 3; i++) {
+		if (i < n && p[i] != ':')
+			continue;
+		if (i - start > 2 || !idx_num(p + start, i - start, parts[k]))
+			return false;
+		k++;
+		start = i + 1;
+		if (i == n)
+			return k >= 2;
+	}
+	return false;
+}
+
 /* Parses "Www Mmm dd hh:mm[:ss] [zone...] yyyy [remote from host]" from the words after the
  * sender. Returns (time_t)-1 when it does not look like that. */
 static time_t idx_from_date(const char *w[], const size_t wl[], int k)
@@ -131,7 +153,7 @@ static time_t idx_from_date(const char *w[], const size_t wl[], int k)
 	if (mon < 0 || i + 1 >= k || !idx_num(w[i], wl[i], &tm.tm_mday))
 		return (time_t)-1;
 	i++;
-	if (sscanf(w[i], "%2d:%2d:%2d", &tm.tm_hour, &tm.tm_min, &tm.tm_sec) < 2)
+	if (!idx_clock(w[i], wl[i], &tm))
 		return (time_t)-1;
 	for (i++; i < k; i++)
 		if (wl[i] == 4 && idx_num(w[i], wl[i], &tm.tm_year))

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "mbox/mbox.h"
@@ -271,4 +272,31 @@ Test(mbox_index, from_line_variants_in_the_wild)
 	cr_assert_str_eq(idx.msgs[0].envelope_sender, "");
 	cr_assert_eq(idx.msgs[0].from_date, (time_t)-1);
 	mbox_index_close(&idx);
+}
+
+Test(mbox_index, from_line_date_is_read_within_the_mapping)
+{
+	/* The mailbox fills a page exactly and the next page is inaccessible: a date parser that
+	 * looks for a NUL after the From_ line (sscanf did) runs into it and crashes, as it did
+	 * in the concurrency torture when an append filled the last mapped page. */
+	long page = sysconf(_SC_PAGESIZE);
+	char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert(map != MAP_FAILED);
+	cr_assert_eq(mprotect(map + page, (size_t)page, PROT_NONE), 0);
+	static const char head[] = "From a@x Fri Sep 29 04:03:49 2017\nS: x\n\n";
+	memcpy(map, head, sizeof head - 1);
+	memset(map + sizeof head - 1, 'b', (size_t)page - sizeof head);
+	map[page - 1] = '\n';
+	struct mbox_index idx = index_of(map, (size_t)page);
+	cr_assert_eq(idx.count, 1);
+	cr_assert_eq(idx.msgs[0].from_date, 1506657829);
+	mbox_index_close(&idx);
+	static const char *const bad[] = { "From a@x Fri Sep 29 4 2017\n\n", "From a@x Fri Sep 29 04:03:49:00 2017\n\n",
+					   "From a@x Fri Sep 29 04: 2017\n\n", "From a@x Fri Sep 29 123:03 2017\n\n" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		idx = index_of(bad[i], strlen(bad[i]));
+		cr_assert_eq(idx.msgs[0].from_date, (time_t)-1, "%s", bad[i]);
+		mbox_index_close(&idx);
+	}
+	munmap(map, 2 * (size_t)page);
 }
