@@ -56,8 +56,9 @@ struct lmtp_session {
 	bool spool_open;
 	int dot_state;         /* 0: none, 1: "." at line start, 2: ".\r" at line start */
 	size_t data_line_len;  /* octets of the current line so far, as sent */
-	long long data_bytes;  /* octets written to the spool, as sent */
+	long long data_bytes;  /* octets of the message so far, as sent (after a failure too) */
 	bool data_failed;
+	bool data_too_big;     /* the failure is the size limit (it wins over the others) */
 	struct result data_err;
 
 	char out[8192];
@@ -430,6 +431,7 @@ static void cmd_data(struct lmtp_session *s, char *args)
 	s->data_line_len = 0;
 	s->data_bytes = 0;
 	s->data_failed = false;
+	s->data_too_big = false;
 	s->state = ST_DATA;
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
@@ -545,12 +547,16 @@ static size_t command_input(struct lmtp_session *s, const char *p, size_t n)
  * DATA
  * ------------------------------------------------------------------------------------------ */
 
-/* Records the first reason the message cannot be delivered; the rest of it is still read. */
-static void data_fail(struct lmtp_session *s, const struct result *r)
+/* Records the first reason the message cannot be delivered; the rest of it is still read.
+ * An oversized message is reported as such whatever failed first: which of "too big" and
+ * "line too long" is noticed first depends on how the client's bytes were cut into reads,
+ * and the reply must not. */
+static void data_fail(struct lmtp_session *s, const struct result *r, bool too_big)
 {
-	if (s->data_failed)
+	if (s->data_failed && !(too_big && !s->data_too_big))
 		return;
 	s->data_failed = true;
+	s->data_too_big = too_big;
 	s->data_err = *r;
 	log_msg(LOG_INFO, "%s: reject: DATA from %s: %s %s", s->env.queue_id, s->peer, r->dsn, r->reason);
 }
@@ -558,17 +564,17 @@ static void data_fail(struct lmtp_session *s, const struct result *r)
 static void data_emit(struct lmtp_session *s, const char *p, size_t n)
 {
 	struct result r;
-	if (n == 0 || s->data_failed)
+	if (n == 0 || s->data_too_big)
 		return;
 	if (s->size_limit > 0 && s->data_bytes + (long long)n > s->size_limit) {
 		res_set(&r, EX_DATAERR, "5.3.4", "Error: message size exceeds fixed limit of %lld bytes",
 			s->size_limit);
-		data_fail(s, &r);
+		data_fail(s, &r, true);
 		return;
 	}
-	s->data_bytes += (long long)n;
-	if (s->ops.data_write(s->ctx, p, n, &r) != EX_OK)
-		data_fail(s, &r);
+	s->data_bytes += (long long)n;     /* counted after other failures too, for the above */
+	if (!s->data_failed && s->ops.data_write(s->ctx, p, n, &r) != EX_OK)
+		data_fail(s, &r, false);
 }
 
 static void data_line_check(struct lmtp_session *s, size_t limit)
@@ -578,7 +584,7 @@ static void data_line_check(struct lmtp_session *s, size_t limit)
 		return;
 	res_set(&r, EX_DATAERR, "5.5.6", "Error: message has a line longer than %d octets",
 		LMTP_DATA_LINE_MAX);
-	data_fail(s, &r);
+	data_fail(s, &r, false);
 }
 
 /* After the final dot: one reply per accepted recipient, in RCPT order, each sent as soon as
@@ -588,7 +594,7 @@ static void data_done(struct lmtp_session *s)
 	struct result r;
 	s->state = ST_READY;
 	if (!s->data_failed && s->ops.data_finish(s->ctx, &r) != EX_OK)
-		data_fail(s, &r);
+		data_fail(s, &r, false);
 	for (size_t i = 0; i < s->n_rcpts && s->state != ST_CLOSED; i++) {
 		struct lmtp_rcpt *rc = &s->rcpts[i];
 		if (s->data_failed)
