@@ -26,17 +26,36 @@ struct memo_hash {
 	uint64_t a, b;
 };
 
+/* A growing list of keys, at most MEMO_MAX_KEYS. Grown on demand: a fixed 2 x 4096 keys
+ * (128 KB) zeroed per delivery cost more page faults than the rest of a delivery. */
+struct memo_keys {
+	struct memo_hash *v;
+	size_t n, cap;
+};
+
 struct deliver_memo {
 	char path[CFG_PATH_MAX + 32];
 	const struct mbox_spool *msg;
 	char sender[1024];
 	bool have_digest;
 	struct memo_hash digest;      /* of sender and message bytes */
-	struct memo_hash seen[MEMO_MAX_KEYS];   /* action keys done by earlier runs */
-	size_t n_seen;
-	struct memo_hash done[MEMO_MAX_KEYS];   /* action keys done by this run */
-	size_t n_done;
+	struct memo_keys seen;        /* action keys done by earlier runs */
+	struct memo_keys done;        /* action keys done by this run */
 };
+
+/* Appends k unless the list is full or out of memory (both only lose retry memory). */
+static void keys_add(struct memo_keys *l, struct memo_hash k)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct memo_hash *v = cap <= MEMO_MAX_KEYS ? realloc(l->v, cap * sizeof *v) : NULL;
+		if (!v)
+			return;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = k;
+}
 
 /* Two independent 64-bit hashes (FNV-1a and a multiply-rotate mix): 128 bits against
  * accidental collisions. Not cryptographic: see mda(8) for why that is enough here. */
@@ -160,8 +179,8 @@ static void collect_seen(void *arg, const char *line, size_t len, struct memo_ha
 	struct deliver_memo *m = arg;
 	(void)line;
 	(void)len;
-	if (d.a == m->digest.a && d.b == m->digest.b && m->n_seen < MEMO_MAX_KEYS)
-		m->seen[m->n_seen++] = k;
+	if (d.a == m->digest.a && d.b == m->digest.b)
+		keys_add(&m->seen, k);
 }
 
 int deliver_memo_begin(struct deliver_ctx *ctx, const struct envelope *env, const struct mbox_spool *msg,
@@ -191,19 +210,19 @@ int deliver_memo_begin(struct deliver_ctx *ctx, const struct envelope *env, cons
 
 bool deliver_memo_seen(struct deliver_memo *m, const struct action *a)
 {
-	if (!m || m->n_seen == 0)
+	if (!m || m->seen.n == 0)
 		return false;
 	struct memo_hash k = action_key(a);
-	for (size_t i = 0; i < m->n_seen; i++)
-		if (m->seen[i].a == k.a && m->seen[i].b == k.b)
+	for (size_t i = 0; i < m->seen.n; i++)
+		if (m->seen.v[i].a == k.a && m->seen.v[i].b == k.b)
 			return true;
 	return false;
 }
 
 void deliver_memo_done(struct deliver_memo *m, const struct action *a)
 {
-	if (m && m->n_done < MEMO_MAX_KEYS)
-		m->done[m->n_done++] = action_key(a);
+	if (m)
+		keys_add(&m->done, action_key(a));
 }
 
 struct prune_out {
@@ -253,9 +272,9 @@ static int append_records(struct deliver_memo *m)
 			close(fd);
 		return -1;
 	}
-	for (size_t i = 0; i < m->n_done; i++) {
+	for (size_t i = 0; i < m->done.n; i++) {
 		int n = snprintf(line, sizeof line, "%lld %016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64 "\n",
-				 (long long)time(NULL), m->digest.a, m->digest.b, m->done[i].a, m->done[i].b);
+				 (long long)time(NULL), m->digest.a, m->digest.b, m->done.v[i].a, m->done.v[i].b);
 		if (write(fd, line, (size_t)n) != n) {
 			close(fd);
 			return -1;
@@ -276,10 +295,12 @@ void deliver_memo_end(struct deliver_ctx *ctx, bool temp_failed)
 	if (!m)
 		return;
 	/* Only a run that will be retried needs a record; successful runs cost nothing. */
-	if (temp_failed && m->n_done > 0) {
+	if (temp_failed && m->done.n > 0) {
 		if ((!m->have_digest && compute_digest(m) != 0) || append_records(m) != 0)
 			log_msg(LOG_WARNING, "cannot record completed deliveries in %s: %s; a retry may "
 				"deliver them again", m->path, strerror(errno));
 	}
+	free(m->seen.v);
+	free(m->done.v);
 	free(m);
 }
