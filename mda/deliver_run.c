@@ -263,6 +263,7 @@ static void child_exec(const struct deliver_spawn_req *req, int in_fd, int err_f
 	if (dup2(in_fd, 0) < 0 || dup2(err_fd, 2) < 0 || devnull < 0 || dup2(devnull, 1) < 0)
 		_exit(EX_OSERR);
 	signal(SIGPIPE, SIG_DFL);   /* SIG_IGN would survive exec */
+	signal(SIGXFSZ, SIG_DFL);   /* main() ignores it */
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -83,6 +83,11 @@ int main(int argc, char **argv)
 	int rc = parse_options(argc, argv, &m);
 	if (rc != EX_OK)
 		return rc;
+	/* Past a file size limit (RLIMIT_FSIZE, as an MTA or a quota wrapper may set) a write
+	 * must fail with EFBIG, which is rolled back and reported as "mailbox full" (4.2.2);
+	 * SIGXFSZ, pending while the append blocks signals, would kill us once unblocked.
+	 * child_exec restores the default for |command deliveries. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (m.lmtp_stdio)
 		return lmtp_serve_stdio(&m.inv, 0, 1);
 	if (m.listen)
