@@ -32,6 +32,11 @@ bool mbox_writer_init(struct mbox_writer *w, int fd, off_t off);
 void mbox_writer_put(struct mbox_writer *w, const void *p, size_t n);
 /* Flushes and frees the buffer. Returns 0 or the first errno. */
 int mbox_writer_finish(struct mbox_writer *w);
+/* A writer into a growing memory buffer (fd -1) instead of a file. False (ENOMEM) on failure. */
+bool mbox_writer_init_mem(struct mbox_writer *w);
+/* Ends a memory writer: its NUL-terminated bytes (malloc'd, length in *len_out), or NULL when
+ * it ran out of memory. */
+char *mbox_writer_take(struct mbox_writer *w, size_t *len_out);
 
 /* Streaming "^>*From " matcher shared by the spool (counting) and the appender (quoting). */
 struct mbox_qstate {

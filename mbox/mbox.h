@@ -180,14 +180,30 @@ struct mbox_plan {
 	bool keep;              /* false: drop the message */
 	bool set_flags;         /* rewrite Status/X-Status from flags */
 	unsigned flags;
+	const char *replace;    /* non-NULL: these bytes take the message's place (an edited copy):
+	                         * one message in mbox form, From_ line first, body quoted, ending
+	                         * with the blank separator, as mbox_edit_form makes it */
+	size_t replace_len;
 };
 
+/* Returns EX_OK, or the failure in r with the mailbox untouched: EX_TEMPFAIL (lock, I/O,
+ * changed by someone else), EX_DATAERR when a replacement is not exactly one mbox message. */
 int mbox_rewrite(const struct mbox_index *idx, const struct mbox_plan *plan, const struct mbox_owner *owner,
 		 int lock_timeout, bool dotlock, struct result *r);
 
 /* Where mbox_rewrite keeps the backup copy when it must rewrite in place (spool directory
  * not writable): the configuration's tmp_dir. Default $TMPDIR, else /tmp. Never fails. */
 void mbox_set_tmp_dir(const char *dir);
+
+/* Message i of idx as an editor should get it: the header section without the From_ line and
+ * Status/X-Status, then the body with one level of From_ quoting (rule q) taken off. The
+ * result is malloc'd and NUL-terminated (length in *len_out); NULL when out of memory. */
+char *mbox_edit_text(const struct mbox_index *idx, size_t i, enum mbox_quoting q, size_t *len_out);
+/* The mbox form of text (what the editor left of mbox_edit_text's output): message i's own
+ * From_ line, text From_-quoted with rule q, a final newline if missing and the blank
+ * separator; fit for mbox_plan.replace and mbox_index_buffer. malloc'd; NULL when out of memory. */
+char *mbox_edit_form(const struct mbox_index *idx, size_t i, const char *text, size_t len, enum mbox_quoting q,
+		     size_t *len_out);
 
 /* Renders message i of idx in mbox form with Status/X-Status set from flags into a malloc'd
  * buffer (for saves and ~/mbox). Returns NULL on allocation failure. */

@@ -36,115 +36,120 @@ static const char *rw_tmpdir(void)
 	return t && *t ? t : "/tmp";
 }
 
-/* Output of a rendering: a file writer or a memory buffer. */
-struct rw_sink {
-	struct mbox_writer *w;
-	char *mem;
-	size_t len, cap;
-	bool oom;
-};
-
-static void rw_put(struct rw_sink *s, const void *p, size_t n)
-{
-	if (s->w) {
-		mbox_writer_put(s->w, p, n);
-		return;
-	}
-	if (s->oom)
-		return;
-	if (s->len + n > s->cap) {
-		size_t cap = (s->cap ? s->cap * 2 : 4096) + n;
-		char *m = realloc(s->mem, cap);
-		if (!m) {
-			s->oom = true;
-			return;
-		}
-		s->mem = m;
-		s->cap = cap;
-	}
-	memcpy(s->mem + s->len, p, n);
-	s->len += n;
-}
-
 /* Status holds R and O as mailx writes them, X-Status D, A and F; empty ones are left out. */
-static void rw_status_fields(struct rw_sink *s, unsigned flags)
+static void rw_status_fields(struct mbox_writer *w, unsigned flags)
 {
 	char line[32];
 	size_t n = 0;
 	n += (size_t)snprintf(line, sizeof line, "Status: %s%s\n", flags & MBOX_F_READ ? "R" : "",
 			      flags & MBOX_F_OLD ? "O" : "");
 	if (flags & (MBOX_F_READ | MBOX_F_OLD))
-		rw_put(s, line, n);
+		mbox_writer_put(w, line, n);
 	n = (size_t)snprintf(line, sizeof line, "X-Status: %s%s%s\n", flags & MBOX_F_DELETED ? "D" : "",
 			     flags & MBOX_F_ANSWERED ? "A" : "", flags & MBOX_F_FLAGGED ? "F" : "");
 	if (flags & (MBOX_F_DELETED | MBOX_F_ANSWERED | MBOX_F_FLAGGED))
-		rw_put(s, line, n);
+		mbox_writer_put(w, line, n);
 }
 
 /* Writes message m of d with its Status/X-Status replaced (at the first old one) or
  * inserted before the blank line that ends the header section. */
-static void rw_render(struct rw_sink *s, const char *d, const struct mbox_msg *m, unsigned flags)
+static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_msg *m, unsigned flags)
 {
 	struct hdr_field f;
 	size_t end = (size_t)m->end, pos = (size_t)m->headers, before = pos;
 	bool done = false;
-	rw_put(s, d + m->start, (size_t)(m->headers - m->start));
+	mbox_writer_put(w, d + m->start, (size_t)(m->headers - m->start));
 	while (hdr_next(d, end, &pos, &f)) {
 		if (hdr_name_is(&f, "Status") || hdr_name_is(&f, "X-Status")) {
 			if (!done)
-				rw_status_fields(s, flags);
+				rw_status_fields(w, flags);
 			done = true;
 		} else {
-			rw_put(s, f.raw, f.raw_len);
+			mbox_writer_put(w, f.raw, f.raw_len);
 		}
 		before = pos;
 	}
 	if (!done) {
 		if (before > (size_t)m->headers && d[before - 1] != '\n')
-			rw_put(s, "\n", 1);     /* a last header line without its newline */
-		rw_status_fields(s, flags);
+			mbox_writer_put(w, "\n", 1);     /* a last header line without its newline */
+		rw_status_fields(w, flags);
 	}
-	rw_put(s, d + before, end - before);
+	mbox_writer_put(w, d + before, end - before);
 }
 
 char *mbox_render_message(const struct mbox_index *idx, size_t i, unsigned flags, size_t *len_out)
 {
-	struct rw_sink s = { 0 };
-	if (i >= idx->count)
+	struct mbox_writer w;
+	if (i >= idx->count || !mbox_writer_init_mem(&w))
 		return NULL;
-	rw_render(&s, idx->map, &idx->msgs[i], flags);
-	rw_put(&s, "", 1);
-	if (s.oom) {
-		free(s.mem);
-		return NULL;
+	rw_render(&w, idx->map, &idx->msgs[i], flags);
+	return mbox_writer_take(&w, len_out);
+}
+
+/* Is a plan's replacement one whole message in mbox form: From_ line at 0, nothing the
+ * index would split into a second message, and the blank separator at the end? Anything
+ * else would glue it to the next message or add one. */
+static bool rw_replacement_ok(const struct mbox_plan *p)
+{
+	struct mbox_index ri;
+	struct result r = { 0 };
+	const char *t = p->replace;
+	size_t n = p->replace_len;
+	if (n < 7 || memcmp(t, "From ", 5) != 0 || t[n - 1] != '\n' ||
+	    !(t[n - 2] == '\n' || (t[n - 2] == '\r' && t[n - 3] == '\n')))
+		return false;
+	if (mbox_index_buffer(t, n, &ri, &r) != EX_OK)
+		return false;
+	bool one = ri.count == 1 && ri.msgs[0].start == 0 && (size_t)ri.msgs[0].end == n;
+	mbox_index_close(&ri);
+	return one;
+}
+
+/* Writes a kept message that the plan replaces, its flags set as for any other message. */
+static void rw_replacement(struct mbox_writer *w, const struct mbox_plan *p)
+{
+	struct mbox_index ri;
+	struct result r = { 0 };
+	if (!p->set_flags) {
+		mbox_writer_put(w, p->replace, p->replace_len);
+		return;
 	}
-	if (len_out)
-		*len_out = s.len - 1;
-	return s.mem;
+	if (mbox_index_buffer(p->replace, p->replace_len, &ri, &r) != EX_OK || ri.count != 1) {
+		if (!w->err)
+			w->err = r.ex == EX_OK ? EINVAL : ENOMEM;
+		if (r.ex == EX_OK)
+			mbox_index_close(&ri);
+		return;
+	}
+	rw_render(w, ri.map, &ri.msgs[0], p->flags);
+	mbox_index_close(&ri);
 }
 
 /* The new mailbox: leading junk, kept messages, then everything that arrived after idx. */
-static void rw_generate(struct rw_sink *s, const char *d, size_t size, const struct mbox_index *idx,
+static void rw_generate(struct mbox_writer *w, const char *d, size_t size, const struct mbox_index *idx,
 			const struct mbox_plan *plan)
 {
 	size_t first = idx->count ? (size_t)idx->msgs[0].start : (size_t)idx->size;
-	rw_put(s, d, first);
+	mbox_writer_put(w, d, first);
 	for (size_t i = 0; i < idx->count; i++) {
 		const struct mbox_msg *m = &idx->msgs[i];
 		if (!plan[i].keep)
 			continue;
-		if (plan[i].set_flags && plan[i].flags != m->flags)
-			rw_render(s, d, m, plan[i].flags);
+		if (plan[i].replace)
+			rw_replacement(w, &plan[i]);
+		else if (plan[i].set_flags && plan[i].flags != m->flags)
+			rw_render(w, d, m, plan[i].flags);
 		else
-			rw_put(s, d + m->start, (size_t)(m->end - m->start));
+			mbox_writer_put(w, d + m->start, (size_t)(m->end - m->start));
 	}
-	rw_put(s, d + idx->size, size - (size_t)idx->size);
+	mbox_writer_put(w, d + idx->size, size - (size_t)idx->size);
 }
 
 static bool rw_needed(const struct mbox_index *idx, const struct mbox_plan *plan)
 {
 	for (size_t i = 0; i < idx->count; i++)
-		if (!plan[i].keep || (plan[i].set_flags && plan[i].flags != idx->msgs[i].flags))
+		if (!plan[i].keep || plan[i].replace ||
+		    (plan[i].set_flags && plan[i].flags != idx->msgs[i].flags))
 			return true;
 	return false;
 }
@@ -232,21 +237,31 @@ static int rw_by_rename(struct mbox_lock *lk, const struct stat *st, mbox_gen_fn
 	return rw_fsync_dir(lk->path);
 }
 
-/* Copies fd src[0..len) over dst from offset 0, truncates and fsyncs dst. */
+/* Copies fd src[0..len) over dst from offset 0, truncates and fsyncs dst. Goes through a
+ * mbox_writer like every other mailbox write (and so through its kill test hook). */
 static int rw_copy_over(int src, int dst, off_t len)
 {
+	struct mbox_writer w;
 	char *buf = malloc(MBOX_IO_BUF);
 	off_t off = 0;
-	int err = buf ? 0 : ENOMEM;
-	while (!err && off < len) {
+	if (!buf || !mbox_writer_init(&w, dst, 0)) {
+		free(buf);
+		return ENOMEM;
+	}
+	int err = 0;
+	while (!err && !w.err && off < len) {
 		size_t want = len - off < MBOX_IO_BUF ? (size_t)(len - off) : MBOX_IO_BUF;
 		ssize_t got = pread(src, buf, want, off);
 		if (got <= 0)
 			err = got < 0 ? errno : EIO;
-		else if ((err = mbox_pwrite_all(dst, buf, (size_t)got, off)) == 0)
-			off += got;
+		else
+			mbox_writer_put(&w, buf, (size_t)got);
+		off += got > 0 ? got : 0;
 	}
 	free(buf);
+	int werr = mbox_writer_finish(&w);
+	if (!err)
+		err = werr;
 	if (!err && (ftruncate(dst, len) != 0 || fsync(dst) != 0))
 		err = errno;
 	return err;
@@ -305,8 +320,7 @@ struct rw_plan_ctx {
 static void rw_gen_plan(struct mbox_writer *w, const void *ctx)
 {
 	const struct rw_plan_ctx *c = ctx;
-	struct rw_sink s = { .w = w };
-	rw_generate(&s, c->d, c->size, c->idx, c->plan);
+	rw_generate(w, c->d, c->size, c->idx, c->plan);
 }
 
 static int rw_locked(struct mbox_lock *lk, const struct mbox_index *idx, const struct mbox_plan *plan,
@@ -346,6 +360,10 @@ int mbox_rewrite(const struct mbox_index *idx, const struct mbox_plan *plan, con
 		 int lock_timeout, bool dotlock, struct result *r)
 {
 	struct mbox_lock lk;
+	for (size_t i = 0; i < idx->count; i++)
+		if (plan[i].keep && plan[i].replace && !rw_replacement_ok(&plan[i]))
+			return res_set(r, EX_DATAERR, "5.6.0", "%s: the new text of message %zu is not one "
+				       "mbox message; nothing was changed", idx->path, i + 1);
 	if (idx->ino == 0 || !rw_needed(idx, plan)) {
 		*r = res_ok("nothing to change");
 		return EX_OK;

@@ -2,6 +2,7 @@
 #include "mbox/internal.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,26 @@ static void mbox_writer_flush(struct mbox_writer *w)
 	}
 }
 
+bool mbox_writer_init_mem(struct mbox_writer *w)
+{
+	if (!mbox_writer_init(w, -1, 0))
+		return false;
+	w->die_after = -1;     /* the kill -9 test hook is about files, not memory */
+	return true;
+}
+
+/* Memory mode: a full buffer doubles instead of being written out. */
+static void mbox_writer_grow(struct mbox_writer *w)
+{
+	char *bigger = w->cap <= SIZE_MAX / 2 ? realloc(w->buf, w->cap * 2) : NULL;
+	if (!bigger) {
+		w->err = ENOMEM;
+		return;
+	}
+	w->buf = bigger;
+	w->cap *= 2;
+}
+
 void mbox_writer_put(struct mbox_writer *w, const void *p, size_t n)
 {
 	const char *s = p;
@@ -80,9 +101,25 @@ void mbox_writer_put(struct mbox_writer *w, const void *p, size_t n)
 		w->len += take;
 		s += take;
 		n -= take;
-		if (w->len == w->cap)
+		if (w->len == w->cap && w->fd < 0)
+			mbox_writer_grow(w);
+		else if (w->len == w->cap)
 			mbox_writer_flush(w);
 	}
+}
+
+char *mbox_writer_take(struct mbox_writer *w, size_t *len_out)
+{
+	char *buf = w->buf;     /* put keeps len < cap in memory mode: room for the NUL */
+	w->buf = NULL;
+	if (w->err) {
+		free(buf);
+		return NULL;
+	}
+	buf[w->len] = '\0';
+	if (len_out)
+		*len_out = w->len;
+	return buf;
 }
 
 int mbox_writer_finish(struct mbox_writer *w)
