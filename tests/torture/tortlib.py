@@ -86,6 +86,15 @@ def check_message(lines):
     return mid, True, ""
 
 
+def lmtp_data(raw):
+    """raw (LF lines) as DATA content: dot-stuffed, CRLF line ends, the final dot. Splits on
+    LF only: a bare CR is message content (bytes.splitlines would break lines there)."""
+    lines = raw.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return b"".join((b"." + ln if ln.startswith(b".") else ln) + b"\r\n" for ln in lines) + b".\r\n"
+
+
 class LMTP:
     def __init__(self, path, timeout=120):
         self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -132,9 +141,7 @@ class LMTP:
         c, l = self.cmd("DATA")
         if c != 354:
             return [(r, c, l) for r in rcpts]
-        data = b"".join((b"." + ln if ln.startswith(b".") else ln).rstrip(b"\n") + b"\r\n"
-                        for ln in raw.splitlines(keepends=True))
-        self.send(data + b".\r\n")
+        self.send(lmtp_data(raw))
         for r in accepted:
             res[r] = self.reply()
         return [(r,) + res[r] for r in rcpts]
