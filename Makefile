@@ -5,7 +5,7 @@
 #   make check-asan    the same tests built with AddressSanitizer + UBSan in build-asan/
 #   make unit-MODULE   build and run only tests/unit/test_MODULE*.c (MODULE = mbox, aliases, ...)
 #   make install       PREFIX=/usr/local DESTDIR=
-#   make bench | torture | fuzz   evidence that is not part of `make test`
+#   make bench | torture | fuzz   evidence that is not part of `make test` (torture QUICK=1: CI sizes)
 
 CC      ?= gcc
 BUILD   ?= build
