@@ -114,21 +114,23 @@ static char *split_file(char *arg)
 
 static const char *msg_hdr(struct mail_session *s, size_t i, size_t *len)
 {
-	const struct mbox_msg *x = &s->idx.msgs[i];
+	const char *map;
+	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
 	*len = (size_t)(x->body - x->headers);
-	return s->idx.map + x->headers;
+	return map + x->headers;
 }
 
 /* Writes headers (filtered unless all) the way `type` shows them, the From_ line first when
  * from_line. */
 static void show_headers(FILE *out, struct mail_session *s, size_t i, bool all, bool from_line)
 {
-	const struct mbox_msg *x = &s->idx.msgs[i];
+	const char *map;
+	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
 	size_t hlen, pos = 0;
 	const char *hdr = msg_hdr(s, i, &hlen);
 	struct hdr_field f;
 	if (from_line)
-		fwrite(s->idx.map + x->start, 1, (size_t)(x->headers - x->start), out);
+		fwrite(map + x->start, 1, (size_t)(x->headers - x->start), out);
 	while (hdr_next(hdr, hlen, &pos, &f)) {
 		char name[128];
 		snprintf(name, sizeof name, "%.*s", (int)f.name_len, f.name);
@@ -168,12 +170,13 @@ static FILE *open_pager(size_t lines, bool *piped)
 
 static void type_one(struct mail_session *s, size_t i, bool all, FILE *out)
 {
-	const struct mbox_msg *x = &s->idx.msgs[i];
+	const char *map;
+	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
 	size_t hlen;
 	const char *hdr = msg_hdr(s, i, &hlen);
 	fprintf(out, "Message %zu:\n", i + 1);
 	show_headers(out, s, i, all, true);
-	mail_show_body(out, hdr, hlen, s->idx.map + x->body, (size_t)(x->end - x->body));
+	mail_show_body(out, hdr, hlen, map + x->body, (size_t)(x->end - x->body));
 	mark_read(s, i);
 	s->cur = i;
 }
@@ -200,8 +203,9 @@ static void cmd_top(struct mail_session *s, const unsigned char *sel)
 	for (size_t i = 0; i < s->n; i++) {
 		if (!sel[i])
 			continue;
-		const struct mbox_msg *x = &s->idx.msgs[i];
-		const char *p = s->idx.map + x->body, *end = s->idx.map + x->end;
+		const char *map;
+		const struct mbox_msg *x = mail_sess_msg(s, i, &map);
+		const char *p = map + x->body, *end = map + x->end;
 		printf("Message %zu:\n", i + 1);
 		show_headers(stdout, s, i, false, true);
 		for (long l = 0; l < top && p < end; l++) {
@@ -211,6 +215,55 @@ static void cmd_top(struct mail_session *s, const unsigned char *sel)
 			p += len;
 		}
 		s->cur = i;
+	}
+}
+
+/* "Edit message N [ynq]?", asked before every message after the first, as Heirloom does.
+ * Returns 'y', 'n' or 'q' (end of input is 'q'). */
+static int ask_edit(size_t i)
+{
+	char line[64];
+	printf("Edit message %zu [ynq]? ", i + 1);
+	fflush(stdout);
+	if (!fgets(line, sizeof line, stdin))
+		return 'q';
+	return line[0] == 'n' || line[0] == 'q' ? line[0] : 'y';
+}
+
+/* One message through the editor; a changed text becomes the session's copy of it. */
+static void edit_one(struct mail_session *s, size_t i, bool visual)
+{
+	size_t pos, len, new_len;
+	char *changed = NULL;
+	const struct mbox_index *v = mail_sess_view(s, i, &pos);
+	char *text = mbox_edit_text(v, pos, s->cfg->mbox_quoting, &len);
+	s->cur = i;
+	mark_read(s, i);
+	if (!text) {
+		fprintf(stderr, "out of memory\n");
+		return;
+	}
+	if (mail_edit_text(visual ? "VISUAL" : "EDITOR", visual ? "vi" : "ed", text, len, s->readonly, &changed,
+			   &new_len) == 1)
+		mail_sess_replace(s, i, changed, new_len);
+	free(changed);
+	free(text);
+}
+
+/* edit/visual: the messages through $EDITOR (ed) or $VISUAL (vi) in turn; what changed is
+ * shown from now on and written back at quit (exit leaves the mailbox as it was). */
+static void cmd_edit(struct mail_session *s, const unsigned char *sel, bool visual)
+{
+	bool first = true;
+	for (size_t i = 0; i < s->n; i++) {
+		if (!sel[i])
+			continue;
+		int answer = first ? 'y' : ask_edit(i);
+		if (answer == 'q')
+			break;
+		first = false;
+		if (answer == 'y')
+			edit_one(s, i, visual);
 	}
 }
 
@@ -368,15 +421,17 @@ static int save_msgs(struct mail_session *s, const unsigned char *sel, const cha
 	for (size_t i = 0; i < s->n; i++) {
 		if (!sel[i])
 			continue;
-		const struct mbox_msg *x = &s->idx.msgs[i];
+		const char *map;
+		const struct mbox_msg *x = mail_sess_msg(s, i, &map);
 		if (body_only) {
-			fwrite(s->idx.map + x->body, 1, (size_t)(x->content_end - x->body), fp);
+			fwrite(map + x->body, 1, (size_t)(x->content_end - x->body), fp);
 			bytes += x->content_end - x->body;
 			lines += s->msgs[i].lines;
 		} else {
-			size_t len;
+			size_t len, pos;
 			unsigned f = MBOX_F_OLD | ((s->msgs[i].flags & MAIL_M_READ) ? MBOX_F_READ : 0);
-			char *data = mbox_render_message(&s->idx, i, f, &len);
+			const struct mbox_index *v = mail_sess_view(s, i, &pos);
+			char *data = mbox_render_message(v, pos, f, &len);
 			if (!data || mbox_append_raw(&lk, data, len, s->cfg->fsync, &r) != EX_OK) {
 				fprintf(stderr, "%s: %s\n", path, data ? r.reason : "out of memory");
 				free(data);
@@ -474,34 +529,54 @@ static void append_prefixed(struct mail_draft *d, const char *text, size_t len, 
 	}
 }
 
-/* ~f/~m: the selected messages as `type` shows them (decoded), Heirloom's tab indent for ~m. */
+enum msg_headers { HDR_NONE, HDR_SHOWN, HDR_ALL };
+
+/* Message i as `type` shows it (decoded body; no header, the ignore-filtered ones or all;
+ * never the From_ line) in a malloc'd buffer; NULL when out of memory. */
+static char *msg_as_text(struct mail_session *s, size_t i, enum msg_headers h, size_t *len)
+{
+	char *buf = NULL;
+	size_t hlen;
+	FILE *mem = open_memstream(&buf, len);
+	if (!mem)
+		return NULL;
+	const char *map;
+	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
+	const char *hdr = msg_hdr(s, i, &hlen);
+	if (h != HDR_NONE)
+		show_headers(mem, s, i, h == HDR_ALL, false);
+	mail_show_body(mem, hdr, hlen, map + x->body, (size_t)(x->content_end - x->body));
+	if (fclose(mem) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* indentprefix, or Heirloom's tab when it is unset or empty. */
+static const char *indent_prefix(void)
+{
+	const char *p = mail_var_get("indentprefix");
+	return p && *p ? p : "\t";
+}
+
+/* ~f/~m: the selected messages as `type` shows them (decoded), indented for ~m. */
 static void interpolate_msgs(void *ctx, const char *list, bool indent, bool all_headers, struct mail_draft *d)
 {
 	struct mail_session *s = ctx;
 	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
-	const char *prefix = indent ? mail_var_get("indentprefix") : "";
-	if (!prefix)
-		prefix = "\t";
 	if (!sel || get_list(s, list, MAIL_LIST_UNDELETED, sel) <= 0) {
 		free(sel);
 		return;
 	}
 	printf("Interpolating:");
 	for (size_t i = 0; i < s->n; i++) {
-		if (!sel[i])
+		size_t len;
+		char *text = sel[i] ? msg_as_text(s, i, all_headers ? HDR_ALL : HDR_SHOWN, &len) : NULL;
+		if (!text)
 			continue;
-		char *buf = NULL;
-		size_t len = 0, hlen;
-		FILE *mem = open_memstream(&buf, &len);
-		if (!mem)
-			break;
-		const struct mbox_msg *x = &s->idx.msgs[i];
-		const char *hdr = msg_hdr(s, i, &hlen);
-		show_headers(mem, s, i, all_headers, false);
-		mail_show_body(mem, hdr, hlen, s->idx.map + x->body, (size_t)(x->content_end - x->body));
-		fclose(mem);
-		append_prefixed(d, buf, len, prefix);
-		free(buf);
+		append_prefixed(d, text, len, indent ? indent_prefix() : "");
+		free(text);
 		printf(" %zu", i + 1);
 	}
 	printf("\n");
@@ -529,21 +604,34 @@ static void drop_self(struct mail_session *s, char **list)
 	*list = out;
 }
 
-static void quote_body(struct mail_session *s, size_t i, struct mail_draft *d)
+/* Heirloom's `quote` for reply/Reply: unset, the draft starts empty; "noheading", the body
+ * indented; "headers"/"allheaders", the message with its shown/all headers indented, as ~m
+ * and ~M would; any other value, "SENDER wrote:" and a blank line before the body. */
+static void quote_reply(struct mail_session *s, size_t i, struct mail_draft *d)
 {
-	const struct mbox_msg *x = &s->idx.msgs[i];
-	const char *prefix = mail_var_get("indentprefix");
-	const char *p = s->idx.map + x->body, *end = s->idx.map + x->content_end;
-	if (!prefix)
-		prefix = "> ";
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		mail_draft_append(d, prefix, strlen(prefix));
-		mail_draft_append(d, p, len);
-		mail_draft_append(d, "\n", 1);
-		p += len + 1;
+	const char *q = mail_var_get("quote");
+	enum msg_headers h = HDR_NONE;
+	size_t len;
+	if (!q)
+		return;
+	if (!strcmp(q, "headers")) {
+		h = HDR_SHOWN;
+	} else if (!strcmp(q, "allheaders")) {
+		h = HDR_ALL;
+	} else if (strcmp(q, "noheading") != 0) {
+		const char *map;
+		const char *from = mail_sess_msg(s, i, &map)->from;
+		char *shown = from ? mail_locale_text(from) : NULL;
+		if (shown) {
+			mail_draft_append(d, shown, strlen(shown));
+			mail_draft_append(d, " wrote:\n\n", strlen(" wrote:\n\n"));
+		}
+		free(shown);
 	}
+	char *text = msg_as_text(s, i, h, &len);
+	if (text)
+		append_prefixed(d, text, len, indent_prefix());
+	free(text);
 }
 
 static void cmd_reply(struct mail_session *s, const unsigned char *sel, bool all)
@@ -558,7 +646,8 @@ static void cmd_reply(struct mail_session *s, const unsigned char *sel, bool all
 	struct mail_draft d = { 0 };
 	char *rt = mail_header_get(hdr, hlen, "Reply-To");
 	char *from = rt ? rt : mail_header_get(hdr, hlen, "From");
-	mail_addr_append(&d.to, from ? from : s->idx.msgs[i].envelope_sender);
+	const char *map;
+	mail_addr_append(&d.to, from ? from : mail_sess_msg(s, i, &map)->envelope_sender);
 	if (all) {
 		char *to = mail_header_get(hdr, hlen, "To"), *cc = mail_header_get(hdr, hlen, "Cc");
 		if (to)
@@ -581,7 +670,7 @@ static void cmd_reply(struct mail_session *s, const unsigned char *sel, bool all
 	d.in_reply_to = mail_header_get(hdr, hlen, "Message-ID");
 	if (d.in_reply_to)
 		d.references = strdup(d.in_reply_to);
-	quote_body(s, i, &d);
+	quote_reply(s, i, &d);
 	s->cur = i;
 	send_draft(s, &d);
 	if (!s->status)
@@ -630,9 +719,10 @@ static void cmd_pipe(struct mail_session *s, char *arg)
 	if (sel && get_list(s, list, MAIL_LIST_UNDELETED, sel) > 0) {
 		for (size_t i = 0; i < s->n; i++)
 			if (sel[i]) {
-				const struct mbox_msg *x = &s->idx.msgs[i];
+				const char *map;
+				const struct mbox_msg *x = mail_sess_msg(s, i, &map);
 				printf("Pipe to: \"%s\"\n", cmd);
-				run_sh(cmd, s->idx.map + x->start, (size_t)(x->end - x->start));
+				run_sh(cmd, map + x->start, (size_t)(x->end - x->start));
 				mark_read(s, i);
 				s->cur = i;
 			}
@@ -910,6 +1000,8 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 	case C_SAVE_SENDER: cmd_save_sender(s, sel, true); break;
 	case C_COPY_SENDER: cmd_save_sender(s, sel, false); break;
 	case C_REPLY_SENDER: cmd_reply(s, sel, false); break;
+	case C_EDIT: cmd_edit(s, sel, false); break;
+	case C_VISUAL: cmd_edit(s, sel, true); break;
 	default: break;
 	}
 	free(sel);

@@ -100,35 +100,18 @@ static void read_file(struct mail_draft *d, const char *name)
 	printf("\"%s\" %zu/%zu\n", name, lines, bytes);
 }
 
-/* ~e/~v: the body goes through a private temp file and the user's editor. */
+/* ~e/~v: the body goes through the user's editor (Heirloom's defaults: ed, vi). */
 static void edit_draft(struct mail_draft *d, const char *var, const char *def)
 {
-	char path[CFG_PATH_MAX];
-	const char *ed = getenv(var), *tmp = getenv("TMPDIR");
-	char cmd[CFG_PATH_MAX * 2];
-	mail_fmt(path, sizeof path, "%s/mail.edXXXXXX", tmp && *tmp ? tmp : "/tmp");
-	int fd = mkstemp(path);
-	if (fd < 0) {
-		perror("mkstemp");
-		return;
-	}
-	if (d->body && write(fd, d->body, d->body_len) != (ssize_t)d->body_len)
-		perror(path);
-	close(fd);
-	mail_fmt(cmd, sizeof cmd, "%s '%s'", ed && *ed ? ed : def, path);
-	if (run_shell(cmd) == 0) {
+	char *text;
+	size_t len;
+	if (mail_edit_text(var, def, d->body ? d->body : "", d->body_len, false, &text, &len) >= 0) {
 		free(d->body);
 		d->body = NULL;
 		d->body_len = 0;
-		FILE *fp = fopen(path, "r");
-		char buf[8192];
-		size_t n;
-		while (fp && (n = fread(buf, 1, sizeof buf, fp)) > 0)
-			mail_draft_append(d, buf, n);
-		if (fp)
-			fclose(fp);
+		mail_draft_append(d, text, len);
+		free(text);
 	}
-	unlink(path);
 	printf("(continue)\n");
 }
 
@@ -196,7 +179,7 @@ static int tilde(FILE *in, struct mail_draft *d, char *line, const char *home)
 	case 'p': print_draft(d); return 0;
 	case 'h': ask_headers(in, d); return 0;
 	case 'f': case 'F': case 'm': case 'M': interpolate(d, c, arg); return 0;
-	case 'e': edit_draft(d, "EDITOR", "vi"); return 0;
+	case 'e': edit_draft(d, "EDITOR", "ed"); return 0;
 	case 'v': edit_draft(d, "VISUAL", "vi"); return 0;
 	case '!': run_shell(arg); printf("!\n"); return 0;
 	case '?': fputs(tilde_help, stdout); return 0;

@@ -115,7 +115,7 @@ enum mail_cmd_id {
 	C_PRESERVE, C_MBOX, C_TOUCH, C_TOP, C_SIZE, C_FOLDER, C_FOLDERS, C_SET, C_UNSET,
 	C_ALIAS, C_UNALIAS, C_SHELL, C_PIPE, C_EQUALS, C_HELP, C_QUIT, C_EXIT, C_IGNORE,
 	C_RETAIN, C_SOURCE, C_LIST, C_ECHO, C_NEWMAIL, C_UNREAD, C_VERSION, C_CD, C_SHELLCMD,
-	C_SAVE_SENDER, C_COPY_SENDER,
+	C_SAVE_SENDER, C_COPY_SENDER, C_EDIT, C_VISUAL,
 };
 
 enum mail_arg_kind { A_MSGLIST, A_STRING, A_NONE, A_WORDS };
@@ -190,6 +190,15 @@ bool mail_expand_path(const char *name, const char *home, char *out, size_t size
 
 /* Appends the draft to ~/dead.letter (mbox form not required: plain text, as mailx). */
 void mail_save_dead(const char *home, const struct mail_draft *d);
+
+/* ---- the user's editor (edit.c) ---- */
+/* Runs the editor named by variable var (EDITOR/VISUAL: the mail variable, else the
+ * environment, else def) on a private temp file holding text[0..len). Returns 1 when the
+ * file changed, 0 when not (always 0 when read_only: the file is 0400 and any change is
+ * dropped), with the file's content in *out (malloc'd, NUL-terminated, *out_len); -1 when
+ * the editor could not run or exited non-zero (message printed, *out NULL). */
+int mail_edit_text(const char *var, const char *def, const char *text, size_t len, bool read_only, char **out,
+		   size_t *out_len);
 
 /* ---- collecting a message (collect.c) ---- */
 /* Reads the body from in; when interactive, honours tilde escapes and `dot`.

@@ -24,40 +24,114 @@ static unsigned session_flags(unsigned f)
 	return m;
 }
 
+const struct mbox_index *mail_sess_view(const struct mail_session *s, size_t i, size_t *pos)
+{
+	if (i < s->n_edits && s->edits[i].data) {
+		*pos = 0;
+		return &s->edits[i].idx;
+	}
+	*pos = i;
+	return &s->idx;
+}
+
+const struct mbox_msg *mail_sess_msg(const struct mail_session *s, size_t i, const char **map)
+{
+	size_t pos;
+	const struct mbox_index *v = mail_sess_view(s, i, &pos);
+	*map = v->map;
+	return &v->msgs[pos];
+}
+
+/* The summary fields of message i (as shown: edited or not); its session flags stay. */
+static void fill_one(struct mail_session *s, size_t i)
+{
+	const char *map;
+	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
+	struct hdr_field f;
+	const char *hdr = map + x->headers;
+	size_t hlen = (size_t)(x->body - x->headers);
+	s->tos[i] = NULL;
+	if (hdr_find(hdr, hlen, "To", &f)) {
+		char *raw = hdr_unfold(f.value, f.value_len);
+		s->tos[i] = raw ? hdr_decode_2047(raw, strlen(raw)) : NULL;
+		free(raw);
+	}
+	s->msgs[i].from = x->from ? x->from : x->envelope_sender;
+	s->msgs[i].to = s->tos[i];
+	s->msgs[i].subject = x->subject;
+	s->msgs[i].date = x->from_date;
+	s->msgs[i].lines = x->lines;
+	s->msgs[i].bytes = (long long)(x->end - x->start);
+}
+
+/* Room for an edit slot per message; new slots are empty. */
+static int grow_edits(struct mail_session *s, size_t n)
+{
+	if (n <= s->n_edits)
+		return 0;
+	struct mail_edit *e = realloc(s->edits, n * sizeof *e);
+	if (!e)
+		return -1;
+	memset(e + s->n_edits, 0, (n - s->n_edits) * sizeof *e);
+	s->edits = e;
+	s->n_edits = n;
+	return 0;
+}
+
+static void free_edits(struct mail_session *s)
+{
+	for (size_t i = 0; i < s->n_edits; i++)
+		if (s->edits[i].data) {
+			mbox_index_close(&s->edits[i].idx);
+			free(s->edits[i].data);
+		}
+	free(s->edits);
+	s->edits = NULL;
+	s->n_edits = 0;
+}
+
 /* Fills msgs[from..idx.count) from the index. */
 static int fill_msgs(struct mail_session *s, size_t from)
 {
 	size_t n = s->idx.count;
 	struct mail_msg *m = realloc(s->msgs, (n ? n : 1) * sizeof *m);
 	char **t = realloc(s->tos, (n ? n : 1) * sizeof *t);
-	if (!m || !t) {
-		free(m);
+	if (!m || !t || grow_edits(s, n) < 0) {
+		s->msgs = m ? m : s->msgs;
+		s->tos = t ? t : s->tos;
 		return -1;
 	}
 	s->msgs = m;
 	s->tos = t;
 	for (size_t i = from; i < n; i++) {
-		const struct mbox_msg *x = &s->idx.msgs[i];
-		struct hdr_field f;
-		const char *hdr = s->idx.map + x->headers;
-		size_t hlen = (size_t)(x->body - x->headers);
-		s->tos[i] = NULL;
-		if (hdr_find(hdr, hlen, "To", &f)) {
-			char *raw = hdr_unfold(f.value, f.value_len);
-			s->tos[i] = raw ? hdr_decode_2047(raw, strlen(raw)) : NULL;
-			free(raw);
-		}
-		m[i] = (struct mail_msg){
-			.flags = session_flags(x->flags),
-			.from = x->from ? x->from : x->envelope_sender,
-			.to = s->tos[i],
-			.subject = x->subject,
-			.date = x->from_date,
-			.lines = x->lines,
-			.bytes = (long long)(x->end - x->start),
-		};
+		m[i] = (struct mail_msg){ .flags = session_flags(s->idx.msgs[i].flags) };
+		fill_one(s, i);
 	}
 	s->n = n;
+	return 0;
+}
+
+int mail_sess_replace(struct mail_session *s, size_t i, const char *text, size_t len)
+{
+	struct mail_edit e = { 0 };
+	struct result r = { 0 };
+	size_t pos;
+	const struct mbox_index *v = mail_sess_view(s, i, &pos);
+	e.data = mbox_edit_form(v, pos, text, len, s->cfg->mbox_quoting, &e.len);
+	if (!e.data || mbox_index_buffer(e.data, e.len, &e.idx, &r) != EX_OK || e.idx.count != 1) {
+		fprintf(stderr, "%s\n", !e.data || r.ex == EX_OK ? "out of memory" : r.reason);
+		if (e.data && r.ex == EX_OK)
+			mbox_index_close(&e.idx);
+		free(e.data);
+		return -1;
+	}
+	if (s->edits[i].data) {
+		mbox_index_close(&s->edits[i].idx);
+		free(s->edits[i].data);
+	}
+	s->edits[i] = e;
+	free(s->tos[i]);
+	fill_one(s, i);
 	return 0;
 }
 
@@ -220,8 +294,9 @@ static char *render_for_mbox(struct mail_session *s, const enum fate *fates, siz
 	for (size_t i = 0; i < s->n; i++) {
 		if (fates[i] != TO_MBOX)
 			continue;
-		size_t l;
-		char *data = mbox_render_message(&s->idx, i, mbox_flags_of(&s->msgs[i]), &l);
+		size_t l, pos;
+		const struct mbox_index *v = mail_sess_view(s, i, &pos);
+		char *data = mbox_render_message(v, pos, mbox_flags_of(&s->msgs[i]), &l);
 		char *grown = data ? realloc(all, len + l + 1) : NULL;
 		if (!grown) {
 			free(data);
@@ -274,7 +349,7 @@ static int save_to_mbox(struct mail_session *s, const enum fate *fates, const ch
 static bool needs_rewrite(const struct mail_session *s, const struct mbox_plan *plan)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!plan[i].keep || plan[i].flags != (s->idx.msgs[i].flags & ~(unsigned)0))
+		if (!plan[i].keep || plan[i].replace || plan[i].flags != s->idx.msgs[i].flags)
 			return true;
 	return false;
 }
@@ -292,6 +367,10 @@ static int rewrite(struct mail_session *s, const enum fate *fates, size_t *held)
 		plan[i].keep = fates[i] == KEEP;
 		plan[i].set_flags = true;
 		plan[i].flags = mbox_flags_of(&s->msgs[i]);
+		if (i < s->n_edits && s->edits[i].data) {
+			plan[i].replace = s->edits[i].data;
+			plan[i].replace_len = s->edits[i].len;
+		}
 		*held += plan[i].keep;
 	}
 	if (needs_rewrite(s, plan) &&
@@ -341,6 +420,7 @@ int mail_sess_close(struct mail_session *s, bool save)
 		free(fates);
 	}
 	free_msgs(s);
+	free_edits(s);
 	mbox_index_close(&s->idx);
 	s->open = false;
 	return rc;

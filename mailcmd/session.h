@@ -5,6 +5,14 @@
 #include "mailcmd/mail.h"
 #include "mbox/mbox.h"
 
+/* A message edited in this session (edit/visual): its new text in mbox form and an index of
+ * it, shown in place of the original and written back at quit. */
+struct mail_edit {
+	char *data;                    /* NULL: not edited */
+	size_t len;
+	struct mbox_index idx;         /* one message, pointing into data */
+};
+
 struct mail_session {
 	const struct config *cfg;
 	char path[CFG_PATH_MAX];       /* the open mailbox */
@@ -17,6 +25,8 @@ struct mail_session {
 	struct mbox_index idx;
 	struct mail_msg *msgs;
 	char **tos;                    /* To: texts owned here, for showto */
+	struct mail_edit *edits;       /* n_edits entries; kept across new-mail re-indexing */
+	size_t n_edits;
 	size_t n;
 	size_t cur;                    /* 0-based current message */
 	size_t page;                   /* first message of the last headers page */
@@ -30,6 +40,15 @@ int mail_sess_open(struct mail_session *s, const char *path, bool system);
 /* Leaves the mailbox as Heirloom's quit does (or only releases it when !save). Returns 0
  * or -1 when the mailbox could not be updated (nothing was lost). */
 int mail_sess_close(struct mail_session *s, bool save);
+/* The index holding message i as the session shows it (its edited copy once edited) and
+ * the message's position in it (*pos). Never fails for i < n. */
+const struct mbox_index *mail_sess_view(const struct mail_session *s, size_t i, size_t *pos);
+/* Message i as shown, and the bytes its offsets refer to (*map). */
+const struct mbox_msg *mail_sess_msg(const struct mail_session *s, size_t i, const char **map);
+/* Makes text (the message as an editor leaves it: header, blank line, body) the session's
+ * copy of message i, shown from now on and written back at quit. Returns 0, or -1 with a
+ * message printed (the old copy stays). */
+int mail_sess_replace(struct mail_session *s, size_t i, const char *text, size_t len);
 /* Re-indexes when the mailbox grew; prints "New mail has arrived." Returns new count. */
 size_t mail_sess_newmail(struct mail_session *s, bool quiet);
 /* Prints `"path": N messages N new N unread`. */

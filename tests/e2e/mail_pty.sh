@@ -30,6 +30,8 @@ cat >"$W/script" <<EOS
 ? & $
 > s 3 +saved
 ? "\+saved" \[New file\]
+> set quote
+? & $
 > R 1
 ? To: bob@example.com
 ? Subject: Re: Hello there
@@ -44,7 +46,9 @@ out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script" -- env COLUMNS=80 "$B
 	-o sendmail_path="$W/fake-sendmail" -u alice) || { echo "$out"; fail "pty session"; }
 echo "$out"
 check "reply args" grep -qx -- '-oi -- bob@example.com' "$W/sent.args"
-check "reply quoted" grep -qx '> first body' "$W/sent.msg"
+# Heirloom: quote set gives "FROM wrote:", a blank line, the body indented by a tab
+check "reply heading" grep -qx 'bob@example.com wrote:' "$W/sent.msg"
+check "reply quoted with a tab" grep -qx "$(printf '\tfirst body')" "$W/sent.msg"
 check "in-reply-to" grep -qx 'In-Reply-To: <1@x>' "$W/sent.msg"
 check "saved file" grep -q '^Subject: Invoice' "$W/home/alice/saved"
 check "mbox has read msg" grep -q '^Subject: Hello there' "$W/home/alice/mbox"
@@ -149,4 +153,50 @@ check "saved message left the spool" bash -c "! grep -q '<9@x>' '$W/spool/alice'
 check "Save named after sender" grep -q '^Message-ID: <9@x>' "$W/bob"
 check "read mail in front of mbox" bash -c "head -1 '$HOME/mbox' | grep -q '^From carol@example.com '"
 check "older mail still in mbox" grep -q '^Subject: older' "$HOME/mbox"
+
+# Session 4: edit and visual with $EDITOR/$VISUAL (sed scripts): the edited copy is what
+# `type` shows, quit writes it back re-quoted under the original From_ line; exit drops it.
+cat >"$W/ed.sed" <<'EOS'
+s/^Subject: Edit me$/Subject: Edited/
+s/^original text$/edited text/
+s/^From inside$/From inside (now unquoted by the user)/
+EOS
+cat >"$W/vis.sed" <<'EOS'
+s/^second body$/changed by visual/
+EOS
+{ printf 'From bob@example.com Fri Sep 29 04:01:11 2023\nFrom: bob@example.com\nTo: alice@test.example\nSubject: Edit me\nMessage-ID: <e1@x>\n\noriginal text\n>From inside\n\n';
+  msg carol@example.com 2 "Second" "second body"; } >"$W/spool/alice"
+cp "$W/spool/alice" "$W/spool.before"
+cat >"$W/script4" <<EOS
+? & $
+> e 1
+? & $
+> t 1
+? Subject: Edited
+? edited text
+? >From inside \(now unquoted by the user\)
+? & $
+> v 2
+? & $
+> h
+? "Edited"
+? & $
+> x
+EOS
+out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script4" -- env EDITOR="sed -i -f $W/ed.sed" VISUAL="sed -i -f $W/vis.sed" \
+	"$BUILD/mail" -C "$W/mda.conf" -u alice) || { echo "$out"; fail "pty session 4 (exit)"; }
+echo "$out"
+check "exit leaves the edited mailbox untouched" cmp -s "$W/spool/alice" "$W/spool.before"
+sed -i 's/^> x$/> q/' "$W/script4"
+echo "? Held 2 messages in $W/spool/alice" >>"$W/script4"
+echo "set hold" >"$W/rc4"
+out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script4" -- env EDITOR="sed -i -f $W/ed.sed" VISUAL="sed -i -f $W/vis.sed" \
+	MAILRC="$W/rc4" "$BUILD/mail" -C "$W/mda.conf" -u alice) || { echo "$out"; fail "pty session 4 (quit)"; }
+echo "$out"
+check "edit written back" grep -qx 'edited text' "$W/spool/alice"
+check "edited subject" grep -qx 'Subject: Edited' "$W/spool/alice"
+check "visual written back" grep -qx 'changed by visual' "$W/spool/alice"
+check "From_ line kept" grep -qx 'From bob@example.com Fri Sep 29 04:01:11 2023' "$W/spool/alice"
+check "body From re-quoted" grep -qx '>From inside (now unquoted by the user)' "$W/spool/alice"
+check "still two messages" test "$(grep -c '^From ' "$W/spool/alice")" = 2
 echo "mail_pty: ok"

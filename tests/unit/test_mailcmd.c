@@ -93,6 +93,7 @@ Test(mailcmd_cmd, abbreviations_follow_heirloom)
 		{ "to", "top" }, { "tou", "touch" }, { "si", "size" }, { "fo", "folder" },
 		{ "folders", "folders" }, { "se", "set" }, { "uns", "unset" }, { "a", "alias" },
 		{ "z", "z" }, { "dp", "dp" }, { "dt", "dt" }, { "ex", "exit" }, { "|", "|" }, { "=", "=" },
+		{ "e", "edit" }, { "v", "visual" }, { "ec", "echo" }, { "ve", "version" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct mail_cmd *c = mail_cmd_lookup(cases[i].abbr);
