@@ -70,8 +70,10 @@ static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_ms
 		before = pos;
 	}
 	if (!done) {
-		if (before > (size_t)m->headers && d[before - 1] != '\n')
-			mbox_writer_put(w, "\n", 1);     /* a last header line without its newline */
+		/* A last header line, or a From_ line at the end of the file, without its newline:
+		 * the Status line must not be glued onto it. */
+		if (d[before - 1] != '\n')
+			mbox_writer_put(w, "\n", 1);
 		rw_status_fields(w, flags);
 	}
 	mbox_writer_put(w, d + before, end - before);
