@@ -22,8 +22,8 @@ struct mbox_writer {
 	char *buf;
 	size_t len, cap;
 	int err;              /* errno of the first failure, 0 if none */
-	long long die_after;  /* test hook: SIGKILL ourselves after this many bytes, -1 off */
-	long long written;
+	long long die_after;  /* test hook: SIGKILL ourselves after this many bytes written by
+	                       * all writers of the process, -1 off */
 };
 
 /* Sets up w writing at off; allocates the buffer. Returns false (errno ENOMEM) on failure. */

@@ -172,9 +172,11 @@ void mbox_index_close(struct mbox_index *idx);
 /* ------------------------------------------------------------------------------------------
  * Rewriting (the reader's quit, expunge): under lock, writes the kept messages (with new
  * Status/X-Status when asked) followed by every byte that arrived after idx->size, then
- * replaces the mailbox (temp file + rename when the directory is writable, otherwise in
- * place with a backup copy and the journal, with the same crash guarantees). Refuses with
- * EX_TEMPFAIL if the mailbox changed other than by appending since idx was built.
+ * replaces the mailbox: temp file + rename when the directory is writable (a crash leaves
+ * the old or the new mailbox whole), otherwise in place behind a complete fsynced backup in
+ * tmp_dir, named in the log first (a crash during the overwrite leaves every message in the
+ * backup; nothing restores it automatically). Refuses with EX_TEMPFAIL if the mailbox
+ * changed other than by appending since idx was built.
  * ------------------------------------------------------------------------------------------ */
 struct mbox_plan {
 	bool keep;              /* false: drop the message */

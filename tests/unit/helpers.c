@@ -3,12 +3,15 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[512];
@@ -104,4 +107,36 @@ void th_world(struct config *cfg, const char *dir)
 		fputs(line, fp);
 	}
 	fclose(fp);
+}
+
+int th_hold_fcntl(const char *path)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {   /* no cr_assert in the child */
+		int fd = open(path, O_RDWR);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		char ok = fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 'y' : 'n';
+		(void)!write(p[1], &ok, 1);
+		if (ok != 'y')
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	char ok = 0;
+	ssize_t got = read(p[0], &ok, 1);
+	close(p[0]);
+	close(p[1]);
+	if (got != 1 || ok != 'y')
+		th_release(pid);   /* never leave a child behind (it holds Criterion's pipes) */
+	cr_assert_eq(ok, 'y', "the lock holder could not lock %s", path);
+	return pid;
+}
+
+void th_release(int pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }

@@ -20,6 +20,12 @@ void th_world(struct config *cfg, const char *dir);
  * NUL-terminated data and its length in *len (len may be NULL). */
 void th_write(const char *path, const char *data);
 char *th_read(const char *path, size_t *len);
+/* Starts a child that holds a classic fcntl write lock on path (as Postfix local or mailx
+ * do) until it is killed; returns its pid once the lock is held. */
+int th_hold_fcntl(const char *path);
+/* Kills and reaps a th_hold_fcntl child. */
+void th_release(int pid);
+
 /* Path join into a static rotating buffer (valid for a few calls). */
 const char *th_path(const char *dir, const char *name);
 

@@ -241,40 +241,16 @@ Test(mbox_lock, held_lock_is_seen_by_fcntl_liblockfile_and_dotlockfile)
 	cr_assert_eq(child_getlk(mb), 1, "fcntl lock released");
 }
 
-/* A process holding a classic fcntl write lock (Postfix local, mailx) until killed. */
-static pid_t hold_fcntl(const char *path)
-{
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(path, O_RDWR);
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-		char ok = fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 'y' : 'n';
-		(void)!write(p[1], &ok, 1);
-		pause();
-		_exit(0);
-	}
-	char ok = 0;
-	cr_assert_eq(read(p[0], &ok, 1), 1);
-	cr_assert_eq(ok, 'y', "child could not lock");
-	close(p[0]);
-	close(p[1]);
-	return pid;
-}
-
 Test(mbox_lock, fcntl_lock_held_elsewhere_is_a_bounded_temporary_failure)
 {
 	struct result r;
 	const char *mb = th_path(dir, "alice");
 	th_write(mb, BOX);
-	pid_t holder = hold_fcntl(mb);
+	int holder = th_hold_fcntl(mb);
 	double t0 = now();
 	int ex = deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r);
 	double waited = now() - t0;
-	kill(holder, SIGKILL);
-	waitpid(holder, NULL, 0);
+	th_release(holder);
 	cr_assert_eq(ex, EX_TEMPFAIL, "%s", r.reason);
 	cr_assert_str_eq(r.dsn, "4.2.1", "%s", r.reason);
 	cr_assert(strstr(r.reason, "mailbox locked") != NULL, "%s", r.reason);
