@@ -143,3 +143,112 @@ Test(user, passwd_file_lookup, .fini = th_cleanup)
 	cr_assert_eq(user_lookup(&c, "bob", &u, &r), USER_LOOKUP_ERROR, "a missing passwd_file is trouble, not 'no such user'");
 	cr_assert(res_is_temp(&r));
 }
+
+/* The keys issue 2 names, each with a non-default value: file first, then -o over it. */
+static const char *const ISSUE_KEYS[][3] = {
+	{ "spool_dir", "/srv/spool", "/o/spool" },
+	{ "aliases_file", "/srv/aliases", "/o/aliases" },
+	{ "aliases_db", "/srv/aliases.db", "/o/aliases.db" },
+	{ "passwd_file", "/srv/passwd", "" },
+	{ "sendmail_path", "/srv/sendmail", "/o/sendmail" },
+	{ "lock_timeout", "17", "3" },
+	{ "mbox_quoting", "mboxo", "mboxrd" },
+};
+#define N_ISSUE_KEYS (sizeof ISSUE_KEYS / sizeof ISSUE_KEYS[0])
+
+/* "key = value" as cfg_dump writes it, found in the dump of c. */
+static bool dump_has(const struct config *c, const char *key, const char *value)
+{
+	char want[256], *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+	cr_assert_not_null(fp);
+	cfg_dump(c, fp);
+	fclose(fp);
+	snprintf(want, sizeof want, "\n%s = %s\n", key, value);
+	bool found = strstr(text, want) != NULL || strncmp(text, want + 1, strlen(want + 1)) == 0;
+	free(text);
+	return found;
+}
+
+Test(config, every_key_of_the_issue_is_read_from_the_file_and_overridden_by_o, .fini = th_cleanup)
+{
+	const char *path = th_path(th_tmpdir(), "mda.conf");
+	char text[2048] = "", *ov[N_ISSUE_KEYS], ovbuf[N_ISSUE_KEYS][128];
+	struct config c;
+	struct result r;
+	for (size_t i = 0; i < N_ISSUE_KEYS; i++) {
+		size_t n = strlen(text);
+		snprintf(text + n, sizeof text - n, "%s = %s\n", ISSUE_KEYS[i][0], ISSUE_KEYS[i][1]);
+		snprintf(ovbuf[i], sizeof ovbuf[i], "%s=%s", ISSUE_KEYS[i][0], ISSUE_KEYS[i][2]);
+		ov[i] = ovbuf[i];
+	}
+	th_write(path, text);
+	cr_assert_eq(cfg_init(&c, path, NULL, 0, &r), EX_OK, "%s", r.reason);
+	for (size_t i = 0; i < N_ISSUE_KEYS; i++)
+		cr_assert(dump_has(&c, ISSUE_KEYS[i][0], ISSUE_KEYS[i][1]), "file value of %s", ISSUE_KEYS[i][0]);
+	cr_assert_eq(c.lock_timeout, 17);
+	cr_assert_eq(c.mbox_quoting, QUOTE_MBOXO);
+	cr_assert_str_eq(c.passwd_file, "/srv/passwd");
+	cr_assert_eq(cfg_init(&c, path, ov, N_ISSUE_KEYS, &r), EX_OK, "%s", r.reason);
+	for (size_t i = 0; i < N_ISSUE_KEYS; i++)
+		cr_assert(dump_has(&c, ISSUE_KEYS[i][0], ISSUE_KEYS[i][2]), "-o value of %s", ISSUE_KEYS[i][0]);
+	cr_assert_str_eq(c.passwd_file, "", "an empty passwd_file means the system's users");
+	cr_assert_eq(c.lock_timeout, 3);
+	cr_assert_eq(c.mbox_quoting, QUOTE_MBOXRD);
+}
+
+Test(config, bad_values_of_every_type_name_file_and_line, .fini = th_cleanup)
+{
+	static const char *const bad[][2] = {
+		{ "lock_timeout = -1", "expected a non-negative integer" },
+		{ "lock_timeout = 99999999999", "expected a non-negative integer" },
+		{ "lock_timeout = 5s", "expected a non-negative integer" },
+		{ "message_size_limit = lots", "expected a size in bytes" },
+		{ "fsync = maybe", "expected yes or no" },
+		{ "mbox_quoting = mboxcl2", "expected mboxrd or mboxo" },
+		{ "lmtp_socket_mode = 0999", "expected an octal mode" },
+		{ "Spool_Dir = /x", "unknown key" },
+		{ "= /x", "unknown key" },
+		{ "spool_dir /x", "expected key = value" },
+	};
+	const char *path = th_path(th_tmpdir(), "bad.conf");
+	char text[5000], want[512];
+	struct config c;
+	struct result r;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "# line 1\nspool_dir = /ok\n\n%s\n", bad[i][0]);
+		th_write(path, text);
+		cr_assert_eq(cfg_init(&c, path, NULL, 0, &r), EX_CONFIG, "%s", bad[i][0]);
+		snprintf(want, sizeof want, "%s:4: %s", path, bad[i][1]);
+		cr_assert(strstr(r.reason, want) != NULL, "'%s' gave '%s'", bad[i][0], r.reason);
+	}
+	/* A value longer than its field, and a line longer than the reader's buffer. */
+	memset(text, 'x', sizeof text);
+	memcpy(text, "spool_dir = /", 13);
+	memcpy(text + 1500, "\n", 2);
+	th_write(path, text);
+	cr_assert_eq(cfg_init(&c, path, NULL, 0, &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, ":1: value too long") != NULL, "%s", r.reason);
+	text[1500] = text[1501] = 'x';
+	text[sizeof text - 1] = '\0';
+	th_write(path, text);
+	cr_assert_eq(cfg_init(&c, path, NULL, 0, &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, ":1: line too long") != NULL, "%s", r.reason);
+}
+
+Test(config, bad_overrides_are_usage_errors_naming_the_option)
+{
+	struct config c;
+	struct result r;
+	char *unknown[] = { "no_such_key=1" }, *bare[] = { "lock_timeout" }, *bad[] = { "fsync=perhaps" };
+	cr_assert_eq(cfg_init(&c, "/dev/null", unknown, 1, &r), EX_USAGE);
+	cr_assert(strstr(r.reason, "-o no_such_key=1: unknown key") != NULL, "%s", r.reason);
+	cr_assert_eq(cfg_init(&c, "/dev/null", bare, 1, &r), EX_USAGE);
+	cr_assert(strstr(r.reason, "-o lock_timeout: expected key = value") != NULL, "%s", r.reason);
+	cr_assert_eq(cfg_init(&c, "/dev/null", bad, 1, &r), EX_USAGE);
+	cr_assert(strstr(r.reason, "expected yes or no") != NULL, "%s", r.reason);
+	/* The default file may be missing; a file named with -C may not. */
+	cr_assert_eq(cfg_load_file(&c, "/nonexistent/mda.conf", false, &r), EX_OK);
+	cr_assert_eq(cfg_load_file(&c, "/nonexistent/mda.conf", true, &r), EX_CONFIG);
+}
