@@ -55,7 +55,7 @@ static void rw_status_fields(struct mbox_writer *w, unsigned flags)
  * inserted before the blank line that ends the header section. */
 static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_msg *m, unsigned flags)
 {
-	struct hdr_field f;
+	struct hdr_field f, tail = { 0 };
 	size_t end = (size_t)m->end, pos = (size_t)m->headers, before = pos;
 	bool done = false;
 	mbox_writer_put(w, d + m->start, (size_t)(m->headers - m->start));
@@ -64,18 +64,22 @@ static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_ms
 			if (!done)
 				rw_status_fields(w, flags);
 			done = true;
+		} else if (f.raw[f.raw_len - 1] != '\n') {
+			/* The file ends inside this last line: new fields go before it, since a
+			 * newline added after it could make a blank line of a lone CR. */
+			tail = f;
 		} else {
 			mbox_writer_put(w, f.raw, f.raw_len);
 		}
 		before = pos;
 	}
 	if (!done) {
-		/* A last header line, or a From_ line at the end of the file, without its newline:
-		 * the Status line must not be glued onto it. */
-		if (d[before - 1] != '\n')
-			mbox_writer_put(w, "\n", 1);
+		if (!tail.raw && d[before - 1] != '\n')
+			mbox_writer_put(w, "\n", 1);     /* a From_ line ending the file */
 		rw_status_fields(w, flags);
 	}
+	if (tail.raw)
+		mbox_writer_put(w, tail.raw, tail.raw_len);
 	mbox_writer_put(w, d + before, end - before);
 }
 
