@@ -64,9 +64,10 @@ static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_ms
 			if (!done)
 				rw_status_fields(w, flags);
 			done = true;
-		} else if (f.raw[f.raw_len - 1] != '\n') {
+		} else if (f.raw[f.raw_len - 1] != '\n' && f.raw[0] != ' ' && f.raw[0] != '\t') {
 			/* The file ends inside this last line: new fields go before it, since a
-			 * newline added after it could make a blank line of a lone CR. */
+			 * newline added after it could make a blank line of a lone CR. (One that
+			 * starts with a blank would continue them: it stays first.) */
 			tail = f;
 		} else {
 			mbox_writer_put(w, f.raw, f.raw_len);
