@@ -14,6 +14,8 @@
 
 #define MBOX_IO_BUF (128 * 1024)
 #define MBOX_JOURNAL_XATTR "user.mda.append"
+#define MBOX_REWRITE_XATTR "user.mda.rewrite"
+#define MBOX_RECORD_MAX (CFG_PATH_MAX + 256)   /* longest record text, NUL included */
 
 /* Buffered pwrite()s at a running offset; the first error sticks in err. */
 struct mbox_writer {
@@ -58,12 +60,31 @@ int mbox_pwrite_all(int fd, const void *buf, size_t n, off_t off);
 void mbox_block_signals(sigset_t *old);
 void mbox_restore_signals(const sigset_t *old);
 
-/* The append journal: "pre-append size P, expected final size F, pid" for one inode. */
+/* A record kept on a mailbox inode: the xattr, or DIR/.NAME.SUFFIX without user xattrs. */
+enum mbox_jkind {
+	MBOX_J_APPEND,        /* "pre-append size P, expected final size F, pid" */
+	MBOX_J_REWRITE,       /* an in-place rewrite in progress (inplace.c) */
+};
+
 struct mbox_journal {
 	bool active;
 	bool in_file;         /* fallback journal file instead of the xattr */
+	enum mbox_jkind kind;
 	char file[CFG_PATH_MAX + 32];
 };
+
+/* Stores text as the kind's record of the open mailbox fd at path, replacing the previous one
+ * atomically (updates stay in the store of the first). durable: on disk when this returns.
+ * False when neither store works (a failed first record leaves none behind). */
+bool mbox_record_set(struct mbox_journal *j, enum mbox_jkind kind, int fd, const char *path,
+		     const char *text, bool durable);
+/* Removes the record (durable: and makes the removal durable). Safe when none is active. */
+void mbox_record_clear(struct mbox_journal *j, int fd, bool durable);
+/* Reads the kind's record of the open mailbox into text. True when there is one for this
+ * very inode (a fallback file naming another inode is stale); j is then set up so that
+ * mbox_record_set updates it and mbox_record_clear removes it. */
+bool mbox_record_get(struct mbox_journal *j, enum mbox_jkind kind, int fd, const char *path, char *text,
+		     size_t size);
 
 /* Records P and F for the open mailbox fd at path (xattr, else the journal file). When
  * neither store works the append proceeds without (logged once) and j->active is false. */
@@ -75,16 +96,29 @@ bool mbox_journal_get(int fd, const char *path, off_t *p, off_t *f, bool *in_fil
 /* Lock-time repair of a torn tail (see journal.c). fd must be open read-write and locked.
  * Returns 0, or an errno when the repair itself failed (the caller refuses the mailbox). */
 int mbox_journal_recover(int fd, const char *path);
-/* The journal file name for path: DIR/.NAME.mda-journal. False if it does not fit. */
-bool mbox_journal_path(const char *path, char *out, size_t size);
 
 /* Writes the complete new content of a mailbox being replaced (rewrite, prepend). */
 typedef void (*mbox_gen_fn)(struct mbox_writer *w, const void *ctx);
 
 /* Replaces the content of the locked mailbox lk (fstat'ed as st) with what gen writes: temp
- * file + rename when the directory allows (same owner and mode), else in place behind a
- * complete backup in tmp_dir (see rewrite.c). Callers block signals. Returns 0 or errno. */
+ * file + rename when the directory allows (same owner and mode), else mbox_replace_in_place.
+ * Callers block signals. Returns 0 or errno. */
 int mbox_replace_locked(struct mbox_lock *lk, const struct stat *st, mbox_gen_fn gen, const void *ctx);
+
+/* The in-place replacement (inplace.c): a backup of the current bytes, a durable rewrite
+ * record, the overwrite, the record's removal. On failure the old content is put back.
+ * Returns 0 or errno. */
+int mbox_replace_in_place(struct mbox_lock *lk, const struct stat *st, mbox_gen_fn gen, const void *ctx);
+/* Lock-time undo of an in-place rewrite whose process died (see inplace.c). fd open read-write
+ * and locked. Returns 0 (also when the record cannot be used: logged, left as is), or an
+ * errno when the restore itself failed (the caller refuses the mailbox; the record stays). */
+int mbox_inplace_recover(int fd, const char *path);
+/* The directory backups of in-place rewrites fall back to (mbox_set_tmp_dir, $TMPDIR, /tmp). */
+const char *mbox_tmp_dir(void);
+
+/* FNV-1a continued over n more bytes (mbox_hash is this from MBOX_HASH_SEED). */
+#define MBOX_HASH_SEED 1469598103934665603ULL
+uint64_t mbox_hash_more(uint64_t h, const void *p, size_t n);
 
 /* Directory part of path into out ("." when there is none). False if it does not fit. */
 bool mbox_dirname(const char *path, char *out, size_t size);

@@ -1,4 +1,5 @@
-/* The append journal: lets the next lock taker undo the torn tail of a killed appender.
+/* Mailbox records: the append journal, which lets the next lock taker undo the torn tail of
+ * a killed appender, and the store of the in-place rewrite record (its meaning: inplace.c).
  *
  * Before writing, the appender records "P F pid": the mailbox size before the append and the
  * exact size after it (known in advance thanks to the spool counts). Primary store is the
@@ -14,6 +15,10 @@
  * earlier xattr change, so a torn tail is never durable without its journal. And because F is
  * exact, a journal whose removal was lost after a completed append is harmless (S >= F means
  * "complete, keep"). The one fsync before reporting success is the durability point.
+ *
+ * The rewrite record (xattr user.mda.rewrite, fallback DIR/.NAME.mda-rewrite) uses the same
+ * two stores but is written durably: fsync of the mailbox after the xattr, or a file written
+ * beside, fsynced and renamed into place, then the directory fsynced.
  */
 #include "mbox/internal.h"
 
@@ -29,14 +34,23 @@
 
 #include "common/log.h"
 
-bool mbox_journal_path(const char *path, char *out, size_t size)
+/* The records a mailbox can carry, each in its own xattr or, without xattrs, its own file. */
+static const struct {
+	const char *xattr;
+	const char *suffix;
+} journal_kinds[] = {
+	[MBOX_J_APPEND] = { MBOX_JOURNAL_XATTR, "mda-journal" },
+	[MBOX_J_REWRITE] = { MBOX_REWRITE_XATTR, "mda-rewrite" },
+};
+
+static bool journal_kind_path(enum mbox_jkind kind, const char *path, char *out, size_t size)
 {
 	char dir[CFG_PATH_MAX];
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
 	if (!mbox_dirname(path, dir, sizeof dir))
 		return false;
-	int n = snprintf(out, size, "%s/.%s.mda-journal", dir, base);
+	int n = snprintf(out, size, "%s/.%s.%s", dir, base, journal_kinds[kind].suffix);
 	return n > 0 && (size_t)n < size;
 }
 
@@ -48,23 +62,144 @@ static bool journal_xattr_disabled(void)
 	return v && *v == '1';
 }
 
-static bool journal_set_file(struct mbox_journal *j, int fd, const char *path, off_t p, off_t f)
+static int journal_fsync_dir(const char *file)
 {
+	char dir[CFG_PATH_MAX];
+	if (!mbox_dirname(file, dir, sizeof dir))
+		return ENAMETOOLONG;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int err = fsync(fd) == 0 ? 0 : errno;
+	close(fd);
+	return err;
+}
+
+/* Writes "dev ino TEXT" to file. Durable: through FILE.new, fsync and rename, so that an
+ * update is atomic (a kill never leaves half a record) and on disk when this returns. A first
+ * record that cannot be made durable is removed again: the caller goes on without one. */
+static bool journal_write_file(const char *file, int fd, const char *text, bool durable, bool first)
+{
+	char tmp[CFG_PATH_MAX + 48], line[MBOX_RECORD_MAX + 64];
 	struct stat st;
-	char text[128];
-	if (!mbox_journal_path(path, j->file, sizeof j->file) || fstat(fd, &st) != 0)
+	if (fstat(fd, &st) != 0 || snprintf(tmp, sizeof tmp, "%s.new", file) >= (int)sizeof tmp)
 		return false;
-	int n = snprintf(text, sizeof text, "%ju %ju %jd %jd %ld\n", (uintmax_t)st.st_dev,
-			 (uintmax_t)st.st_ino, (intmax_t)p, (intmax_t)f, (long)getpid());
-	int jfd = open(j->file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int n = snprintf(line, sizeof line, "%ju %ju %s\n", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, text);
+	if (n < 0 || n >= (int)sizeof line)
+		return false;
+	const char *target = durable ? tmp : file;
+	int jfd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (jfd < 0)
 		return false;
-	int err = mbox_pwrite_all(jfd, text, (size_t)n, 0);
+	int err = mbox_pwrite_all(jfd, line, (size_t)n, 0);
+	if (!err && durable && fsync(jfd) != 0)
+		err = errno;
 	close(jfd);
+	if (!err && durable && rename(tmp, file) != 0)
+		err = errno;
 	if (err) {
-		unlink(j->file);
+		unlink(target);
 		return false;
 	}
+	if (durable && journal_fsync_dir(file) != 0) {
+		if (first)
+			unlink(file);
+		return false;
+	}
+	return true;
+}
+
+static bool journal_write_xattr(int fd, const char *name, const char *text, bool durable, bool first)
+{
+	if (fsetxattr(fd, name, text, strlen(text), 0) != 0)
+		return false;
+	if (durable && fsync(fd) != 0) {
+		if (first)
+			fremovexattr(fd, name);
+		return false;
+	}
+	return true;
+}
+
+bool mbox_record_set(struct mbox_journal *j, enum mbox_jkind kind, int fd, const char *path,
+		     const char *text, bool durable)
+{
+	bool first = !j->active;
+	if (first) {
+		memset(j, 0, sizeof *j);
+		j->kind = kind;
+	}
+	/* Once a record is in one store, updates go there too: two stores would disagree. */
+	bool try_xattr = first ? !journal_xattr_disabled() : !j->in_file;
+	if (try_xattr && journal_write_xattr(fd, journal_kinds[kind].xattr, text, durable, first)) {
+		j->active = true;
+		return true;
+	}
+	if (!first && !j->in_file)
+		return false;
+	if (!journal_kind_path(kind, path, j->file, sizeof j->file) ||
+	    !journal_write_file(j->file, fd, text, durable, first))
+		return false;
+	j->active = j->in_file = true;
+	return true;
+}
+
+void mbox_record_clear(struct mbox_journal *j, int fd, bool durable)
+{
+	if (!j->active)
+		return;
+	if (j->in_file) {
+		unlink(j->file);
+		if (durable)
+			journal_fsync_dir(j->file);
+	} else {
+		fremovexattr(fd, journal_kinds[j->kind].xattr);
+		if (durable)
+			fsync(fd);
+	}
+	j->active = false;
+}
+
+/* "dev ino TEXT" from the record file, TEXT copied out when dev/ino name the open file:
+ * a record for another inode (the mailbox was replaced) is stale. */
+static bool journal_read_file(const char *file, int fd, char *text, size_t size)
+{
+	char line[MBOX_RECORD_MAX + 64];
+	struct stat st;
+	uintmax_t dev, ino;
+	int skip = 0;
+	if (fstat(fd, &st) != 0)
+		return false;
+	int jfd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (jfd < 0)
+		return false;
+	ssize_t n = pread(jfd, line, sizeof line - 1, 0);
+	close(jfd);
+	if (n <= 0)
+		return false;
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	if (sscanf(line, "%ju %ju %n", &dev, &ino, &skip) != 2 || skip == 0 ||
+	    dev != (uintmax_t)st.st_dev || ino != (uintmax_t)st.st_ino)
+		return false;
+	return snprintf(text, size, "%s", line + skip) < (int)size;
+}
+
+bool mbox_record_get(struct mbox_journal *j, enum mbox_jkind kind, int fd, const char *path, char *text,
+		     size_t size)
+{
+	memset(j, 0, sizeof *j);
+	j->kind = kind;
+	ssize_t n = fgetxattr(fd, journal_kinds[kind].xattr, text, size - 1);
+	if (n > 0) {
+		text[n] = '\0';
+		j->active = true;
+		return true;
+	}
+	if (!journal_kind_path(kind, path, j->file, sizeof j->file) ||
+	    !journal_read_file(j->file, fd, text, size))
+		return false;
+	j->active = j->in_file = true;
 	return true;
 }
 
@@ -72,16 +207,10 @@ void mbox_journal_set(struct mbox_journal *j, int fd, const char *path, off_t p,
 {
 	static bool warned;
 	char text[64];
-	memset(j, 0, sizeof *j);
-	int n = snprintf(text, sizeof text, "%jd %jd %ld", (intmax_t)p, (intmax_t)f, (long)getpid());
-	if (!journal_xattr_disabled() && fsetxattr(fd, MBOX_JOURNAL_XATTR, text, (size_t)n, 0) == 0) {
-		j->active = true;
+	j->active = false;
+	snprintf(text, sizeof text, "%jd %jd %ld", (intmax_t)p, (intmax_t)f, (long)getpid());
+	if (mbox_record_set(j, MBOX_J_APPEND, fd, path, text, false))
 		return;
-	}
-	if (journal_set_file(j, fd, path, p, f)) {
-		j->active = j->in_file = true;
-		return;
-	}
 	if (!warned)
 		log_msg(LOG_WARNING, "%s: no append journal possible (xattr and journal file failed); "
 			"torn-tail repair after a kill -9 is unavailable", path);
@@ -90,50 +219,16 @@ void mbox_journal_set(struct mbox_journal *j, int fd, const char *path, off_t p,
 
 void mbox_journal_clear(struct mbox_journal *j, int fd)
 {
-	if (!j->active)
-		return;
-	if (j->in_file)
-		unlink(j->file);
-	else
-		fremovexattr(fd, MBOX_JOURNAL_XATTR);
-	j->active = false;
+	mbox_record_clear(j, fd, false);
 }
 
-static bool journal_parse_xattr(int fd, off_t *p, off_t *f)
+/* The append journal's P and F, when there is one; j says where it is. */
+static bool journal_get(struct mbox_journal *j, int fd, const char *path, off_t *p, off_t *f)
 {
-	char text[64];
-	ssize_t n = fgetxattr(fd, MBOX_JOURNAL_XATTR, text, sizeof text - 1);
+	char text[MBOX_RECORD_MAX];
 	intmax_t pp, ff;
-	if (n <= 0)
-		return false;
-	text[n] = '\0';
-	if (sscanf(text, "%jd %jd", &pp, &ff) != 2 || pp < 0 || ff < pp)
-		return false;
-	*p = (off_t)pp;
-	*f = (off_t)ff;
-	return true;
-}
-
-static bool journal_parse_file(int fd, const char *path, off_t *p, off_t *f)
-{
-	char jpath[CFG_PATH_MAX + 32], text[128];
-	struct stat st;
-	uintmax_t dev, ino;
-	intmax_t pp, ff;
-	if (!mbox_journal_path(path, jpath, sizeof jpath) || fstat(fd, &st) != 0)
-		return false;
-	int jfd = open(jpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (jfd < 0)
-		return false;
-	ssize_t n = pread(jfd, text, sizeof text - 1, 0);
-	close(jfd);
-	if (n <= 0)
-		return false;
-	text[n] = '\0';
-	if (sscanf(text, "%ju %ju %jd %jd", &dev, &ino, &pp, &ff) != 4 || pp < 0 || ff < pp)
-		return false;
-	/* A journal for another inode (the mailbox was replaced) is stale. */
-	if (dev != (uintmax_t)st.st_dev || ino != (uintmax_t)st.st_ino)
+	if (!mbox_record_get(j, MBOX_J_APPEND, fd, path, text, sizeof text) ||
+	    sscanf(text, "%jd %jd", &pp, &ff) != 2 || pp < 0 || ff < pp)
 		return false;
 	*p = (off_t)pp;
 	*f = (off_t)ff;
@@ -142,11 +237,10 @@ static bool journal_parse_file(int fd, const char *path, off_t *p, off_t *f)
 
 bool mbox_journal_get(int fd, const char *path, off_t *p, off_t *f, bool *in_file)
 {
-	*in_file = false;
-	if (journal_parse_xattr(fd, p, f))
-		return true;
-	*in_file = true;
-	return journal_parse_file(fd, path, p, f);
+	struct mbox_journal j;
+	bool found = journal_get(&j, fd, path, p, f);
+	*in_file = j.in_file;
+	return found;
 }
 
 /* True when [p, s) holds the start of a message after the one the dead appender began:
@@ -191,13 +285,9 @@ static bool journal_foreign_after(int fd, off_t p, off_t s)
 int mbox_journal_recover(int fd, const char *path)
 {
 	off_t p, f;
-	bool in_file;
 	struct stat st;
-	struct mbox_journal j = { .active = true };
-	if (!mbox_journal_get(fd, path, &p, &f, &in_file))
-		return 0;
-	j.in_file = in_file;
-	if (in_file && !mbox_journal_path(path, j.file, sizeof j.file))
+	struct mbox_journal j;
+	if (!journal_get(&j, fd, path, &p, &f))
 		return 0;
 	if (fstat(fd, &st) != 0)
 		return errno;

@@ -196,7 +196,13 @@ int mbox_lock(const char *path, int flags, const struct mbox_owner *owner, int t
 		return r->ex;
 	}
 	if (flags & MBOX_LOCK_WRITE) {
-		int err = mbox_journal_recover(lk->fd, lk->path);
+		/* An interrupted rewrite first: it puts back the file a torn append may follow. */
+		int err = mbox_inplace_recover(lk->fd, lk->path);
+		if (err) {
+			mbox_unlock(lk);
+			return res_errno(r, err, false, "cannot undo an interrupted rewrite of %s", path);
+		}
+		err = mbox_journal_recover(lk->fd, lk->path);
 		if (err) {
 			mbox_unlock(lk);
 			return res_errno(r, err, false, "cannot repair torn tail of %s", path);

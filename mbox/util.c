@@ -220,3 +220,13 @@ bool mbox_dirname(const char *path, char *out, size_t size)
 	out[n] = '\0';
 	return true;
 }
+
+uint64_t mbox_hash_more(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}

@@ -193,21 +193,17 @@ Test(mbox_rewrite, rename_keeps_owner_and_mode_and_leaves_no_temp_file)
 }
 
 /* Runs mbox_rewrite in a child killed by SIGKILL after die_after bytes (the test hook of
- * mbox/util.c). in_place: as root the child becomes uid 65534 so that the read-only
- * directory really forces the in-place mode, and takes the fcntl lock only (no dotlock can
- * be made in a directory nobody may write). Returns the wait status. */
-static int rewrite_killed(const struct mbox_index *idx, long long die_after, bool in_place)
+ * mbox/util.c). Returns the wait status. The in-place mode's crashes: test_mbox_inplace.c. */
+static int rewrite_killed(const struct mbox_index *idx, long long die_after)
 {
 	pid_t pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {   /* no cr_assert in the child */
 		struct result r;
 		char n[32];
-		if (in_place && geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
-			_exit(99);
 		snprintf(n, sizeof n, "%lld", die_after);
 		setenv("MBOX_TEST_DIE_AFTER_BYTES", n, 1);
-		_exit(rewrite_dotlock(idx, 5, !in_place, &r));
+		_exit(rewrite_dotlock(idx, 5, true, &r));
 	}
 	int status;
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -239,7 +235,7 @@ Test(mbox_rewrite, killed_mid_rename_rewrite_leaves_the_old_mailbox_whole)
 	struct result r;
 	char *text = big_box(mb);
 	open_index(mb, &idx);
-	int st = rewrite_killed(&idx, 150000, false);
+	int st = rewrite_killed(&idx, 150000);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %d", st);
 	check_file(mb, text);
 	/* The dead rewriter's dotlock (its pid) and fcntl lock are gone: the next one works. */
@@ -250,91 +246,4 @@ Test(mbox_rewrite, killed_mid_rename_rewrite_leaves_the_old_mailbox_whole)
 	cr_assert_eq(idx.msgs[1].flags, MBOX_F_READ | MBOX_F_OLD | MBOX_F_ANSWERED);
 	mbox_index_close(&idx);
 	free(text);
-}
-
-/* A spool directory the rewriter cannot write: the rewrite goes in place behind a backup in
- * tmp. Returns the mailbox text. */
-static char *in_place_world(const char *sub, const char *tmp, const char *mb)
-{
-	cr_assert_eq(mkdir(sub, 0700), 0);
-	cr_assert_eq(mkdir(tmp, 0700), 0);
-	mbox_set_tmp_dir(tmp);
-	char *text = big_box(mb);
-	if (geteuid() == 0) {
-		cr_assert_eq(chmod(dir, 0711), 0);
-		cr_assert_eq(chown(sub, 65534, 65534) | chown(tmp, 65534, 65534) | chown(mb, 65534, 65534), 0);
-	}
-	cr_assert_eq(chmod(sub, 0500), 0);
-	return text;
-}
-
-/* Reads the one backup file in tmp (there must be exactly one). */
-static char *the_backup(const char *tmp)
-{
-	DIR *dh = opendir(tmp);
-	struct dirent *e;
-	char *found = NULL;
-	cr_assert_not_null(dh);
-	while ((e = readdir(dh))) {
-		if (e->d_name[0] == '.')
-			continue;
-		cr_assert_null(found, "more than one backup");
-		found = th_read(th_path(tmp, e->d_name), NULL);
-	}
-	closedir(dh);
-	cr_assert_not_null(found, "no backup in %s", tmp);
-	return found;
-}
-
-Test(mbox_rewrite, killed_during_in_place_backup_leaves_the_mailbox_whole)
-{
-	char sub[512], tmp[512];
-	snprintf(sub, sizeof sub, "%s/ro", dir);
-	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
-	const char *mb = th_path(sub, "alice");
-	struct mbox_index idx;
-	char *before = in_place_world(sub, tmp, mb);
-	open_index(mb, &idx);
-	int st = rewrite_killed(&idx, 150000, true);
-	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %d", st);
-	check_file(mb, before);
-	mbox_index_close(&idx);
-	free(before);
-	chmod(sub, 0700);
-}
-
-Test(mbox_rewrite, killed_during_in_place_overwrite_every_message_is_in_the_backup)
-{
-	char sub[512], tmp[512];
-	snprintf(sub, sizeof sub, "%s/ro", dir);
-	snprintf(tmp, sizeof tmp, "%s/tmp", dir);
-	const char *mb = th_path(sub, "alice");
-	struct mbox_index idx, bidx;
-	struct result r;
-	char *before = in_place_world(sub, tmp, mb);
-	open_index(mb, &idx);
-	/* The backup (the two kept messages plus their new Status lines) is written whole,
-	 * then the kill lands about 100 kB into the overwrite of the mailbox. */
-	size_t kept = (size_t)(idx.msgs[0].end - idx.msgs[0].start) + (size_t)(idx.msgs[2].end - idx.msgs[2].start);
-	int st = rewrite_killed(&idx, (long long)kept + 100000, true);
-	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status %d", st);
-	char *backup = the_backup(tmp);
-	cr_assert_eq(mbox_index_buffer(backup, strlen(backup), &bidx, &r), EX_OK);
-	cr_assert_eq(bidx.count, 2, "the backup holds every kept message");
-	cr_assert_str_eq(bidx.msgs[0].subject, "m0");
-	cr_assert_str_eq(bidx.msgs[1].subject, "m2");
-	for (size_t i = 0; i < 2; i++) {
-		const struct mbox_msg *o = &idx.msgs[i * 2], *b = &bidx.msgs[i];
-		cr_assert_eq(b->content_end - b->body, o->content_end - o->body);
-		cr_assert(memcmp(backup + b->body, before + o->body, (size_t)(o->content_end - o->body)) == 0);
-	}
-	char *mixed = th_read(mb, NULL);
-	cr_assert(strcmp(mixed, before) != 0 && strcmp(mixed, backup) != 0,
-		  "the kill landed in the middle of the overwrite");
-	free(mixed);
-	mbox_index_close(&bidx);
-	mbox_index_close(&idx);
-	free(backup);
-	free(before);
-	chmod(sub, 0700);
 }
