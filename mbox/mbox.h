@@ -49,7 +49,8 @@ off_t mbox_spool_mbox_size(const struct mbox_spool *sp, enum mbox_quoting q);
 /* ------------------------------------------------------------------------------------------
  * Locking: dotlock PATH.lock through liblockfile (its stale-lock rules; the setgid helper when
  * the spool directory is not writable) plus an fcntl lock on the open mailbox, both within
- * timeout seconds. Taking the lock also repairs a torn tail left by a killed appender.
+ * timeout seconds. Taking the lock for writing also undoes an in-place rewrite whose process
+ * died (see Rewriting) and repairs a torn tail left by a killed appender.
  * ------------------------------------------------------------------------------------------ */
 enum {
 	MBOX_LOCK_WRITE = 1,     /* F_WRLCK (else F_RDLCK) */
@@ -74,7 +75,8 @@ struct mbox_owner {
 
 /* Opens and locks path. Refuses (EX_TEMPFAIL, logged) a symlink, a non-regular file, a file
  * with more than one hard link, or one owned by someone other than owner->uid. A lock not
- * had within timeout seconds is EX_TEMPFAIL 4.2.1 ("mailbox locked"). */
+ * had within timeout seconds is EX_TEMPFAIL 4.2.1 ("mailbox locked"); a repair that fails
+ * on I/O is EX_TEMPFAIL with the mailbox unlocked (the next lock retries it). */
 int mbox_lock(const char *path, int flags, const struct mbox_owner *owner, int timeout,
 	      struct mbox_lock *lk, struct result *r);
 /* Releases both locks and closes the file. Safe on an unlocked lk. */
@@ -107,8 +109,8 @@ int mbox_append_raw(struct mbox_lock *lk, const void *data, size_t len, bool do_
 		    struct result *r);
 
 /* Puts data (mbox form, as for mbox_append_raw) before the existing messages of path, locking
- * and creating it; the file is replaced as mbox_rewrite does, so a crash leaves the old or the
- * new mailbox whole. Returns EX_OK, or the (temporary) failure in r with the file untouched. */
+ * and creating it; the file is replaced as mbox_rewrite does, so after a crash the old or the
+ * new mailbox is whole (in place: once the next lock has undone it). Returns EX_OK, or the (temporary) failure in r with the file untouched. */
 int mbox_prepend(const char *path, const struct mbox_owner *owner, bool dotlock, int lock_timeout,
 		 const void *data, size_t len, bool do_fsync, struct result *r);
 
@@ -170,13 +172,32 @@ int mbox_index_buffer(const char *data, size_t len, struct mbox_index *idx, stru
 void mbox_index_close(struct mbox_index *idx);
 
 /* ------------------------------------------------------------------------------------------
- * Rewriting (the reader's quit, expunge): under lock, writes the kept messages (with new
- * Status/X-Status when asked) followed by every byte that arrived after idx->size, then
- * replaces the mailbox: temp file + rename when the directory is writable (a crash leaves
- * the old or the new mailbox whole), otherwise in place behind a complete fsynced backup in
- * tmp_dir, named in the log first (a crash during the overwrite leaves every message in the
- * backup; nothing restores it automatically). Refuses with EX_TEMPFAIL if the mailbox
- * changed other than by appending since idx was built.
+ * Rewriting (the reader's quit, expunge, edit; mbox_prepend too): under lock, writes the kept
+ * messages (with new Status/X-Status when asked) followed by every byte that arrived after
+ * idx->size, then replaces the mailbox:
+ * - temp file + rename when the directory is writable: a crash leaves the old or the new
+ *   mailbox whole.
+ * - otherwise in place (Debian's /var/mail is 2775 root:mail, mail is not set-id): a complete
+ *   fsynced backup of the old bytes, then a durable rewrite record on the mailbox (xattr
+ *   user.mda.rewrite, else DIR/.NAME.mda-rewrite) naming the backup by path, dev/ino, size
+ *   and checksum, then the overwrite. If the process dies before the record is removed, the
+ *   next mbox_lock for writing (every delivery, every rewrite) puts the old bytes back and
+ *   keeps after them whatever another writer (Postfix local(8)) appended since, so the
+ *   mailbox is exactly as before the rewrite plus the new mail; logged as one warning. The
+ *   undo survives its own kill. It assumes that what others append never starts with a NUL
+ *   byte (mbox messages start with "From "). A backup that is missing, another file, shorter
+ *   or with other content is never used: the mailbox is left as it is, the record stays and
+ *   every lock logs an error quoting it (restore by hand, then remove the record).
+ *   Where the backup lives: beside the mailbox (.NAME.mda-backup.XXXXXX) when that directory
+ *   is writable, else tmp_dir (mbox-rewrite.NAME.XXXXXX). Process deaths (kill -9, OOM,
+ *   crash, hangup) are always undone; a power loss during the overwrite is undone only if
+ *   tmp_dir survives the reboot, which /tmp on tmpfs does not (then: the error above). Put
+ *   tmp_dir on disk (/var/tmp, /var/lib/mda) where power loss matters.
+ *   Without any record store (no user xattrs and the directory not writable) the rewrite
+ *   still goes ahead, logging a warning naming the backup: a crash then needs a hand restore.
+ * A reader that indexes (no lock) a mailbox whose rewrite was interrupted sees the mixed
+ * bytes until the next writer's lock undoes it; its own rewrite then refuses (changed).
+ * Refuses with EX_TEMPFAIL if the mailbox changed other than by appending since idx was built.
  * ------------------------------------------------------------------------------------------ */
 struct mbox_plan {
 	bool keep;              /* false: drop the message */
@@ -193,8 +214,9 @@ struct mbox_plan {
 int mbox_rewrite(const struct mbox_index *idx, const struct mbox_plan *plan, const struct mbox_owner *owner,
 		 int lock_timeout, bool dotlock, struct result *r);
 
-/* Where mbox_rewrite keeps the backup copy when it must rewrite in place (spool directory
- * not writable): the configuration's tmp_dir. Default $TMPDIR, else /tmp. Never fails. */
+/* Where mbox_rewrite keeps the backup copy when it must rewrite in place and the mailbox's
+ * directory is not writable: the configuration's tmp_dir. Default $TMPDIR, else /tmp. It
+ * must survive a reboot for the power-loss guarantee above. Never fails. */
 void mbox_set_tmp_dir(const char *dir);
 
 /* Message i of idx as an editor should get it: the header section without the From_ line and

@@ -1,7 +1,8 @@
 /* Putting messages in front of a mailbox's existing ones (mailx's quit with `append` unset
  * files read mail at the top of ~/mbox). An append can be undone by truncating; a prepend
  * moves every old byte, so it goes through the rewriter's replacement (new file + rename,
- * else in place behind a complete backup): a crash leaves the old or the new mailbox whole.
+ * else in place behind a complete backup and a rewrite record): after a crash the old or the
+ * new mailbox is whole, an interrupted in-place one once the next lock has undone it.
  */
 #include "mbox/internal.h"
 
