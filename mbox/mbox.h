@@ -196,7 +196,7 @@ void mbox_index_close(struct mbox_index *idx);
  *   Without any record store (no user xattrs and the directory not writable) the rewrite
  *   still goes ahead, logging a warning naming the backup: a crash then needs a hand restore.
  * A reader that indexes (no lock) a mailbox whose rewrite was interrupted sees the mixed
- * bytes until the next writer's lock undoes it; its own rewrite then refuses (changed).
+ * bytes until the next writer's lock undoes it; its rewrite then checks the file again.
  * Refuses with EX_TEMPFAIL if the mailbox changed other than by appending since idx was built.
  * ------------------------------------------------------------------------------------------ */
 struct mbox_plan {
