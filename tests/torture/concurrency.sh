@@ -31,7 +31,7 @@ if why=$(pf_available); then
 	mkdir -p "$T/reader" && chown "$pfuser" "$T/reader"
 	READER_PREFIX="setpriv --reuid=$pfuser --regid=$(id -g "$pfuser") --clear-groups"
 	port=$((20000 + $$ % 20000))
-	pf_start "$W/pf" "$port" "" "mail_spool_directory = $W/spool" "home_mailbox =" ||
+	pf_start "$W/pf" "$port" "" "mail_spool_directory = $W/spool" "home_mailbox =" "mailbox_size_limit = 0" ||
 		fail "postfix did not start: $(tail -5 "$W/pf/maillog" 2>/dev/null)"
 	note "Postfix local(8) is a peer writer (Postfix $(postconf -c "$PF_CONF" -h mail_version), mailbox_delivery_lock = $(postconf -c "$PF_CONF" -h mailbox_delivery_lock))"
 	pfargs=("$port" "$W/pf/maillog" "$pf_count")
