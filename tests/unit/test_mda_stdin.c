@@ -207,8 +207,11 @@ Test(mda_exit, codes_follow_sysexits_and_what_mtas_retry)
 	cr_assert_eq(mda_exit_code(&r), 69);
 	res_set(&r, EX_CONFIG, "5.3.5", "bad config");
 	cr_assert_eq(mda_exit_code(&r), 75, "configuration trouble must defer, not bounce");
-	res_set(&r, EX_NOPERM, "5.7.1", "permission");
-	cr_assert_eq(mda_exit_code(&r), 75, "permission trouble must defer, not bounce");
+	/* A policy refusal is permanent everywhere: 5.7.1 in the log, 550 over LMTP, 77 here. */
+	res_set(&r, EX_NOPERM, "5.7.1", "command delivery is disabled");
+	cr_assert_eq(mda_exit_code(&r), 77);
+	res_set(&r, EX_NOPERM, "4.7.1", "permission trouble an administrator can fix");
+	cr_assert_eq(mda_exit_code(&r), 75, "a temporary status code must defer, not bounce");
 	res_set(&r, EX_OSERR, "4.3.0", "fork");
 	cr_assert_eq(mda_exit_code(&r), 75);
 }
