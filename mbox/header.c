@@ -317,8 +317,12 @@ char *hdr_decode_2047(const char *s, size_t len)
 	hdr_buf_add(&b, "", 0);
 	while (i < len) {
 		if (!hdr_parse_word(s + i, len - i, &w)) {
-			hdr_buf_add(&b, s + i, 1);
-			i++;
+			/* Plain text up to the next '=' (an encoded word starts "=?") in one copy:
+			 * byte by byte this was most of a big mailbox's header summary. */
+			const char *eq = memchr(s + i + 1, '=', len - i - 1);
+			size_t run = eq ? (size_t)(eq - (s + i)) : len - i;
+			hdr_buf_add(&b, s + i, run);
+			i += run;
 			continue;
 		}
 		/* Extend the run over blank-separated words of the same charset. */
