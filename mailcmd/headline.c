@@ -100,6 +100,12 @@ static size_t char_cols(const char *s, size_t *len)
 {
 	mbstate_t st;
 	wchar_t wc;
+	/* ASCII is one byte and (printable or not) one column in every locale glibc has: the
+	 * header summary of a big mailbox spent half its time in mbrtowc for these. */
+	if ((unsigned char)*s < 0x80) {
+		*len = 1;
+		return 1;
+	}
 	memset(&st, 0, sizeof st);
 	size_t k = mbrtowc(&wc, s, strnlen(s, MB_LEN_MAX), &st);
 	if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {

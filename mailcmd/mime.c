@@ -68,13 +68,29 @@ static bool same_charset(const char *charset, const char *to)
 	       (!strcasecmp(charset, "utf8") && !strcasecmp(to, "UTF-8"));
 }
 
+/* Pure ASCII text in an ASCII-based charset reads the same in every locale codeset glibc
+ * has: no iconv_open per header line (a header summary calls this twice per message). */
+static bool is_ascii_superset(const char *charset)
+{
+	return !strcasecmp(charset, "UTF-8") || !strcasecmp(charset, "utf8") ||
+	       !strcasecmp(charset, "us-ascii") || !strncasecmp(charset, "iso-8859-", 9);
+}
+
+static bool all_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
 /* Converts s[0..len) from charset to the locale's codeset into a malloc'd NUL-terminated
  * buffer (length in *out_len); bytes iconv cannot convert become '?' so a bad message never
  * hides the rest of the text. NULL when no conversion is needed or possible. */
 static char *to_locale(const char *charset, const char *s, size_t len, size_t *out_len)
 {
 	const char *to = nl_langinfo(CODESET);
-	if (same_charset(charset, to))
+	if (same_charset(charset, to) || (is_ascii_superset(charset) && all_ascii(s, len)))
 		return NULL;
 	iconv_t cd = iconv_open(to, charset);
 	if (cd == (iconv_t)-1)
