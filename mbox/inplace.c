@@ -308,6 +308,8 @@ static int ip_backup_fill(struct ip_job *jb, off_t s, mbox_gen_fn gen, const voi
 	*n = w.off - s;
 	if (!err && fsync(jb->bfd) != 0)
 		err = errno;
+	if (!err)
+		err = mbox_fsync_dir(jb->rec.backup);   /* the record must never outlive its backup */
 	jb->rec.keep = s;
 	jb->rec.hash = h;
 	return err;

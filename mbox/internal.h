@@ -120,6 +120,10 @@ const char *mbox_tmp_dir(void);
 #define MBOX_HASH_SEED 1469598103934665603ULL
 uint64_t mbox_hash_more(uint64_t h, const void *p, size_t n);
 
+/* fsyncs the directory holding path, making its entries (a new or renamed file) durable.
+ * Returns 0 or errno. */
+int mbox_fsync_dir(const char *path);
+
 /* Directory part of path into out ("." when there is none). False if it does not fit. */
 bool mbox_dirname(const char *path, char *out, size_t size);
 

@@ -62,19 +62,6 @@ static bool journal_xattr_disabled(void)
 	return v && *v == '1';
 }
 
-static int journal_fsync_dir(const char *file)
-{
-	char dir[CFG_PATH_MAX];
-	if (!mbox_dirname(file, dir, sizeof dir))
-		return ENAMETOOLONG;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	int err = fsync(fd) == 0 ? 0 : errno;
-	close(fd);
-	return err;
-}
-
 /* Writes "dev ino TEXT" to file. Durable: through FILE.new, fsync and rename, so that an
  * update is atomic (a kill never leaves half a record) and on disk when this returns. A first
  * record that cannot be made durable is removed again: the caller goes on without one. */
@@ -101,7 +88,7 @@ static bool journal_write_file(const char *file, int fd, const char *text, bool 
 		unlink(target);
 		return false;
 	}
-	if (durable && journal_fsync_dir(file) != 0) {
+	if (durable && mbox_fsync_dir(file) != 0) {
 		if (first)
 			unlink(file);
 		return false;
@@ -151,7 +138,7 @@ void mbox_record_clear(struct mbox_journal *j, int fd, bool durable)
 	if (j->in_file) {
 		unlink(j->file);
 		if (durable)
-			journal_fsync_dir(j->file);
+			mbox_fsync_dir(j->file);
 	} else {
 		fremovexattr(fd, journal_kinds[j->kind].xattr);
 		if (durable)

@@ -195,19 +195,6 @@ static int rw_write_file(int fd, mbox_gen_fn gen, const void *ctx, off_t *len)
 	return err;
 }
 
-static int rw_fsync_dir(const char *path)
-{
-	char dir[CFG_PATH_MAX];
-	if (!mbox_dirname(path, dir, sizeof dir))
-		return ENAMETOOLONG;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	int err = fsync(fd) == 0 ? 0 : errno;
-	close(fd);
-	return err;
-}
-
 /* Rename mode: new file next to the mailbox with the old owner and mode, then rename.
  * Returns 0, EACCES-like errors when the directory is not writable (caller goes in place),
  * or another errno. *fallback says whether in-place is still worth trying. */
@@ -241,7 +228,7 @@ static int rw_by_rename(struct mbox_lock *lk, const struct stat *st, mbox_gen_fn
 		unlink(tmp);
 		return err;
 	}
-	return rw_fsync_dir(lk->path);
+	return mbox_fsync_dir(lk->path);
 }
 
 static bool rw_test_in_place(void)

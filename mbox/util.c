@@ -2,6 +2,7 @@
 #include "mbox/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,19 @@ void mbox_block_signals(sigset_t *old)
 void mbox_restore_signals(const sigset_t *old)
 {
 	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+int mbox_fsync_dir(const char *path)
+{
+	char dir[CFG_PATH_MAX];
+	if (!mbox_dirname(path, dir, sizeof dir))
+		return ENAMETOOLONG;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int err = fsync(fd) == 0 ? 0 : errno;
+	close(fd);
+	return err;
 }
 
 bool mbox_dirname(const char *path, char *out, size_t size)
