@@ -125,3 +125,5 @@ machine_description() {
 	echo "- temp dir: $WORK on $fs ($(df -T "$WORK" | awk 'NR==2 {print $1, $2}'))"
 	echo "- load average at the start: $LOAD_START; at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+minmax() { python3 -c 'import sys; v=[float(x) for x in sys.argv[1:] if x != "FAIL"]; print("%.2f/%.2f" % (min(v), max(v)) if v else "")' "$@"; }
