@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Renders bench/results/*.tsv (part, workload, program, median, unit, better, note) as
-markdown tables with the ratio project/peer per workload. usage: render.py RESULTS_DIR"""
+markdown tables with the ratio project/other per workload: the first project row of a
+workload is the reference (mda-L-reused for LMTP, so its ratio to mda-stdin is there too). usage: render.py RESULTS_DIR"""
 import os
 import sys
 
@@ -27,7 +28,7 @@ def main():
         if not rows:
             continue
         print("## " + TITLES[part] + "\n")
-        print("| workload | program | median | unit | project / this | runs |")
+        print("| workload | program | median | unit | project / this | notes |")
         print("|---|---|---:|---|---:|---|")
         workloads = []
         for r in rows:
@@ -39,7 +40,7 @@ def main():
             for r in group:
                 ratio = ""
                 try:
-                    if proj and r is not proj and not is_project(r[2]):
+                    if proj and r is not proj:
                         ratio = "%.2f" % (float(proj[3]) / float(r[3]))
                 except (ValueError, ZeroDivisionError):
                     ratio = "n/a"
