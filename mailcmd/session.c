@@ -26,9 +26,9 @@ static unsigned session_flags(unsigned f)
 
 const struct mbox_index *mail_sess_view(const struct mail_session *s, size_t i, size_t *pos)
 {
-	if (i < s->n_edits && s->edits[i].data) {
+	if (i < s->n_edits && s->edits[i]) {
 		*pos = 0;
-		return &s->edits[i].idx;
+		return &s->edits[i]->idx;
 	}
 	*pos = i;
 	return &s->idx;
@@ -47,29 +47,21 @@ static void fill_one(struct mail_session *s, size_t i)
 {
 	const char *map;
 	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
-	struct hdr_field f;
-	const char *hdr = map + x->headers;
-	size_t hlen = (size_t)(x->body - x->headers);
-	s->tos[i] = NULL;
-	if (hdr_find(hdr, hlen, "To", &f)) {
-		char *raw = hdr_unfold(f.value, f.value_len);
-		s->tos[i] = raw ? hdr_decode_2047(raw, strlen(raw)) : NULL;
-		free(raw);
-	}
 	s->msgs[i].from = x->from ? x->from : x->envelope_sender;
-	s->msgs[i].to = s->tos[i];
+	s->msgs[i].to = x->to;
 	s->msgs[i].subject = x->subject;
 	s->msgs[i].date = x->from_date;
 	s->msgs[i].lines = x->lines;
 	s->msgs[i].bytes = (long long)(x->end - x->start);
 }
 
-/* Room for an edit slot per message; new slots are empty. */
+/* Room for an edit slot per message; new slots are empty. A slot is a pointer, filled only
+ * for edited messages: a whole mail_edit (its index) per message was 1 KB each. */
 static int grow_edits(struct mail_session *s, size_t n)
 {
 	if (n <= s->n_edits)
 		return 0;
-	struct mail_edit *e = realloc(s->edits, n * sizeof *e);
+	struct mail_edit **e = realloc(s->edits, n * sizeof *e);
 	if (!e)
 		return -1;
 	memset(e + s->n_edits, 0, (n - s->n_edits) * sizeof *e);
@@ -78,13 +70,19 @@ static int grow_edits(struct mail_session *s, size_t n)
 	return 0;
 }
 
+static void free_edit(struct mail_edit *e)
+{
+	if (!e)
+		return;
+	mbox_index_close(&e->idx);
+	free(e->data);
+	free(e);
+}
+
 static void free_edits(struct mail_session *s)
 {
 	for (size_t i = 0; i < s->n_edits; i++)
-		if (s->edits[i].data) {
-			mbox_index_close(&s->edits[i].idx);
-			free(s->edits[i].data);
-		}
+		free_edit(s->edits[i]);
 	free(s->edits);
 	s->edits = NULL;
 	s->n_edits = 0;
@@ -95,14 +93,11 @@ static int fill_msgs(struct mail_session *s, size_t from)
 {
 	size_t n = s->idx.count;
 	struct mail_msg *m = realloc(s->msgs, (n ? n : 1) * sizeof *m);
-	char **t = realloc(s->tos, (n ? n : 1) * sizeof *t);
-	if (!m || !t || grow_edits(s, n) < 0) {
+	if (!m || grow_edits(s, n) < 0) {
 		s->msgs = m ? m : s->msgs;
-		s->tos = t ? t : s->tos;
 		return -1;
 	}
 	s->msgs = m;
-	s->tos = t;
 	for (size_t i = from; i < n; i++) {
 		m[i] = (struct mail_msg){ .flags = session_flags(s->idx.msgs[i].flags) };
 		fill_one(s, i);
@@ -113,35 +108,30 @@ static int fill_msgs(struct mail_session *s, size_t from)
 
 int mail_sess_replace(struct mail_session *s, size_t i, const char *text, size_t len)
 {
-	struct mail_edit e = { 0 };
+	struct mail_edit *e = calloc(1, sizeof *e);
 	struct result r = { 0 };
 	size_t pos;
 	const struct mbox_index *v = mail_sess_view(s, i, &pos);
-	e.data = mbox_edit_form(v, pos, text, len, s->cfg->mbox_quoting, &e.len);
-	if (!e.data || mbox_index_buffer(e.data, e.len, &e.idx, &r) != EX_OK || e.idx.count != 1) {
-		fprintf(stderr, "%s\n", !e.data || r.ex == EX_OK ? "out of memory" : r.reason);
-		if (e.data && r.ex == EX_OK)
-			mbox_index_close(&e.idx);
-		free(e.data);
+	if (e)
+		e->data = mbox_edit_form(v, pos, text, len, s->cfg->mbox_quoting, &e->len);
+	if (!e || !e->data || mbox_index_buffer(e->data, e->len, &e->idx, &r) != EX_OK || e->idx.count != 1) {
+		fprintf(stderr, "%s\n", !e || !e->data || r.ex == EX_OK ? "out of memory" : r.reason);
+		if (e && e->data && r.ex == EX_OK)
+			mbox_index_close(&e->idx);
+		if (e)
+			free(e->data);
+		free(e);
 		return -1;
 	}
-	if (s->edits[i].data) {
-		mbox_index_close(&s->edits[i].idx);
-		free(s->edits[i].data);
-	}
+	free_edit(s->edits[i]);
 	s->edits[i] = e;
-	free(s->tos[i]);
 	fill_one(s, i);
 	return 0;
 }
 
 static void free_msgs(struct mail_session *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->tos[i]);
-	free(s->tos);
 	free(s->msgs);
-	s->tos = NULL;
 	s->msgs = NULL;
 	s->n = 0;
 }
@@ -367,9 +357,9 @@ static int rewrite(struct mail_session *s, const enum fate *fates, size_t *held)
 		plan[i].keep = fates[i] == KEEP;
 		plan[i].set_flags = true;
 		plan[i].flags = mbox_flags_of(&s->msgs[i]);
-		if (i < s->n_edits && s->edits[i].data) {
-			plan[i].replace = s->edits[i].data;
-			plan[i].replace_len = s->edits[i].len;
+		if (i < s->n_edits && s->edits[i]) {
+			plan[i].replace = s->edits[i]->data;
+			plan[i].replace_len = s->edits[i]->len;
 		}
 		*held += plan[i].keep;
 	}

@@ -8,7 +8,7 @@
 /* A message edited in this session (edit/visual): its new text in mbox form and an index of
  * it, shown in place of the original and written back at quit. */
 struct mail_edit {
-	char *data;                    /* NULL: not edited */
+	char *data;
 	size_t len;
 	struct mbox_index idx;         /* one message, pointing into data */
 };
@@ -24,8 +24,8 @@ struct mail_session {
 	bool open;
 	struct mbox_index idx;
 	struct mail_msg *msgs;
-	char **tos;                    /* To: texts owned here, for showto */
-	struct mail_edit *edits;       /* n_edits entries; kept across new-mail re-indexing */
+	struct mail_edit **edits;      /* n_edits slots, NULL unless that message was edited;
+	                                * kept across new-mail re-indexing */
 	size_t n_edits;
 	size_t n;
 	size_t cur;                    /* 0-based current message */

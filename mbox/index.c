@@ -307,6 +307,10 @@ static bool idx_headers(struct mbox_msg *m, const char *d, size_t len)
 			if (hdr_name_is(&f, "Return-Path"))
 				ok = idx_return_path(&m->return_path, &f);
 			break;
+		case 't':
+			if (hdr_name_is(&f, "To"))
+				ok = idx_text(&m->to, &f, true);
+			break;
 		case 'x':
 			if (hdr_name_is(&f, "X-Status"))
 				m->flags |= idx_flags(&f, "DAF", xstatus_bits);
@@ -391,13 +395,29 @@ static void idx_hashes(struct mbox_index *idx, const char *d, size_t len)
 	idx->tail_hash = mbox_hash(d + len - n, n);
 }
 
+/* Scanned parts of our own file mapping leave the process's resident set as the scan goes:
+ * the page cache keeps them, a later read of a message faults its pages back in, and indexing
+ * a 1 GB mailbox does not show (or count against limits) as a 1 GB process. */
+#define IDX_RELEASE_STEP ((size_t)32 << 20)
+
+static void idx_release(const struct mbox_index *idx, size_t *released, size_t pos)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (!idx->mapped || pos < *released + 2 * IDX_RELEASE_STEP)
+		return;
+	size_t upto = (pos - IDX_RELEASE_STEP) / page * page;     /* a step of slack behind */
+	madvise((char *)idx->map + *released, upto - *released, MADV_DONTNEED);
+	*released = upto;
+}
+
 static int idx_build(struct mbox_index *idx, const char *d, size_t len, struct result *r)
 {
-	size_t cap = 0, pos = idx_first(d, len);
+	size_t cap = 0, released = 0, pos = idx_first(d, len);
 	idx->size = (off_t)len;
 	idx_hashes(idx, d, len);
 	while (pos < len) {
 		bool ok;
+		idx_release(idx, &released, pos);
 		if (!idx_grow(idx, &cap))
 			return res_errno(r, ENOMEM, false, "cannot index %s", idx->path);
 		pos = idx_message(&idx->msgs[idx->count], d, len, pos, &ok);
@@ -482,6 +502,7 @@ void mbox_index_close(struct mbox_index *idx)
 		free(idx->msgs[i].return_path);
 		free(idx->msgs[i].from);
 		free(idx->msgs[i].subject);
+		free(idx->msgs[i].to);
 		free(idx->msgs[i].date);
 	}
 	free(idx->msgs);

@@ -144,6 +144,7 @@ struct mbox_msg {
 	char *return_path;      /* Return-Path: bare address ("" for <>), or NULL when absent */
 	char *from;             /* From: header, unfolded and RFC 2047-decoded to UTF-8, or NULL */
 	char *subject;          /* Subject:, unfolded and decoded, or NULL */
+	char *to;               /* To:, unfolded and decoded, or NULL (mail's showto) */
 	char *date;             /* Date: header as written, or NULL */
 	uint64_t from_hash;     /* hash of the From_ line bytes (mbox_rewrite checks boundaries) */
 };

@@ -153,7 +153,7 @@ Test(mailcmd_edit, unchanged_text_is_no_edit)
 	cr_assert_eq(mail_sess_open(&s, spool, true), 0);
 	cr_assert_eq(stat(spool, &before), 0);
 	edit_with("true", "e 1");
-	cr_expect_eq(s.edits[0].data, NULL);
+	cr_expect_eq(s.edits[0], NULL);
 	mail_var_set("hold", NULL);
 	s.msgs[0].flags &= ~(unsigned)(MAIL_M_READ | MAIL_M_TOUCH);   /* as if never read */
 	cr_assert_geq(mail_sess_close(&s, true), 0);

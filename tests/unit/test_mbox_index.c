@@ -300,3 +300,55 @@ Test(mbox_index, from_line_date_is_read_within_the_mapping)
 	}
 	munmap(map, 2 * (size_t)page);
 }
+
+Test(mbox_index, to_is_unfolded_and_decoded)
+{
+	static const char box[] = "From a@x Fri Sep 29 04:03:49 2017\nTo: =?UTF-8?Q?J=C3=B6rg?= <j@x>,\n"
+				  "\tb@y\nSubject: s\n\nbody\n\nFrom b@x Fri Sep 29 04:03:49 2017\n\nno to\n";
+	struct mbox_index idx;
+	struct result r;
+	cr_assert_eq(mbox_index_buffer(box, sizeof box - 1, &idx, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(idx.count, 2);
+	cr_assert_str_eq(idx.msgs[0].to, "J\xc3\xb6rg <j@x>,\tb@y");     /* unfolding drops only the CRLF */
+	cr_assert_null(idx.msgs[1].to);
+	mbox_index_close(&idx);
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long pages = 0, resident = 0;
+	if (f && fscanf(f, "%ld %ld", &pages, &resident) != 2)
+		resident = 0;
+	if (f)
+		fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* A big file is indexed without keeping its pages in the resident set, and the messages are
+ * still readable through the map afterwards (they fault back in from the page cache). */
+Test(mbox_index, scanned_pages_of_a_big_file_leave_the_resident_set)
+{
+	const char *path = th_path(th_tmpdir(), "big");
+	FILE *f = fopen(path, "w");
+	cr_assert(f);
+	char body[4000];
+	memset(body, 'x', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	const size_t n = 24000;        /* ~96 MB: three release steps */
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "From a@x Fri Sep 29 04:03:49 2017\nSubject: m%zu\n\n%s\n\n", i, body);
+	cr_assert_eq(fclose(f), 0);
+	long before = rss_kib();
+	struct mbox_index idx;
+	struct result r;
+	cr_assert_eq(mbox_index_open(path, &idx, &r), EX_OK, "%s", r.reason);
+	long grown = rss_kib() - before;
+	cr_assert_eq(idx.count, n);
+	cr_assert_lt(grown, 80 * 1024, "RSS grew by %ld KiB indexing a %zu-byte file", grown, idx.map_len);
+	cr_assert_str_eq(idx.msgs[0].subject, "m0");
+	cr_assert_str_eq(idx.msgs[n - 1].subject, "m23999");
+	cr_assert_eq(memcmp(idx.map + idx.msgs[0].start, "From a@x ", 9), 0);
+	cr_assert_eq(memcmp(idx.map + idx.msgs[n / 2].body, body, sizeof body - 1), 0);
+	mbox_index_close(&idx);
+}
