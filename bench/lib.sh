@@ -109,9 +109,12 @@ median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[1:]]
 # kv KEY LINE: the value of KEY=value in a forkloop output line.
 kv() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
-# hyperfine_median JSONFILE INDEX: median seconds of command INDEX in a hyperfine export.
+# hyperfine_median JSONFILE INDEX: median seconds of command INDEX in a hyperfine export;
+# FAIL when any run exited non-zero (hyperfine runs with --ignore-failure so that one broken
+# peer does not stop the others, and a failing command is often fast).
 hyperfine_median() {
-	python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]; print("%.4f" % r["median"])' "$1" "$2"
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]
+print("FAIL" if any(r.get("exit_codes") or [1]) else "%.4f" % r["median"])' "$1" "$2"
 }
 
 count_from() { cat "$@" 2>/dev/null | grep -c '^From '; }
