@@ -99,4 +99,17 @@ check "null sender From_" grep -q '^From MAILER-DAEMON ' "$box"
 check "null Return-Path" grep -qx 'Return-Path: <>' "$box"
 check "Delivered-To with extension" grep -qx "Delivered-To: $user+box@localhost" "$box"
 check "one Delivered-To per message" [ "$(grep -c '^Delivered-To:' "$box")" = 3 ]
+# The readers people use see the three messages Postfix handed to mda (a copy: readers may
+# write Status back on exit).
+cp "$box" "$W/readers.mbox"
+if command -v s-nail >/dev/null; then
+	n=$(MAILRC=/dev/null s-nail -n -N -R -Snosave -H -f "$W/readers.mbox" </dev/null 2>/dev/null | grep -c 'via postfix')
+	check "s-nail lists the 3 messages (got $n)" [ "$n" = 3 ]
+fi
+if command -v bsd-mailx >/dev/null; then
+	n=$(echo x | MAILRC=/dev/null bsd-mailx -n -f "$W/readers.mbox" 2>/dev/null | grep -c 'via postfix')
+	check "bsd-mailx lists the 3 messages (got $n)" [ "$n" = 3 ]
+	body=$(printf 'p 3\nx\n' | MAILRC=/dev/null bsd-mailx -n -N -f "$W/readers.mbox" 2>/dev/null)
+	check "bsd-mailx shows the third body" grep -q 'body three' <<<"$body"
+fi
 echo ok
