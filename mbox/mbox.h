@@ -17,7 +17,7 @@
  * size of the mbox form in advance (the kill -9 journal relies on that).
  * ------------------------------------------------------------------------------------------ */
 struct mbox_spool {
-	int fd;                   /* unlinked temp file; -1 when closed */
+	int fd;                   /* memfd or unlinked temp file; -1 when closed */
 	off_t size;               /* bytes of the LF-normalised message */
 	off_t header_size;        /* bytes of the header section up to and including the blank
 	                           * line, or size when the message has no blank line */
@@ -32,9 +32,12 @@ struct mbox_spool {
 	char last_char;
 	char *wbuf;
 	size_t wlen;
+	bool in_memory;           /* fd is a memfd, moved to a temp file past SPOOL_MEM_MAX */
+	char tmp_dir[CFG_PATH_MAX];
 };
 
-/* Creates an empty spool in tmp_dir (O_TMPFILE, else mkstemp+unlink). EX_TEMPFAIL on failure. */
+/* Creates an empty spool: in memory (memfd) up to 1 MiB, then in tmp_dir (O_TMPFILE, else
+ * mkstemp+unlink). EX_TEMPFAIL on failure. */
 int mbox_spool_open(struct mbox_spool *sp, const char *tmp_dir, struct result *r);
 /* Appends raw bytes (any chunking; CRLF split across calls is handled). EX_TEMPFAIL on I/O error. */
 int mbox_spool_write(struct mbox_spool *sp, const void *buf, size_t len, struct result *r);

@@ -1,4 +1,5 @@
-/* Message spool: an unlinked temp file holding the LF-normalised message plus quoting counts. */
+/* Message spool: a memfd (small messages) or an unlinked temp file holding the LF-normalised
+ * message plus quoting counts. */
 #include "mbox/internal.h"
 
 #include <errno.h>
@@ -6,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define SPOOL_BUF (64 * 1024)
+#define SPOOL_MEM_MAX ((off_t)1 << 20)
 
 /* O_TMPFILE never has a name; the mkstemp fallback unlinks at once so a crash leaves nothing. */
 static int spool_tmpfile(const char *dir)
@@ -35,16 +38,48 @@ int mbox_spool_open(struct mbox_spool *sp, const char *tmp_dir, struct result *r
 	sp->fd = -1;
 	sp->in_headers = true;
 	sp->last_char = '\n';     /* the message starts at a line start */
+	snprintf(sp->tmp_dir, sizeof sp->tmp_dir, "%s", tmp_dir && *tmp_dir ? tmp_dir : "/tmp");
 	sp->wbuf = malloc(SPOOL_BUF);
 	if (!sp->wbuf)
 		return res_errno(r, ENOMEM, false, "spool buffer");
-	sp->fd = spool_tmpfile(tmp_dir && *tmp_dir ? tmp_dir : "/tmp");
+	/* Most mail is small: a memfd costs no inode, orphan-list or journal work on the spool's
+	 * file system, which is a good part of a one-shot delivery's time. */
+	sp->fd = memfd_create("mda-spool", MFD_CLOEXEC);
+	sp->in_memory = sp->fd >= 0;
+	if (sp->fd < 0)
+		sp->fd = spool_tmpfile(sp->tmp_dir);
 	if (sp->fd < 0) {
 		int err = errno;
 		free(sp->wbuf);
 		sp->wbuf = NULL;
-		return res_errno(r, err, false, "cannot create spool file in %s", tmp_dir);
+		return res_errno(r, err, false, "cannot create spool file in %s", sp->tmp_dir);
 	}
+	return EX_OK;
+}
+
+/* Moves a spool that outgrew SPOOL_MEM_MAX from its memfd to a temp file in tmp_dir: a big
+ * message must not sit in RAM (or swap). */
+static int spool_to_disk(struct mbox_spool *sp, off_t used, struct result *r)
+{
+	int fd = spool_tmpfile(sp->tmp_dir);
+	char *buf = fd >= 0 ? malloc(SPOOL_BUF) : NULL;
+	int err = fd < 0 ? errno : buf ? 0 : ENOMEM;
+	for (off_t off = 0; !err && off < used;) {
+		ssize_t n = pread(sp->fd, buf, SPOOL_BUF, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		err = n < 0 ? errno : n == 0 ? EIO : mbox_pwrite_all(fd, buf, (size_t)n, off);
+		off += n > 0 ? n : 0;
+	}
+	free(buf);
+	if (err) {
+		if (fd >= 0)
+			close(fd);
+		return res_errno(r, err, false, "cannot create spool file in %s", sp->tmp_dir);
+	}
+	close(sp->fd);
+	sp->fd = fd;
+	sp->in_memory = false;
 	return EX_OK;
 }
 
@@ -52,6 +87,8 @@ static int spool_flush(struct mbox_spool *sp, struct result *r)
 {
 	size_t n = sp->wlen;
 	sp->wlen = 0;
+	if (sp->in_memory && sp->size > SPOOL_MEM_MAX && spool_to_disk(sp, sp->size - (off_t)n, r) != EX_OK)
+		return r->ex;
 	int err = mbox_pwrite_all(sp->fd, sp->wbuf, n, sp->size - (off_t)n);
 	if (err)
 		return res_errno(r, err, false, "cannot write spool file");

@@ -1,5 +1,6 @@
 /* Unit tests for the message spool: CRLF handling, quoting counts, sizes, From_ line. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,4 +151,45 @@ Test(mbox_spool, from_line_layout_and_sanitizing)
 	mbox_from_line(buf, sizeof buf, "a b\tc\nd", 1506657829);
 	cr_assert_str_eq(buf, "From a_b_c_d Fri Sep 29 04:03:49 2017\n");
 	cr_assert_eq(mbox_from_line(buf, 10, "alice", 0), -1);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	cr_assert(d);
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+/* Small messages stay in memory; past 1 MiB the spool moves to a temp file in tmp_dir with
+ * the bytes spooled so far, and nothing is left in tmp_dir (the file has no name). */
+Test(mbox_spool, moves_from_memory_to_tmp_dir_past_one_mebibyte_with_the_same_bytes)
+{
+	struct mbox_spool small, big;
+	char *out = spool_bytes(&small, "Subject: s\r\n\r\nhi\r\n", 19, 5);
+	cr_assert(small.in_memory, "a small message is spooled in memory");
+	cr_assert_str_eq(out, "Subject: s\n\nhi\n");
+	free(out);
+	mbox_spool_close(&small);
+
+	size_t n = 3 * 1024 * 1024;
+	char *in = malloc(n), *want = malloc(n);
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++) {
+		in[i] = (i % 80 == 79) ? '\n' : (i % 80 == 78) ? '\r' : (char)('A' + i % 23);
+		if (in[i] != '\r')
+			want[w++] = in[i];
+	}
+	out = spool_bytes(&big, in, n, 65537);
+	cr_assert_not(big.in_memory, "a 3 MiB message went to tmp_dir");
+	cr_assert_eq((size_t)big.size, w);
+	cr_assert_eq(memcmp(out, want, w), 0, "bytes from before and after the move are intact");
+	cr_assert_eq(count_entries(th_tmpdir()), 0, "no named file left in tmp_dir");
+	free(in);
+	free(want);
+	free(out);
+	mbox_spool_close(&big);
 }
