@@ -223,7 +223,8 @@ bench_reader() {
 	if have_mail; then names+=(mail-H); cmds+=("$BUILD/mail -C $w/mda.conf -H -f $BIGMBOX </dev/null"); fi
 	ensure_cmd s-nail s-nail && { names+=(s-nail); cmds+=("s-nail -N -R -Snosave -H -f $BIGMBOX </dev/null"); }
 	ensure_cmd bsd-mailx bsd-mailx && { names+=(bsd-mailx-open-exit); cmds+=("echo x | bsd-mailx -N -f $BIGMBOX"); }
-	ensure_cmd frm mailutils && { names+=(frm); cmds+=("frm $BIGMBOX"); }
+	# frm exits 1 after listing the messages (Mailutils 3.15): only a status over 1 is a failure.
+	ensure_cmd frm mailutils && { names+=(frm); cmds+=("frm $BIGMBOX || [ \$? = 1 ]"); }
 	# Into a file: with stdout on /dev/null (as hyperfine runs it) GNU grep stops at the first
 	# match, which made this floor 6 ms for a 1 GB file.
 	names+=(grep-c); cmds+=("grep -c '^From ' $BIGMBOX >$w/grep.out")
