@@ -398,7 +398,7 @@ static void idx_hashes(struct mbox_index *idx, const char *d, size_t len)
 /* Scanned parts of our own file mapping leave the process's resident set as the scan goes:
  * the page cache keeps them, a later read of a message faults its pages back in, and indexing
  * a 1 GB mailbox does not show (or count against limits) as a 1 GB process. */
-#define IDX_RELEASE_STEP ((size_t)32 << 20)
+#define IDX_RELEASE_STEP ((size_t)8 << 20)
 
 static void idx_release(const struct mbox_index *idx, size_t *released, size_t pos)
 {
