@@ -106,7 +106,9 @@ static int fill_msgs(struct mail_session *s, size_t from)
 	return 0;
 }
 
-int mail_sess_replace(struct mail_session *s, size_t i, const char *text, size_t len)
+/* Message i with text as its new content, in mbox form with its one-message index; NULL
+ * (reason printed) when that cannot be made. */
+static struct mail_edit *make_edit(const struct mail_session *s, size_t i, const char *text, size_t len)
 {
 	struct mail_edit *e = calloc(1, sizeof *e);
 	struct result r = { 0 };
@@ -115,14 +117,18 @@ int mail_sess_replace(struct mail_session *s, size_t i, const char *text, size_t
 	if (e)
 		e->data = mbox_edit_form(v, pos, text, len, s->cfg->mbox_quoting, &e->len);
 	if (!e || !e->data || mbox_index_buffer(e->data, e->len, &e->idx, &r) != EX_OK || e->idx.count != 1) {
-		fprintf(stderr, "%s\n", !e || !e->data || r.ex == EX_OK ? "out of memory" : r.reason);
-		if (e && e->data && r.ex == EX_OK)
-			mbox_index_close(&e->idx);
-		if (e)
-			free(e->data);
-		free(e);
-		return -1;
+		fprintf(stderr, "%s\n", r.ex == EX_OK ? "out of memory" : r.reason);
+		free_edit(e);     /* its index is closed or empty: closing again is safe */
+		return NULL;
 	}
+	return e;
+}
+
+int mail_sess_replace(struct mail_session *s, size_t i, const char *text, size_t len)
+{
+	struct mail_edit *e = make_edit(s, i, text, len);
+	if (!e)
+		return -1;
 	free_edit(s->edits[i]);
 	s->edits[i] = e;
 	fill_one(s, i);

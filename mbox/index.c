@@ -402,9 +402,9 @@ static void idx_hashes(struct mbox_index *idx, const char *d, size_t len)
 
 static void idx_release(const struct mbox_index *idx, size_t *released, size_t pos)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	if (!idx->mapped || pos < *released + 2 * IDX_RELEASE_STEP)
 		return;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t upto = (pos - IDX_RELEASE_STEP) / page * page;     /* a step of slack behind */
 	madvise((char *)idx->map + *released, upto - *released, MADV_DONTNEED);
 	*released = upto;
