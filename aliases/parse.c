@@ -387,17 +387,53 @@ static bool name_needs_quotes(const char *name)
 	return name[0] == '#' || name[strcspn(name, " \t:\"\\")] != '\0';
 }
 
+/* A value joined from continuation lines can be longer than ALIAS_LINE_MAX; printed, it is
+ * folded again at a space the parser's join gives back: a single space between characters
+ * that are neither blanks nor a CR that read_line would drop at the end of a line, nor a '#'
+ * that would make the continuation a comment line. */
+#define ALIAS_PRINT_WIDTH 4096
+
+static bool fold_point(const char *v, size_t k)
+{
+	return k > 0 && v[k] == ' ' && v[k + 1] != '\0' && !strchr(" \t#", v[k + 1]) &&
+	       !strchr(" \t\r", v[k - 1]);
+}
+
+/* The last fold point in (from, from + ALIAS_PRINT_WIDTH], else the first one after it, else 0. */
+static size_t next_fold(const char *v, size_t from, size_t len)
+{
+	size_t k = from + ALIAS_PRINT_WIDTH < len ? from + ALIAS_PRINT_WIDTH : len;
+	for (size_t i = k; i > from; i--)
+		if (fold_point(v, i))
+			return i;
+	for (size_t i = k; i < len; i++)
+		if (fold_point(v, i))
+			return i;
+	return 0;
+}
+
+static void print_value(FILE *fp, const char *v)
+{
+	size_t len = strlen(v), start = 0, k;
+	while (len - start > ALIAS_PRINT_WIDTH && (k = next_fold(v, start, len)) != 0) {
+		fprintf(fp, "%.*s\n\t", (int)(k - start), v + start);
+		start = k + 1;
+	}
+	fprintf(fp, "%s\n", v + start);
+}
+
 void alias_print(FILE *fp, const char *name, const char *value)
 {
 	if (!name_needs_quotes(name)) {
-		fprintf(fp, "%s: %s\n", name, value);
-		return;
+		fprintf(fp, "%s: ", name);
+	} else {
+		fputc('"', fp);
+		for (const char *s = name; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				fputc('\\', fp);
+			fputc(*s, fp);
+		}
+		fputs("\": ", fp);
 	}
-	fputc('"', fp);
-	for (const char *s = name; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fputc('\\', fp);
-		fputc(*s, fp);
-	}
-	fprintf(fp, "\": %s\n", value);
+	print_value(fp, value);
 }

@@ -449,3 +449,22 @@ Test(aliases_print, plain_and_quoted_names_parse_back)
 	free(c);
 	free(d);
 }
+
+/* A value joined from continuation lines may be longer than one physical line may be: it is
+ * printed folded (at spaces the join gives back) and parses back to the very same value. */
+Test(aliases_print, long_value_is_folded_and_parses_back_the_same)
+{
+	size_t n = 3 * ALIAS_LINE_MAX;
+	char *value = malloc(n + 1), *p = value;
+	while ((size_t)(p - value) < n - 40)
+		p += sprintf(p, "user%05zu@example.org, ", (size_t)(p - value));
+	strcpy(p, "#notacomment, \"|cmd  two  spaces\"");
+	char *text = printed("biglist", value);
+	for (char *line = text, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1)
+		cr_assert_lt((size_t)(nl - line), ALIAS_LINE_MAX, "a printed line is too long");
+	cr_assert_eq(parse(text), EX_OK);
+	cr_assert_eq(got.n, 1, "%s", errtext);
+	cr_assert_str_eq(got.value[0], value);
+	free(text);
+	free(value);
+}
