@@ -56,3 +56,29 @@ readers_agree() {
 	[ "$c" = "grep=$2 mail=$2 snail=$2" ] || fail "readers disagree on $1: $c, expected $2 intact messages"
 	note "readers agree: $c"
 }
+
+# as_user UID[:GID[:GROUPS]] CMD...: runs CMD as another unprivileged user (the attacker or the
+# victim of a security part), with no supplementary groups unless GROUPS (comma list) says so.
+as_user() {
+	local spec=$1 uid gid groups
+	shift
+	uid=${spec%%:*}
+	gid=${spec#*:}; [ "$gid" = "$spec" ] && gid=$uid
+	groups=${gid#*:}; [ "$groups" = "$gid" ] && groups=
+	gid=${gid%%:*}
+	if [ -n "$groups" ]; then
+		setpriv --reuid="$uid" --regid="$gid" --groups="$groups" -- "$@"
+	else
+		setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"
+	fi
+}
+
+# spool_shape DIR sticky|mailgroup: the two shared spools a security part attacks: a sticky
+# world-writable one (chmod 1777, as the README allows) and Debian's root:mail 2775.
+spool_shape() {
+	case $2 in
+	sticky) chown root:root "$1"; chmod 1777 "$1" ;;
+	mailgroup) chown root:mail "$1"; chmod 2775 "$1" ;;
+	*) fail "spool_shape: unknown shape $2" ;;
+	esac
+}

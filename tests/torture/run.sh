@@ -7,7 +7,11 @@ BUILD=$(cd "${BUILD:-build}" && pwd)
 TORTURE_QUICK=${QUICK:-${TORTURE_QUICK:-0}}
 export BUILD TORTURE_QUICK
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(killnine concurrency diskfull hostile security)
+if [ ${#parts[@]} -eq 0 ]; then
+	# The security parts are one file per attack family: security.sh, sec_*.sh.
+	parts=(killnine concurrency diskfull hostile security)
+	for f in tests/torture/sec_*.sh; do [ -f "$f" ] && parts+=("$(basename "$f" .sh)"); done
+fi
 pass=0 fail=0 skip=0 failed=()
 [ "$TORTURE_QUICK" = 1 ] && echo "torture: quick mode (QUICK=1)"
 for p in "${parts[@]}"; do
