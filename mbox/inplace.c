@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/trusted.h"
 
 struct ip_rec {
 	char phase;               /* 'w' or 'm', see above */
@@ -248,7 +249,11 @@ static void ip_finish(struct ip_job *jb)
 	ip_test_die_at("cleared");
 	close(jb->bfd);
 	jb->bfd = -1;
-	unlink(jb->rec.backup);
+	/* Only while the name is still that very file: never remove what someone put there. */
+	struct stat st;
+	if (lstat(jb->rec.backup, &st) == 0 && (uintmax_t)st.st_dev == jb->rec.bdev &&
+	    (uintmax_t)st.st_ino == jb->rec.bino)
+		unlink(jb->rec.backup);
 }
 
 /* mkostemp DIR/PREFIX.XXXXXX, the directory made absolute: the record outlives our cwd. */
@@ -283,11 +288,14 @@ static int ip_backup_create(struct ip_job *jb, const struct stat *mst)
 	}
 	if (err)
 		return err;
-	if (geteuid() == 0 && fchown(jb->bfd, mst->st_uid, mst->st_gid) != 0)
-		log_msg(LOG_WARNING, "%s: cannot give backup %s to the mailbox owner: %s", jb->path,
-			jb->rec.backup, strerror(errno));
-	if (fstat(jb->bfd, &st) != 0)
-		return errno;
+	/* The undo believes only a backup owned by the mailbox's owner. */
+	if ((geteuid() == 0 && fchown(jb->bfd, mst->st_uid, mst->st_gid) != 0) || fstat(jb->bfd, &st) != 0) {
+		int err = errno;
+		close(jb->bfd);
+		jb->bfd = -1;
+		unlink(jb->rec.backup);
+		return err;
+	}
 	jb->rec.bdev = (uintmax_t)st.st_dev;
 	jb->rec.bino = (uintmax_t)st.st_ino;
 	return 0;
@@ -366,17 +374,46 @@ int mbox_replace_in_place(struct mbox_lock *lk, const struct stat *st, mbox_gen_
 	return err;
 }
 
-/* Opens the record's backup and checks that it is the very file the rewriter wrote: same
- * dev/ino, a plain file with one link, at least keep bytes hashing as recorded. */
+/* True when backup has a name only ip_backup_create gives a backup of the mailbox at mpath:
+ * .NAME.mda-backup.XXXXXX in the mailbox's own directory, or mbox-rewrite.NAME.XXXXXX in
+ * the tmp dir (any absolute directory: the rewriter's TMPDIR need not be ours). A record
+ * naming anything else, such as the owner's ~/.profile, is not ours, however it hashes. */
+static bool ip_backup_name_ok(const char *mpath, const char *backup)
+{
+	char mdir[CFG_PATH_MAX], real_mdir[PATH_MAX], bdir[CFG_PATH_MAX + 64], want[CFG_PATH_MAX + 64];
+	const char *slash = strrchr(mpath, '/');
+	const char *name = slash ? slash + 1 : mpath;
+	const char *bslash = strrchr(backup, '/');
+	if (backup[0] != '/' || !bslash || !mbox_dirname(mpath, mdir, sizeof mdir) ||
+	    !mbox_dirname(backup, bdir, sizeof bdir))
+		return false;
+	const char *bname = bslash + 1;
+	if (snprintf(want, sizeof want, "mbox-rewrite.%s.", name) < (int)sizeof want &&
+	    strncmp(bname, want, strlen(want)) == 0 && strlen(bname) == strlen(want) + 6)
+		return true;
+	return snprintf(want, sizeof want, ".%s.mda-backup.", name) < (int)sizeof want &&
+	       strncmp(bname, want, strlen(want)) == 0 && strlen(bname) == strlen(want) + 6 &&
+	       realpath(mdir, real_mdir) && strcmp(bdir, real_mdir) == 0;
+}
+
+/* Opens the record's backup and checks that it is the very file the rewriter wrote: a name
+ * only a backup of this mailbox has, the same dev/ino, a plain file with one link owned by
+ * the mailbox's owner and private to it (mkostemp's 0600), at least keep bytes hashing as
+ * recorded. Only then may the undo read it, write to it or remove it. */
 static const char *ip_backup_open(struct ip_job *jb)
 {
-	struct stat st;
+	struct stat st, mst;
 	uint64_t h;
-	jb->bfd = open(jb->rec.backup, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fstat(jb->fd, &mst) != 0)
+		return strerror(errno);
+	if (!ip_backup_name_ok(jb->path, jb->rec.backup))
+		return "it is not where or what a backup of this mailbox is";
+	struct trust_rule rule = { .owner = mst.st_uid, .forbid = 077 };
+	const char *why = NULL;
+	jb->bfd = trusted_open(jb->rec.backup, O_RDWR, 0, &rule, &st, &why);
 	if (jb->bfd < 0)
-		return errno == ENOENT ? "it is missing" : strerror(errno);
-	if (fstat(jb->bfd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
-	    (uintmax_t)st.st_dev != jb->rec.bdev || (uintmax_t)st.st_ino != jb->rec.bino)
+		return errno == ENOENT ? "it is missing" : why ? why : strerror(errno);
+	if ((uintmax_t)st.st_dev != jb->rec.bdev || (uintmax_t)st.st_ino != jb->rec.bino)
 		return "it is not the file the rewriter wrote";
 	if (st.st_size < jb->rec.keep)
 		return "it is shorter than recorded";

@@ -6,7 +6,9 @@
  * xattr user.mda.append on the mailbox itself: it needs no write access to the spool
  * directory (Debian's /var/mail is 2775 root:mail), it follows the inode, and a rename of
  * another file over the mailbox cannot leave a journal that points at the wrong file.
- * Fallback (filesystems without user xattrs): DIR/.NAME.mda-journal holding "dev ino P F pid".
+ * Fallback (filesystems without user xattrs, and only there): DIR/.NAME.mda-journal holding
+ * "dev ino P F pid", believed only when it is a plain file of the mailbox's owner that nobody
+ * else can write (a sticky world-writable spool lets anyone create that name).
  *
  * Why no fsync between recording the journal and writing the data: a process kill (the
  * case the journal is for) loses nothing that is in the page cache, so order does not matter
@@ -33,6 +35,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/trusted.h"
 
 /* The records a mailbox can carry, each in its own xattr or, without xattrs, its own file. */
 static const struct {
@@ -56,36 +59,57 @@ static bool journal_kind_path(enum mbox_jkind kind, const char *path, char *out,
 
 static bool journal_xattr_disabled(void)
 {
-	/* Test-only switch that exercises the journal-file fallback on filesystems that do
-	 * support user xattrs (tests/unit/test_mbox_append.c). */
+	/* Test-only switch that makes a file system with user xattrs behave as one without, for
+	 * writers and readers alike (tests/unit/test_mbox_append.c, test_mbox_inplace.c). */
 	const char *v = getenv("MBOX_TEST_NO_XATTR");
 	return v && *v == '1';
 }
 
-/* Writes "dev ino TEXT" to file. Durable: through FILE.new, fsync and rename, so that an
- * update is atomic (a kill never leaves half a record) and on disk when this returns. A first
- * record that cannot be made durable is removed again: the caller goes on without one. */
+/* The fallback files are for file systems without user xattrs, and only there: beside a
+ * mailbox that can carry an xattr, a record file can only be someone else's plant. */
+static bool journal_no_xattrs(int err)
+{
+	return err == ENOTSUP || err == EOPNOTSUPP;
+}
+
+/* Who may have written a record file of the mailbox open as fd: its owner (root gives the
+ * files it writes to the owner), nobody else able to change it, on the mailbox's disk. */
+static bool journal_file_rule(int fd, struct trust_rule *rule)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return false;
+	*rule = (struct trust_rule){ .owner = st.st_uid, .forbid = 022, .check_dev = true, .dev = st.st_dev };
+	return true;
+}
+
+/* Writes "dev ino TEXT" to file through a new file of our own (O_EXCL beside it, given to the
+ * mailbox owner when we are root) renamed over it: an update is atomic, a kill never leaves
+ * half a record, and nothing planted at the name is written through or kept (in a sticky
+ * directory the rename over someone else's file fails: then there is no record). Durable:
+ * fsynced, and the directory too. A first record that cannot be made durable is removed. */
 static bool journal_write_file(const char *file, int fd, const char *text, bool durable, bool first)
 {
 	char tmp[CFG_PATH_MAX + 48], line[MBOX_RECORD_MAX + 64];
 	struct stat st;
-	if (fstat(fd, &st) != 0 || snprintf(tmp, sizeof tmp, "%s.new", file) >= (int)sizeof tmp)
+	if (fstat(fd, &st) != 0 || snprintf(tmp, sizeof tmp, "%s.XXXXXX", file) >= (int)sizeof tmp)
 		return false;
 	int n = snprintf(line, sizeof line, "%ju %ju %s\n", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, text);
 	if (n < 0 || n >= (int)sizeof line)
 		return false;
-	const char *target = durable ? tmp : file;
-	int jfd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int jfd = mkostemp(tmp, O_CLOEXEC);
 	if (jfd < 0)
 		return false;
 	int err = mbox_pwrite_all(jfd, line, (size_t)n, 0);
+	if (!err && geteuid() == 0 && st.st_uid != 0 && fchown(jfd, st.st_uid, (gid_t)-1) != 0)
+		err = errno;
 	if (!err && durable && fsync(jfd) != 0)
 		err = errno;
 	close(jfd);
-	if (!err && durable && rename(tmp, file) != 0)
+	if (!err && rename(tmp, file) != 0)
 		err = errno;
 	if (err) {
-		unlink(target);
+		unlink(tmp);
 		return false;
 	}
 	if (durable && mbox_fsync_dir(file) != 0) {
@@ -96,16 +120,18 @@ static bool journal_write_file(const char *file, int fd, const char *text, bool 
 	return true;
 }
 
-static bool journal_write_xattr(int fd, const char *name, const char *text, bool durable, bool first)
+/* 0, or the errno of the failure (the xattr is gone again when a first one was not durable). */
+static int journal_write_xattr(int fd, const char *name, const char *text, bool durable, bool first)
 {
 	if (fsetxattr(fd, name, text, strlen(text), 0) != 0)
-		return false;
+		return errno;
 	if (durable && fsync(fd) != 0) {
+		int err = errno;
 		if (first)
 			fremovexattr(fd, name);
-		return false;
+		return err;
 	}
-	return true;
+	return 0;
 }
 
 bool mbox_record_set(struct mbox_journal *j, enum mbox_jkind kind, int fd, const char *path,
@@ -117,13 +143,17 @@ bool mbox_record_set(struct mbox_journal *j, enum mbox_jkind kind, int fd, const
 		j->kind = kind;
 	}
 	/* Once a record is in one store, updates go there too: two stores would disagree. */
-	bool try_xattr = first ? !journal_xattr_disabled() : !j->in_file;
-	if (try_xattr && journal_write_xattr(fd, journal_kinds[kind].xattr, text, durable, first)) {
-		j->active = true;
-		return true;
+	if (first ? !journal_xattr_disabled() : !j->in_file) {
+		int err = journal_write_xattr(fd, journal_kinds[kind].xattr, text, durable, first);
+		if (err == 0) {
+			j->active = true;
+			return true;
+		}
+		/* A working xattr store that refused (full, quota): readers will not look in a
+		 * file, so there is no record rather than one nobody reads. */
+		if (!first || !journal_no_xattrs(err))
+			return false;
 	}
-	if (!first && !j->in_file)
-		return false;
 	if (!journal_kind_path(kind, path, j->file, sizeof j->file) ||
 	    !journal_write_file(j->file, fd, text, durable, first))
 		return false;
@@ -147,19 +177,26 @@ void mbox_record_clear(struct mbox_journal *j, int fd, bool durable)
 	j->active = false;
 }
 
-/* "dev ino TEXT" from the record file, TEXT copied out when dev/ino name the open file:
- * a record for another inode (the mailbox was replaced) is stale. */
+/* "dev ino TEXT" from the record file, TEXT copied out when the file is trustworthy (see
+ * journal_file_rule; anything else is logged and ignored, never acted on) and dev/ino name
+ * the open mailbox: a record for another inode (the mailbox was replaced) is stale. */
 static bool journal_read_file(const char *file, int fd, char *text, size_t size)
 {
 	char line[MBOX_RECORD_MAX + 64];
-	struct stat st;
+	struct trust_rule rule;
+	struct stat st, mst;
 	uintmax_t dev, ino;
+	const char *why;
 	int skip = 0;
-	if (fstat(fd, &st) != 0)
+	if (fstat(fd, &mst) != 0 || !journal_file_rule(fd, &rule))
 		return false;
-	int jfd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (jfd < 0)
+	int jfd = trusted_open(file, O_RDONLY, 0, &rule, &st, &why);
+	if (jfd < 0) {
+		if (errno != ENOENT)
+			log_msg(LOG_WARNING, "%s: ignoring %s: %s", file, "a record file not written for this mailbox",
+				why ? why : strerror(errno));
 		return false;
+	}
 	ssize_t n = pread(jfd, line, sizeof line - 1, 0);
 	close(jfd);
 	if (n <= 0)
@@ -167,7 +204,7 @@ static bool journal_read_file(const char *file, int fd, char *text, size_t size)
 	line[n] = '\0';
 	line[strcspn(line, "\n")] = '\0';
 	if (sscanf(line, "%ju %ju %n", &dev, &ino, &skip) != 2 || skip == 0 ||
-	    dev != (uintmax_t)st.st_dev || ino != (uintmax_t)st.st_ino)
+	    dev != (uintmax_t)mst.st_dev || ino != (uintmax_t)mst.st_ino)
 		return false;
 	return snprintf(text, size, "%s", line + skip) < (int)size;
 }
@@ -177,11 +214,15 @@ bool mbox_record_get(struct mbox_journal *j, enum mbox_jkind kind, int fd, const
 {
 	memset(j, 0, sizeof *j);
 	j->kind = kind;
-	ssize_t n = fgetxattr(fd, journal_kinds[kind].xattr, text, size - 1);
-	if (n > 0) {
-		text[n] = '\0';
-		j->active = true;
-		return true;
+	if (!journal_xattr_disabled()) {
+		ssize_t n = fgetxattr(fd, journal_kinds[kind].xattr, text, size - 1);
+		if (n > 0) {
+			text[n] = '\0';
+			j->active = true;
+			return true;
+		}
+		if (n == 0 || !journal_no_xattrs(errno))
+			return false;
 	}
 	if (!journal_kind_path(kind, path, j->file, sizeof j->file) ||
 	    !journal_read_file(j->file, fd, text, size))

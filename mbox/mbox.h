@@ -183,8 +183,11 @@ void mbox_index_close(struct mbox_index *idx);
  *   mailbox whole.
  * - otherwise in place (Debian's /var/mail is 2775 root:mail, mail is not set-id): a complete
  *   fsynced backup of the old bytes, then a durable rewrite record on the mailbox (xattr
- *   user.mda.rewrite, else DIR/.NAME.mda-rewrite) naming the backup by path, dev/ino, size
- *   and checksum, then the overwrite. If the process dies before the record is removed, the
+ *   user.mda.rewrite; DIR/.NAME.mda-rewrite only where the file system has no user xattrs)
+ *   naming the backup by path, dev/ino, size and checksum, then the overwrite. Record files
+ *   and backups are believed only when they are plain single-link files of the mailbox's
+ *   owner that nobody else can write (backups: private, and named as only a backup of this
+ *   mailbox is), so nothing planted in a shared spool or tmp dir is ever acted on. If the process dies before the record is removed, the
  *   next mbox_lock for writing (every delivery, every rewrite) puts the old bytes back and
  *   keeps after them whatever another writer (Postfix local(8)) appended since, so the
  *   mailbox is exactly as before the rewrite plus the new mail; logged as one warning. The
