@@ -30,13 +30,19 @@ const char *trusted_check(int fd, const struct trust_rule *rule, struct stat *ou
 int trusted_open(const char *path, int flags, mode_t create_mode, const struct trust_rule *rule,
 		 struct stat *st, const char **why)
 {
+	return trusted_openat(AT_FDCWD, path, flags, create_mode, rule, st, why);
+}
+
+int trusted_openat(int dirfd, const char *path, int flags, mode_t create_mode, const struct trust_rule *rule,
+		   struct stat *st, const char **why)
+{
 	if (why)
 		*why = NULL;
 	if (flags & O_TRUNC) {
 		errno = EINVAL;
 		return -1;
 	}
-	int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, create_mode);
+	int fd = openat(dirfd, path, flags | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, create_mode);
 	if (fd < 0) {
 		if (errno == ELOOP && why)
 			*why = "a symbolic link";
@@ -47,6 +53,35 @@ int trusted_open(const char *path, int flags, mode_t create_mode, const struct t
 		close(fd);
 		if (why)
 			*why = bad;
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+int trusted_private_dir(const char *path, uid_t owner, bool create, const char **why)
+{
+	struct stat st;
+	*why = NULL;
+	if (create && mkdir(path, 0700) != 0 && errno != EEXIST)
+		return -1;
+	/* O_DIRECTORY: a FIFO or file planted at the name fails at once, it is never opened. */
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR) {
+			*why = "not a directory";
+			errno = EPERM;
+		}
+		return -1;
+	}
+	if (fstat(fd, &st) != 0)
+		*why = "cannot stat it";
+	else if (st.st_uid != owner)
+		*why = "owned by another user";
+	else if (st.st_mode & 077)
+		*why = "open to group or others";
+	if (*why) {
+		close(fd);
 		errno = EPERM;
 		return -1;
 	}

@@ -23,6 +23,14 @@ struct trust_rule {
  * not trusted, *why (may be NULL) then naming the broken rule in a few words. */
 int trusted_open(const char *path, int flags, mode_t create_mode, const struct trust_rule *rule,
 		 struct stat *st, const char **why);
+/* The same, path relative to the directory open as dirfd (AT_FDCWD: like trusted_open). */
+int trusted_openat(int dirfd, const char *path, int flags, mode_t create_mode, const struct trust_rule *rule,
+		   struct stat *st, const char **why);
+/* Opens (creating it 0700 first when create) the directory path, trusted only when it is a
+ * real directory (no symlink) owned by owner and closed to group and others: nobody else can
+ * then put a file in it. Returns the descriptor, or -1 with errno (EPERM and *why when it
+ * exists but is not such a directory). */
+int trusted_private_dir(const char *path, uid_t owner, bool create, const char **why);
 
 /* The same checks on a descriptor already open. NULL when trusted, else what is wrong. */
 const char *trusted_check(int fd, const struct trust_rule *rule, struct stat *st);

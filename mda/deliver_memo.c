@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/trusted.h"
 #include "mda/deliver_int.h"
 
 /* Records older than this are ignored and pruned: Postfix gives up after 5 days. */
@@ -21,6 +23,7 @@
 #define MEMO_PRUNE_SIZE (256 * 1024)
 #define MEMO_MAX_READ (4 * 1024 * 1024)
 #define MEMO_MAX_KEYS 4096
+#define MEMO_LOCK_WAIT_MS 10000
 
 struct memo_hash {
 	uint64_t a, b;
@@ -34,7 +37,9 @@ struct memo_keys {
 };
 
 struct deliver_memo {
-	char path[CFG_PATH_MAX + 32];
+	char dir[CFG_PATH_MAX + 32];  /* TMP/mda-retry.UID */
+	char path[CFG_PATH_MAX + 48]; /* DIR/state, for messages */
+	const char *why;              /* what made open_state refuse, or NULL */
 	const struct mbox_spool *msg;
 	char sender[1024];
 	bool have_digest;
@@ -111,28 +116,38 @@ static struct memo_hash action_key(const struct action *a)
 	return h;
 }
 
-/* Opens the state file; refuses anything not ours (a planted file in a shared tmp_dir must
- * not suppress deliveries). Returns -1 with errno. */
-static int open_state(const char *path, int flags)
+/* The state lives in TMP/mda-retry.UID/state: a directory of our own (0700) in the shared
+ * tmp_dir, so nobody else can put a file where we read; a name someone else took, or a
+ * state file that is not a plain private file of ours, is refused (the caller logs it and
+ * delivers without the memory: a planted file must neither suppress nor stop deliveries).
+ * Opening never blocks (a FIFO planted anywhere on the way). Returns -1 with errno. */
+static int open_state(struct deliver_memo *m, int flags, bool create)
 {
-	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
-	struct stat st;
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
-		close(fd);
-		errno = EPERM;
+	const char *why = NULL;
+	int dfd = trusted_private_dir(m->dir, geteuid(), create, &why);
+	if (dfd < 0) {
+		m->why = why;
 		return -1;
 	}
+	struct trust_rule rule = { .owner = geteuid(), .forbid = 022 };
+	int fd = trusted_openat(dfd, "state", flags, 0600, &rule, NULL, &why);
+	int err = errno;
+	close(dfd);
+	m->why = why;
+	errno = err;
 	return fd;
 }
 
+/* A state file is only ever locked by our own uid's deliveries, each for a moment; still,
+ * the wait is bounded so that nothing can hold a delivery here. */
 static int lock_fd(int fd, short type)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET };
-	while (fcntl(fd, F_SETLKW, &fl) != 0) {
-		if (errno != EINTR)
+	for (int waited_ms = 0; fcntl(fd, F_SETLK, &fl) != 0; waited_ms += 10) {
+		if ((errno != EAGAIN && errno != EACCES && errno != EINTR) || waited_ms >= MEMO_LOCK_WAIT_MS)
 			return -1;
+		struct timespec ts = { 0, 10 * 1000000L };
+		nanosleep(&ts, NULL);
 	}
 	return 0;
 }
@@ -189,14 +204,19 @@ int deliver_memo_begin(struct deliver_ctx *ctx, const struct envelope *env, cons
 	struct deliver_memo *m = calloc(1, sizeof *m);
 	if (!m)
 		return res_set(r, EX_OSERR, "4.3.0", "out of memory for the retry memory");
-	snprintf(m->path, sizeof m->path, "%s/mda-retry.%u", ctx->cfg->tmp_dir, (unsigned)geteuid());
+	snprintf(m->dir, sizeof m->dir, "%s/mda-retry.%u", ctx->cfg->tmp_dir, (unsigned)geteuid());
+	snprintf(m->path, sizeof m->path, "%s/state", m->dir);
 	snprintf(m->sender, sizeof m->sender, "%s", env->sender);
 	m->msg = msg;
 	ctx->memo = m;
 	/* The usual case: no earlier partial failure, no state file, nothing to hash. */
-	int fd = open_state(m->path, O_RDONLY);
+	int fd = open_state(m, O_RDONLY, false);
+	if (fd < 0 && errno == ENOENT)
+		return EX_OK;
+	if (fd < 0 && m->why)
+		return res_set(r, EX_TEMPFAIL, "4.3.0", "retry state in %s ignored: %s", m->dir, m->why);
 	if (fd < 0)
-		return errno == ENOENT ? EX_OK : res_errno(r, errno, false, "retry state %s", m->path);
+		return res_errno(r, errno, false, "retry state %s", m->path);
 	size_t len = 0;
 	char *buf = lock_fd(fd, F_RDLCK) == 0 ? slurp(fd, &len) : NULL;
 	close(fd);
@@ -243,6 +263,7 @@ static void prune(struct deliver_memo *m, int fd)
 	char tmp[sizeof m->path + 8];
 	size_t len;
 	char *buf = slurp(fd, &len);
+	/* Inside our private directory: the name is ours, nobody else can have planted it. */
 	snprintf(tmp, sizeof tmp, "%s.new", m->path);
 	unlink(tmp);
 	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -266,7 +287,7 @@ static void prune(struct deliver_memo *m, int fd)
 static int append_records(struct deliver_memo *m)
 {
 	char line[128];
-	int fd = open_state(m->path, O_WRONLY | O_CREAT | O_APPEND);
+	int fd = open_state(m, O_WRONLY | O_CREAT | O_APPEND, true);
 	if (fd < 0 || lock_fd(fd, F_WRLCK) != 0) {
 		if (fd >= 0)
 			close(fd);
@@ -298,7 +319,7 @@ void deliver_memo_end(struct deliver_ctx *ctx, bool temp_failed)
 	if (temp_failed && m->done.n > 0) {
 		if ((!m->have_digest && compute_digest(m) != 0) || append_records(m) != 0)
 			log_msg(LOG_WARNING, "cannot record completed deliveries in %s: %s; a retry may "
-				"deliver them again", m->path, strerror(errno));
+				"deliver them again", m->path, m->why ? m->why : strerror(errno));
 	}
 	free(m->seen.v);
 	free(m->done.v);

@@ -109,7 +109,8 @@ run_mda alice bob <"$mixed" 2>"$W/err" || fail "retry failed: $(cat "$W/err")"
 check "retry logs alice as done before" grep -q 'already delivered' "$W/err"
 check "alice still once" [ "$(grep -c "^Subject: mixed $$" "$f")" = 1 ]
 check "bob once" [ "$(grep -c "^Subject: mixed $$" "$W/spool/bob")" = 1 ]
-check "retry memory is private" [ "$(stat -c %a "$W/tmp/mda-retry.$("${as_user[@]}" id -u)")" = 600 ]
+rdir=$W/tmp/mda-retry.$("${as_user[@]}" id -u)
+check "retry memory is private" [ "$(stat -c %a "$rdir")" = 700 ] && [ "$(stat -c %a "$rdir/state")" = 600 ]
 
 echo "== -d USER as mail.local, -f overrides the block"
 postfix_msg alice | run_mda -f other@example.net -d alice 2>"$W/err" || fail "-d: $(cat "$W/err")"

@@ -317,18 +317,66 @@ Test(deliver, retry_does_not_deliver_twice, .init = setup, .fini = teardown)
 	free(box);
 }
 
-Test(deliver, planted_state_file_is_not_trusted, .init = setup, .fini = teardown)
+/* What a planted retry state must not do: block (FIFO), be believed (foreign owner, loose
+ * mode, symlink), or stop the delivery. Returns the delivery's exit status. */
+static int deliver_with_planted_state(void)
 {
 	struct result r;
 	struct mbox_spool sp;
-	char path[1200];
-	snprintf(path, sizeof path, "%s/mda-retry.%u", cfg.tmp_dir, (unsigned)geteuid());
-	th_write(out("target"), "not a state file\n");
-	cr_assert(symlink(out("target"), path) == 0);
+	struct action v[1] = { make_action(ACT_MAILBOX, "alice", "alice", getuid()) };
+	struct action_list l = { v, 1 };
 	spool_of(&sp, msg);
-	cr_assert_neq(deliver_memo_begin(&ctx, &env, &sp, &r), EX_OK, "a symlink is refused");
-	deliver_memo_end(&ctx, false);
+	alarm(20);    /* a blocking open fails the test instead of hanging it */
+	cr_assert_neq(deliver_memo_begin(&ctx, &env, &sp, &r), EX_OK, "the plant is refused");
+	int rc = deliver_to_recipient(&ctx, &env, "alice", &l, &sp, &r);
+	deliver_memo_end(&ctx, true);
+	alarm(0);
 	mbox_spool_close(&sp);
+	return rc;
+}
+
+static const char *state_dir(void)
+{
+	static char path[1200];
+	snprintf(path, sizeof path, "%s/mda-retry.%u", cfg.tmp_dir, (unsigned)geteuid());
+	return path;
+}
+
+Test(deliver, a_symlink_at_the_retry_state_is_refused, .init = setup, .fini = teardown)
+{
+	th_write(out("target"), "not a state file\n");
+	cr_assert(symlink(out("target"), state_dir()) == 0);
+	cr_assert_eq(deliver_with_planted_state(), EX_OK);
+	char *t = th_read(out("target"), NULL);
+	cr_assert_str_eq(t, "not a state file\n", "nothing written through the link");
+	free(t);
+}
+
+Test(deliver, a_fifo_at_the_retry_state_neither_blocks_nor_stops_delivery, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(mkfifo(state_dir(), 0666), 0);
+	cr_assert_eq(deliver_with_planted_state(), EX_OK);
+	cr_assert(access(th_path(cfg.spool_dir, "alice"), F_OK) == 0, "delivered");
+}
+
+Test(deliver, a_fifo_or_loose_file_inside_the_retry_directory_is_refused, .init = setup, .fini = teardown)
+{
+	char file[1300];
+	cr_assert_eq(mkdir(state_dir(), 0700), 0);
+	snprintf(file, sizeof file, "%s/state", state_dir());
+	cr_assert_eq(mkfifo(file, 0600), 0);
+	cr_assert_eq(deliver_with_planted_state(), EX_OK);
+	unlink(file);
+	th_write(file, "");
+	cr_assert_eq(chmod(file, 0666), 0);
+	cr_assert_eq(deliver_with_planted_state(), EX_OK);
+}
+
+Test(deliver, a_retry_directory_open_to_others_is_refused, .init = setup, .fini = teardown)
+{
+	cr_assert_eq(mkdir(state_dir(), 0700), 0);
+	cr_assert_eq(chmod(state_dir(), 01777), 0);
+	cr_assert_eq(deliver_with_planted_state(), EX_OK);
 }
 
 Test(deliver, final_address_keeps_the_mta_domain)
