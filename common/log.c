@@ -1,5 +1,6 @@
 /* Logging backend; the destination is chosen once per configuration load. */
 #include "common/log.h"
+#include "common/result.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -24,6 +25,9 @@ void log_msg(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	/* Arguments quote outside text (recipient names, addresses, file names): a newline in
+	 * one must not forge a second log line. */
+	res_printable(line);
 	if (to_stderr) {
 		const char *level = prio <= LOG_ERR ? "error: " : prio == LOG_WARNING ? "warning: " : "";
 		fprintf(stderr, "%s: %s%s\n", log_ident, level, line);

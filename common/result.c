@@ -6,12 +6,22 @@
 #include <stdio.h>
 #include <string.h>
 
+void res_printable(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/* Reasons quote outside text (recipient names, command output): one line, always. */
 static void set_text(struct result *r, const char *dsn, const char *fmt, va_list ap)
 {
 	snprintf(r->dsn, sizeof r->dsn, "%s", dsn);
+	res_printable(r->dsn);
 	r->reason[0] = '\0';
 	if (fmt)
 		vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+	res_printable(r->reason);
 }
 
 struct result res_ok(const char *fmt, ...)

@@ -26,6 +26,11 @@ int res_set(struct result *r, int ex, const char *dsn, const char *fmt, ...)
 int res_errno(struct result *r, int err, bool perm, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Replaces every control character (CR, LF, TAB, ESC, NUL-free C0 and DEL) in s by '?',
+ * as Postfix's printable() does: text from outside cannot start a new log, stderr or reply
+ * line. Bytes >= 0x80 (UTF-8) are kept. Never fails. */
+void res_printable(char *s);
+
 bool res_is_ok(const struct result *r);
 /* Temporary: the sender's MTA should retry (EX_TEMPFAIL, EX_OSERR, dsn 4.x.x). */
 bool res_is_temp(const struct result *r);

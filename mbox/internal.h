@@ -13,6 +13,8 @@
 #include "mbox/mbox.h"
 
 #define MBOX_IO_BUF (128 * 1024)
+/* liblockfile's setgid helper (Debian: liblockfile-bin), run with a deadline by lock.c. */
+#define MBOX_DOTLOCK_HELPER "/usr/bin/dotlockfile"
 #define MBOX_JOURNAL_XATTR "user.mda.append"
 #define MBOX_REWRITE_XATTR "user.mda.rewrite"
 #define MBOX_RECORD_MAX (CFG_PATH_MAX + 256)   /* longest record text, NUL included */

@@ -4,9 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lockfile.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,13 +45,124 @@ static int lock_refuse(struct result *r, const char *path, const char *why)
 	return res_set(r, EX_TEMPFAIL, "4.2.0", "mailbox %s refused: %s", path, why);
 }
 
+/* What liblockfile cannot survive at the lock's name: it makes a dotlock by link(2), so a
+ * real one is always a plain file, and it reads the PID of one that exists with a blocking
+ * open(2), which never returns on a FIFO someone planted (a sticky world-writable spool lets
+ * anyone create SPOOL/victim.lock). NULL when the name is free or a plain file. */
+static const char *lock_name_planted(const char *lock_path)
+{
+	struct stat st;
+	if (lstat(lock_path, &st) != 0 || S_ISREG(st.st_mode))
+		return NULL;
+	return S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISLNK(st.st_mode) ? "a symbolic link"
+	       : S_ISDIR(st.st_mode) ? "a directory" : "not a regular file";
+}
+
+static void lock_alarm(int sig)
+{
+	(void)sig;   /* only there to interrupt a blocking open(2) inside liblockfile */
+}
+
+/* lockfile_create with a deadline: a FIFO that appears at the name between our check and
+ * liblockfile's open would block it; SIGALRM (no SA_RESTART, unblocked for the call) makes
+ * that open fail with EINTR, and liblockfile then gives up this try and removes its
+ * temporary .lk file itself. */
+static int lock_create_bounded(const char *lock_path, double deadline)
+{
+	struct sigaction sa = { .sa_handler = lock_alarm }, old_sa;
+	struct itimerval it = { { 0, 0 }, { 0, 0 } }, old_it, off = { { 0, 0 }, { 0, 0 } };
+	sigset_t alrm, old_mask;
+	double left = deadline - lock_now();
+	if (left < 0.05)
+		left = 0.05;
+	it.it_value.tv_sec = (time_t)left;
+	it.it_value.tv_usec = (suseconds_t)((left - (double)(time_t)left) * 1e6);
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	sigaction(SIGALRM, &sa, &old_sa);
+	sigprocmask(SIG_UNBLOCK, &alrm, &old_mask);
+	setitimer(ITIMER_REAL, &it, &old_it);
+	int rc = lockfile_create(lock_path, 0, L_PID);
+	int err = errno;
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	sigaction(SIGALRM, &old_sa, NULL);
+	setitimer(ITIMER_REAL, &old_it, NULL);
+	errno = err;
+	return rc;
+}
+
+/* Where the spool is not ours to write (Debian's root:mail 2775 and mail not set-id),
+ * liblockfile runs its setgid helper dotlockfile and waits for it without any limit; we run
+ * the same helper the same way (-p: the lock names our PID, its parent) but with a deadline,
+ * ending it with SIGTERM (it then removes its temporary file) and SIGKILL. */
+static bool lock_needs_helper(const char *lock_path)
+{
+	char dir[CFG_PATH_MAX + 8];
+	if (geteuid() == 0 || !mbox_dirname(lock_path, dir, sizeof dir))
+		return false;
+	return faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0 && errno == EACCES;
+}
+
+static bool lock_child_wait(pid_t pid, int *status, double deadline)
+{
+	long ms = 1;
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+		if (w == pid || (w < 0 && errno != EINTR))
+			return true;
+		if (lock_now() >= deadline)
+			return false;
+		struct timespec ts = { 0, ms * 1000000L };
+		nanosleep(&ts, NULL);
+		ms = ms < 32 ? ms * 2 : 32;
+	}
+}
+
+static int lock_helper_bounded(const char *op, const char *lock_path, double deadline)
+{
+	int status = 0;
+	pid_t pid = fork();
+	if (pid < 0)
+		return L_ERROR;
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGTERM, SIG_DFL);
+		setpgid(0, 0);
+		execl(MBOX_DOTLOCK_HELPER, "dotlockfile", op, "-r", "0", "-q", "-p", lock_path, (char *)NULL);
+		_exit(L_ERROR);
+	}
+	if (lock_child_wait(pid, &status, deadline))
+		return WIFEXITED(status) ? WEXITSTATUS(status) : L_ERROR;
+	kill(-pid, SIGTERM);
+	kill(pid, SIGTERM);
+	if (!lock_child_wait(pid, &status, lock_now() + 0.5)) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	return L_MAXTRYS;
+}
+
 static int lock_dotlock(struct mbox_lock *lk, double deadline, struct result *r)
 {
 	long step = 10;
+	lk->helper = lock_needs_helper(lk->lock_path);
 	for (;;) {
+		const char *planted = lock_name_planted(lk->lock_path);
+		if (planted) {
+			log_msg(LOG_WARNING, "%s: lock file is %s, not a lock mda or mailx would make; "
+				"remove it (mail for this mailbox waits until then)", lk->lock_path, planted);
+			return res_set(r, EX_TEMPFAIL, "4.2.1", "mailbox locked: %s is %s", lk->lock_path, planted);
+		}
 		/* retries 0: liblockfile's own retry loop sleeps 5 s and more; ours is finer.
 		 * L_PID lets liblockfile remove the lock of a dead process at once. */
-		int rc = lockfile_create(lk->lock_path, 0, L_PID);
+		int rc = lk->helper ? lock_helper_bounded("-l", lk->lock_path, deadline)
+				    : lock_create_bounded(lk->lock_path, deadline);
 		if (rc == L_SUCCESS) {
 			lk->dotlocked = true;
 			return EX_OK;
@@ -221,7 +335,9 @@ void mbox_unlock(struct mbox_lock *lk)
 		close(lk->fd);
 		lk->fd = -1;
 	}
-	if (lk->dotlocked)
+	if (lk->dotlocked && lk->helper)
+		lock_helper_bounded("-u", lk->lock_path, lock_now() + 10);
+	else if (lk->dotlocked)
 		lockfile_remove(lk->lock_path);
 	lk->dotlocked = false;
 }

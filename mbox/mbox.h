@@ -66,6 +66,7 @@ struct mbox_lock {
 	char path[CFG_PATH_MAX];
 	char lock_path[CFG_PATH_MAX + 8];
 	bool dotlocked;
+	bool helper;              /* the dotlock is made and removed by the setgid dotlockfile */
 	dev_t dev;
 	ino_t ino;
 };

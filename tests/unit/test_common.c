@@ -252,3 +252,18 @@ Test(config, bad_overrides_are_usage_errors_naming_the_option)
 	cr_assert_eq(cfg_load_file(&c, "/nonexistent/mda.conf", false, &r), EX_OK);
 	cr_assert_eq(cfg_load_file(&c, "/nonexistent/mda.conf", true, &r), EX_CONFIG);
 }
+
+Test(result, outside_text_with_line_breaks_stays_on_one_line)
+{
+	/* A recipient name is quoted in reasons; its newline must not forge a second line in
+	 * the log, on stderr (the MTA's bounce text) or in an LMTP reply. */
+	struct result r;
+	res_set(&r, EX_NOUSER, "5.1.1", "unknown user: %s", "alice\nmda: to=<x>, status=sent\r\x1b[2J");
+	cr_assert_null(strpbrk(r.reason, "\r\n\x1b"), "reason: %s", r.reason);
+	cr_assert_str_eq(r.reason, "unknown user: alice?mda: to=<x>, status=sent??[2J");
+	res_errno(&r, ENOENT, false, "cannot open %s", "a\nb");
+	cr_assert_str_eq(r.reason, "cannot open a?b: No such file or directory");
+	char utf8[] = "J\xc3\xbcrgen\t";
+	res_printable(utf8);
+	cr_assert_str_eq(utf8, "J\xc3\xbcrgen?", "UTF-8 is kept, controls are not");
+}

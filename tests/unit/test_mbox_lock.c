@@ -334,3 +334,111 @@ Test(mbox_lock, stale_dotlocks_are_broken_by_liblockfile_rules)
 	cr_assert_str_eq(r.dsn, "4.2.1");
 	cr_assert_eq(access(dot, F_OK), 0);
 }
+
+/* ---- A planted lock name (security audit, finding 4): never blocks past the timeout ---- */
+
+static size_t count_tmp_locks(const char *where)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "ls -a %s | grep -c '^\\.lk' || true", where);
+	FILE *p = popen(cmd, "r");
+	size_t n = 0;
+	cr_assert_not_null(p);
+	cr_assert_eq(fscanf(p, "%zu", &n), 1);
+	pclose(p);
+	return n;
+}
+
+Test(mbox_lock, a_fifo_at_the_lock_name_fails_at_once_and_leaves_no_temp_files, .timeout = 20)
+{
+	struct result r;
+	const char *mb = th_path(dir, "victim");
+	th_write(mb, BOX);
+	cr_assert_eq(mkfifo(th_path(dir, "victim.lock"), 0666), 0);
+	double t0 = now();
+	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 5, &r), EX_TEMPFAIL);
+	cr_assert(now() - t0 < 5.5, "took %.1f s with a 5 s lock timeout", now() - t0);
+	cr_assert_str_eq(r.dsn, "4.2.1");
+	cr_assert(strstr(r.reason, "FIFO"), "the reason names it: %s", r.reason);
+	cr_assert_eq(count_tmp_locks(dir), 0, "a .lk temporary file was left behind");
+	char *after = th_read(mb, NULL);
+	cr_assert_str_eq(after, BOX, "mailbox untouched");
+	free(after);
+}
+
+/* A FIFO appearing and vanishing at the lock name, as fast as an attacker can: every
+ * delivery still ends within its timeout and the spool is left clean. */
+static void race_fifo(const char *spool, const char *mb, bool helper_mode)
+{
+	char lock[700];
+	snprintf(lock, sizeof lock, "%s.lock", mb);
+	pid_t racer = fork();
+	cr_assert(racer >= 0);
+	if (racer == 0) {
+		for (;;) {
+			mkfifo(lock, 0666);
+			unlink(lock);
+		}
+	}
+	int worst_ms = 0, tries = 30, ok = 0;
+	for (int i = 0; i < tries; i++) {
+		int status;
+		double t0 = now();
+		pid_t pid = fork();
+		cr_assert(pid >= 0);
+		if (pid == 0) {
+			struct result r;
+			if (helper_mode && (setgid(61001) != 0 || setuid(61001) != 0))
+				_exit(99);
+			_exit(deliver(mb, helper_mode ? 61001 : (uid_t)-1, (gid_t)-1, 1, &r));
+		}
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		int ms = (int)((now() - t0) * 1000);
+		worst_ms = ms > worst_ms ? ms : worst_ms;
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 99, "child status %d", status);
+		ok += WEXITSTATUS(status) == EX_OK;
+	}
+	kill(racer, SIGKILL);
+	waitpid(racer, NULL, 0);
+	unlink(lock);
+	cr_assert(worst_ms < 2500, "a delivery took %d ms with a 1 s lock timeout", worst_ms);
+	cr_assert_eq(count_tmp_locks(spool), 0, "a .lk temporary file was left behind");
+	cr_log_info("%d of %d deliveries got the lock, worst %d ms", ok, tries, worst_ms);
+}
+
+Test(mbox_lock, a_fifo_racing_at_the_lock_name_never_blocks_a_delivery, .timeout = 120)
+{
+	const char *mb = th_path(dir, "victim");
+	th_write(mb, BOX);
+	race_fifo(dir, mb, false);
+}
+
+Test(mbox_lock, the_dotlockfile_helper_is_bounded_too_in_a_root_mail_2775_spool, .timeout = 120)
+{
+	struct group *mail = getgrnam("mail");
+	if (geteuid() != 0 || !mail)
+		cr_skip_test("needs root and a mail group (a delivery as a user in a root:mail 2775 spool)");
+	char spool[600];
+	snprintf(spool, sizeof spool, "%s/spool", dir);
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	cr_assert_eq(chmod(dir, 0755) | chown(spool, 0, mail->gr_gid) | chmod(spool, 02775), 0);
+	const char *mb = th_path(spool, "victim");
+	th_write(mb, BOX);
+	cr_assert_eq(chown(mb, 61001, mail->gr_gid) | chmod(mb, 0660), 0);
+	/* Planted before: refused at once. */
+	cr_assert_eq(mkfifo(th_path(spool, "victim.lock"), 0666), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct result r;
+		if (setgid(61001) != 0 || setuid(61001) != 0)
+			_exit(99);
+		_exit(deliver(mb, 61001, (gid_t)-1, 2, &r) == EX_TEMPFAIL ? 0 : 1);
+	}
+	int status;
+	double t0 = now();
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+	cr_assert(now() - t0 < 2.5);
+	unlink(th_path(spool, "victim.lock"));
+	race_fifo(spool, mb, true);
+}
