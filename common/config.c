@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { K_STR, K_INT, K_SIZE, K_BOOL, K_QUOTING, K_MODE };
+enum key_type { K_STR, K_INT, K_SIZE, K_BOOL, K_QUOTING, K_MODE, K_BARE_LF };
 
 struct key {
 	const char *name;
@@ -36,15 +36,21 @@ static const struct key keys[] = {
 	STR(recipient_delimiter, "+"),
 	STR(log, "syslog"),
 	{ "lmtp_socket_mode", K_MODE, offsetof(struct config, lmtp_socket_mode),
-	  sizeof(((struct config *)0)->lmtp_socket_mode), "0666" },
+	  sizeof(((struct config *)0)->lmtp_socket_mode), "0660" },
+	STR(lmtp_socket_owner, ""),
+	STR(lmtp_socket_group, "postfix"),
 	INT(lock_timeout, "60"),
 	INT(command_timeout, "300"),
 	INT(expansion_depth, "20"),
 	SIZE(message_size_limit, "51200000"),
-	INT(lmtp_max_connections, "32"),
+	INT(lmtp_max_connections, "100"),
 	INT(lmtp_idle_timeout, "300"),
 	INT(lmtp_max_recipients, "1000"),
 	INT(lmtp_max_errors, "20"),
+	INT(lmtp_client_connection_limit, "50"),
+	INT(lmtp_junk_command_limit, "100"),
+	INT(lmtp_session_time_limit, "3600"),
+	{ "lmtp_bare_newline", K_BARE_LF, offsetof(struct config, lmtp_bare_newline), 0, "normalize" },
 	BOOL(allow_commands, "yes"),
 	BOOL(allow_files, "yes"),
 	BOOL(fsync, "yes"),
@@ -114,6 +120,14 @@ static const char *store(struct config *cfg, const struct key *k, const char *v)
 			*(enum mbox_quoting *)field = QUOTE_MBOXO;
 		else
 			return "expected mboxrd or mboxo";
+		return NULL;
+	case K_BARE_LF:
+		if (!strcmp(v, "normalize"))
+			*(enum lmtp_bare_lf *)field = BARE_LF_NORMALIZE;
+		else if (!strcmp(v, "reject"))
+			*(enum lmtp_bare_lf *)field = BARE_LF_REJECT;
+		else
+			return "expected normalize or reject";
 		return NULL;
 	}
 	return "internal error";
@@ -230,6 +244,10 @@ void cfg_dump(const struct config *cfg, void *out)
 		case K_QUOTING:
 			fprintf(fp, "%s = %s\n", k->name,
 				*(const enum mbox_quoting *)field == QUOTE_MBOXO ? "mboxo" : "mboxrd");
+			break;
+		case K_BARE_LF:
+			fprintf(fp, "%s = %s\n", k->name,
+				*(const enum lmtp_bare_lf *)field == BARE_LF_REJECT ? "reject" : "normalize");
 			break;
 		}
 	}

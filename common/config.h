@@ -10,6 +10,8 @@
 #define CFG_PATH_MAX 1024
 
 enum mbox_quoting { QUOTE_MBOXRD, QUOTE_MBOXO };
+/* lmtp_bare_newline: what a line ended by a bare LF gets (it never ends DATA either way). */
+enum lmtp_bare_lf { BARE_LF_NORMALIZE, BARE_LF_REJECT };
 
 struct config {
 	char spool_dir[CFG_PATH_MAX];      /* system mailboxes: spool_dir/USER */
@@ -24,6 +26,8 @@ struct config {
 	char recipient_delimiter[8];       /* "" disables address extensions */
 	char log[16];                      /* "syslog" or "stderr" */
 	char lmtp_socket_mode[8];          /* octal, for unix: listeners */
+	char lmtp_socket_owner[64];        /* user of unix: listeners, "" = the daemon's */
+	char lmtp_socket_group[64];        /* group of unix: listeners, "" = the daemon's */
 	int lock_timeout;                  /* seconds to wait for a mailbox lock */
 	int command_timeout;               /* seconds a |command delivery may run */
 	int expansion_depth;               /* alias/.forward nesting limit */
@@ -32,6 +36,10 @@ struct config {
 	int lmtp_idle_timeout;             /* seconds */
 	int lmtp_max_recipients;
 	int lmtp_max_errors;
+	int lmtp_client_connection_limit;  /* sessions per peer uid (unix) or address (inet), 0 = none */
+	int lmtp_junk_command_limit;       /* NOOP/RSET/VRFY/HELP before each counts as an error */
+	int lmtp_session_time_limit;       /* seconds; then 421 between transactions, 0 = none */
+	enum lmtp_bare_lf lmtp_bare_newline;
 	bool allow_commands;               /* |command in aliases/.forward */
 	bool allow_files;                  /* /file in aliases/.forward */
 	bool fsync;                        /* fsync before success; off only for benchmarks of the peer kind */

@@ -34,9 +34,13 @@ struct lmtp_session {
 	long long size_limit;
 	unsigned max_rcpts;
 	unsigned max_errors;
+	unsigned junk_limit;
+	bool reject_bare_lf;
 
 	enum lmtp_state state;
 	unsigned errors;
+	unsigned junk;         /* junk commands since the last delivered message */
+	bool expired;          /* lmtp_session_time_limit is over */
 	unsigned long long lines;
 	unsigned long txn_count;
 
@@ -56,6 +60,8 @@ struct lmtp_session {
 	bool spool_open;
 	int dot_state;         /* 0: none, 1: "." at line start, 2: ".\r" at line start */
 	size_t data_line_len;  /* octets of the current line so far, as sent */
+	bool data_after_crlf;  /* the current line follows a CRLF (or the 354): only then may it end DATA */
+	bool data_last_cr;     /* the last octet of the current line so far is a CR */
 	long long data_bytes;  /* octets of the message so far, as sent (after a failure too) */
 	bool data_failed;
 	bool data_too_big;     /* the failure is the size limit (it wins over the others) */
@@ -155,7 +161,19 @@ static void close_session(struct lmtp_session *s)
 	s->out_len = 0;
 }
 
-/* A reply that counts against lmtp_max_errors: a client this confused is cut off. */
+/* One more against lmtp_max_errors: a client this confused (or this idle) is cut off. */
+static void count_error(struct lmtp_session *s)
+{
+	s->errors++;
+	if (s->max_errors == 0 || s->errors < s->max_errors)
+		return;
+	log_msg(LOG_WARNING, "too many errors from %s, closing", s->peer);
+	reply(s, "421 4.7.0 %s Error: too many errors", s->hostname);
+	lmtp_session_flush(s);
+	close_session(s);
+}
+
+/* A reply that counts against lmtp_max_errors. */
 static void proto_error(struct lmtp_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void proto_error(struct lmtp_session *s, const char *fmt, ...)
 {
@@ -165,13 +183,7 @@ static void proto_error(struct lmtp_session *s, const char *fmt, ...)
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	reply(s, "%s", text);
-	s->errors++;
-	if (s->max_errors == 0 || s->errors < s->max_errors)
-		return;
-	log_msg(LOG_WARNING, "too many errors from %s, closing", s->peer);
-	reply(s, "421 4.7.0 %s Error: too many errors", s->hostname);
-	lmtp_session_flush(s);
-	close_session(s);
+	count_error(s);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -429,6 +441,8 @@ static void cmd_data(struct lmtp_session *s, char *args)
 	s->spool_open = true;
 	s->dot_state = 0;
 	s->data_line_len = 0;
+	s->data_after_crlf = true;     /* the CRLF that ended DATA: ".\r\n" right away is an empty message */
+	s->data_last_cr = false;
 	s->data_bytes = 0;
 	s->data_failed = false;
 	s->data_too_big = false;
@@ -481,16 +495,31 @@ static void cmd_unimplemented(struct lmtp_session *s, char *args)
 	proto_error(s, "502 5.5.1 Error: command not implemented");
 }
 
+/* "junk": commands that move no mail (Postfix's smtpd_junk_command_limit); past the limit each
+ * one also counts as an error, so a client that only keeps its slot warm is cut off. */
 static const struct {
 	const char *name;
 	void (*run)(struct lmtp_session *s, char *args);
+	bool junk;
 } commands[] = {
-	{ "LHLO", cmd_lhlo }, { "MAIL", cmd_mail }, { "RCPT", cmd_rcpt }, { "DATA", cmd_data },
-	{ "RSET", cmd_rset }, { "NOOP", cmd_noop }, { "QUIT", cmd_quit }, { "VRFY", cmd_vrfy },
-	{ "HELP", cmd_help }, { "HELO", cmd_helo }, { "EHLO", cmd_helo },
-	{ "EXPN", cmd_unimplemented }, { "BDAT", cmd_unimplemented }, { "ETRN", cmd_unimplemented },
-	{ "TURN", cmd_unimplemented }, { "STARTTLS", cmd_unimplemented }, { "AUTH", cmd_unimplemented },
+	{ "LHLO", cmd_lhlo, false }, { "MAIL", cmd_mail, false }, { "RCPT", cmd_rcpt, false },
+	{ "DATA", cmd_data, false }, { "RSET", cmd_rset, true }, { "NOOP", cmd_noop, true },
+	{ "QUIT", cmd_quit, false }, { "VRFY", cmd_vrfy, true }, { "HELP", cmd_help, true },
+	{ "HELO", cmd_helo, false }, { "EHLO", cmd_helo, false },
+	{ "EXPN", cmd_unimplemented, false }, { "BDAT", cmd_unimplemented, false },
+	{ "ETRN", cmd_unimplemented, false }, { "TURN", cmd_unimplemented, false },
+	{ "STARTTLS", cmd_unimplemented, false }, { "AUTH", cmd_unimplemented, false },
 };
+
+static void count_junk(struct lmtp_session *s)
+{
+	if (s->state == ST_CLOSED || s->junk_limit == 0 || ++s->junk <= s->junk_limit)
+		return;
+	if (s->junk == s->junk_limit + 1)
+		log_msg(LOG_INFO, "%u junk commands from %s without a delivery; each one more is an error",
+			s->junk_limit, s->peer);
+	count_error(s);
+}
 
 static void run_command(struct lmtp_session *s, char *line)
 {
@@ -502,10 +531,25 @@ static void run_command(struct lmtp_session *s, char *line)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcasecmp(line, commands[i].name) == 0) {
 			commands[i].run(s, args);
+			if (commands[i].junk)
+				count_junk(s);
 			return;
 		}
 	}
 	proto_error(s, "500 5.5.2 Error: command not recognized");
+}
+
+/* Past lmtp_session_time_limit, between transactions: the session ends here. QUIT is still
+ * answered as QUIT, so a client leaving anyway sees no error. */
+static bool session_expired(struct lmtp_session *s, const char *line)
+{
+	if (!s->expired || s->in_txn || strcasecmp(line, "QUIT") == 0)
+		return false;
+	log_msg(LOG_INFO, "session time limit exceeded for %s, closing", s->peer);
+	reply(s, "421 4.4.2 %s Error: session time limit exceeded", s->hostname);
+	lmtp_session_flush(s);
+	close_session(s);
+	return true;
 }
 
 /* Takes bytes up to and including one LF; an overlong line is discarded to its end and
@@ -533,10 +577,15 @@ static size_t command_input(struct lmtp_session *s, const char *p, size_t n)
 		proto_error(s, "500 5.5.6 Error: line too long");
 		return take + 1;
 	}
-	if (len > 0 && s->line[len - 1] == '\r')
+	bool crlf = len > 0 && s->line[len - 1] == '\r';
+	if (crlf)
 		len--;
 	s->line[len] = '\0';
-	if (len == 0 || memchr(s->line, '\0', len))
+	if (session_expired(s, s->line))
+		return take + 1;
+	if (!crlf && s->reject_bare_lf)
+		proto_error(s, "500 5.5.2 Error: bare <LF> received");
+	else if (len == 0 || memchr(s->line, '\0', len))
 		proto_error(s, "500 5.5.2 Error: command not recognized");
 	else
 		run_command(s, s->line);
@@ -602,6 +651,10 @@ static void data_done(struct lmtp_session *s)
 		else
 			s->ops.deliver(s->ctx, &s->env, rc->addr, rc->handle, &r);
 		reply_result(s, rc->addr, &r, res_is_ok(&r) ? "delivered" : "failed");
+		/* A client that delivers is doing its job: an MTA's RSET between the messages of a
+		 * reused connection never adds up to the junk limit. */
+		if (res_is_ok(&r))
+			s->junk = 0;
 		/* A client that is gone cannot be told, and would retry: stop delivering. */
 		lmtp_session_flush(s);
 	}
@@ -609,8 +662,27 @@ static void data_done(struct lmtp_session *s)
 		txn_reset(s);
 }
 
+/* A text line is over (its LF seen, cr: a CR came right before it). A bare LF ends a line of
+ * content like a CRLF, but the line after it can never end DATA (RFC 5321 4.1.1.4): a sender
+ * cannot smuggle a second transaction past an MTA that reads "<LF>.<LF>" as content. */
+static void data_line_end(struct lmtp_session *s, bool cr)
+{
+	struct result r;
+	data_line_check(s, LMTP_DATA_LINE_MAX);
+	if (!cr && s->reject_bare_lf) {
+		res_set(&r, EX_DATAERR, "5.5.2", "Error: bare <LF> received");
+		data_fail(s, &r, false);
+	}
+	s->data_after_crlf = cr;
+	s->data_line_len = 0;
+	s->data_last_cr = false;
+	s->lines++;
+}
+
 /* Streams message bytes to the spool in runs as long as the input allows, cutting only around
- * a leading dot. Returns the bytes consumed: all of p, or up to the end of the final-dot line. */
+ * a leading dot. Returns the bytes consumed: all of p, or up to the end of the final-dot line.
+ * Every leading dot is dropped (dot-unstuffing); a lone "." line ends DATA only as
+ * <CR><LF>.<CR><LF>, and is otherwise kept as the empty line it unstuffs to. */
 static size_t data_input(struct lmtp_session *s, const char *p, size_t n)
 {
 	size_t i = 0, span = 0;
@@ -623,38 +695,33 @@ static size_t data_input(struct lmtp_session *s, const char *p, size_t n)
 			continue;
 		}
 		if (s->dot_state == 1) {
-			if (p[i] == '\n' || p[i] == '\r') {
-				if (p[i] == '\n') {
-					s->lines++;
-					data_done(s);
-					return i + 1;
-				}
-				s->dot_state = 2;
+			s->dot_state = 0;          /* the dot is dropped, whatever follows */
+			if (p[i] == '\r') {
+				s->dot_state = 2;  /* the CR is held back until we know */
 				s->data_line_len++;
 				span = ++i;
 				continue;
 			}
-			s->dot_state = 0;          /* a stuffed dot, dropped */
 		} else if (s->dot_state == 2) {
-			if (p[i] == '\n') {
+			s->dot_state = 0;
+			if (p[i] == '\n' && s->data_after_crlf) {
 				s->lines++;
 				data_done(s);
 				return i + 1;
 			}
-			s->dot_state = 0;
-			data_emit(s, "\r", 1);     /* ".\rX": the CR is content */
+			data_emit(s, "\r", 1);     /* ".\rX", or ".\r\n" after a bare LF: the CR is content */
+			s->data_last_cr = true;
 		}
 		const char *lf = memchr(p + i, '\n', n - i);
 		size_t end = lf ? (size_t)(lf - p) + 1 : n;
 		s->data_line_len += end - i;
-		i = end;
 		if (lf) {
-			data_line_check(s, LMTP_DATA_LINE_MAX);
-			s->data_line_len = 0;
-			s->lines++;
+			data_line_end(s, lf > p + i ? lf[-1] == '\r' : s->data_last_cr);
 		} else {
+			s->data_last_cr = p[n - 1] == '\r';
 			data_line_check(s, LMTP_DATA_LINE_MAX - 1);
 		}
+		i = end;
 	}
 	data_emit(s, p + span, n - span);
 	return n;
@@ -678,6 +745,8 @@ struct lmtp_session *lmtp_session_new(const struct lmtp_settings *set, const str
 	s->size_limit = set->size_limit;
 	s->max_rcpts = set->max_recipients;
 	s->max_errors = set->max_errors;
+	s->junk_limit = set->junk_limit;
+	s->reject_bare_lf = set->reject_bare_lf;
 	s->state = ST_FRESH;
 	return s;
 }
@@ -737,6 +806,11 @@ bool lmtp_session_shutdown(struct lmtp_session *s)
 	lmtp_session_flush(s);
 	close_session(s);
 	return true;
+}
+
+void lmtp_session_expire(struct lmtp_session *s)
+{
+	s->expired = true;
 }
 
 bool lmtp_session_closed(const struct lmtp_session *s)

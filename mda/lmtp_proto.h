@@ -41,6 +41,8 @@ struct lmtp_settings {
 	long long size_limit;      /* message bytes, 0 = unlimited */
 	unsigned max_recipients;   /* accepted RCPTs per transaction, 0 = unlimited */
 	unsigned max_errors;       /* protocol errors before 421, 0 = unlimited */
+	unsigned junk_limit;       /* NOOP/RSET/VRFY/HELP before each one counts as an error, 0 = unlimited */
+	bool reject_bare_lf;       /* lmtp_bare_newline = reject: a line ended by a bare LF is refused */
 };
 
 struct lmtp_session;
@@ -67,6 +69,10 @@ void lmtp_session_timeout(struct lmtp_session *s);
 /* The server is stopping: 421 4.3.2 and close, but only between transactions; returns true
  * when it closed, false when a transaction is in progress (ask again after more input). */
 bool lmtp_session_shutdown(struct lmtp_session *s);
+
+/* The session time limit is over: the next command outside a transaction (QUIT excepted) is
+ * answered 421 4.4.2 and the session closes; a transaction in progress is let finish. */
+void lmtp_session_expire(struct lmtp_session *s);
 
 /* True once the session is over (QUIT, 421, or a client that cannot be written to). */
 bool lmtp_session_closed(const struct lmtp_session *s);

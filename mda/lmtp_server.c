@@ -5,10 +5,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +25,11 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/result.h"
+#include "mda/lmtp_peer.h"
 #include "mda/lmtp_proto.h"
 
 #define LMTP_MAX_LISTENERS 16
 #define LMTP_BACKLOG 128
-#define LMTP_PEER_MAX 128
 
 struct lmtp_listener {
 	int fd;
@@ -36,12 +38,18 @@ struct lmtp_listener {
 	ino_t ino;
 };
 
+/* A session process and the client it serves, for the per-client connection limit. */
+struct lmtp_kid {
+	pid_t pid;
+	struct lmtp_peer peer;
+};
+
 struct lmtp_server {
 	const struct mda_invocation *inv;
 	struct config cfg;
 	struct lmtp_listener ls[LMTP_MAX_LISTENERS];
 	size_t n_ls;
-	pid_t *kids;
+	struct lmtp_kid *kids;
 	size_t n_kids;
 	size_t cap_kids;
 };
@@ -89,38 +97,23 @@ static int load_config(const struct mda_invocation *inv, struct config *cfg, str
  * stdio mode
  * ------------------------------------------------------------------------------------------ */
 
-static void describe_peer(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t size)
-{
-	char host[INET6_ADDRSTRLEN] = "", port[16] = "";
-	if (ss->ss_family == AF_UNIX || len == 0) {
-		snprintf(out, size, "local");
-		return;
-	}
-	if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof host, port, sizeof port,
-			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		snprintf(out, size, "unknown");
-		return;
-	}
-	snprintf(out, size, "[%s]:%s", host, port);
-}
-
 int lmtp_serve_stdio(const struct mda_invocation *inv, int in_fd, int out_fd)
 {
 	struct config cfg;
 	struct result r;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
-	char peer[LMTP_PEER_MAX] = "stdin";
+	struct lmtp_peer peer = { .name = "stdin" };
 	if (load_config(inv, &cfg, &r) != EX_OK) {
 		log_msg(LOG_ERR, "%s", r.reason);
 		return r.ex;
 	}
 	/* inetd and systemd Accept=yes hand us a connected socket: name the client in logs. */
 	if (getpeername(in_fd, (struct sockaddr *)&ss, &len) == 0)
-		describe_peer(&ss, len, peer, sizeof peer);
+		lmtp_peer_identify(in_fd, &ss, len, &peer);
 	set_handler(SIGTERM, on_term);
 	set_handler(SIGINT, on_term);
-	return lmtp_run_session(&cfg, in_fd, out_fd, peer, &got_term);
+	return lmtp_run_session(&cfg, in_fd, out_fd, peer.name, &got_term);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -172,8 +165,38 @@ static int check_stale(const char *path, struct result *r)
 	return EX_OK;
 }
 
-/* Binds under a temporary name, sets the mode, then renames over path: clients never see the
- * socket with the wrong mode, and a stale socket file is replaced in one atomic step. */
+/* lmtp_socket_owner/lmtp_socket_group on the new socket. Failing that (no such user or group,
+ * or not permitted) it stays as created, with the daemon's owner and group and
+ * lmtp_socket_mode: closed to everyone else, never opened wider. One warning says why. */
+static void give_socket(const char *path, const struct config *cfg)
+{
+	const char *user = cfg->lmtp_socket_owner, *group = cfg->lmtp_socket_group;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	const char *problem = NULL;
+	struct passwd *pw = user[0] ? getpwnam(user) : NULL;
+	struct group *gr = group[0] ? getgrnam(group) : NULL;
+	if (!user[0] && !group[0])
+		return;
+	if (user[0] && !pw)
+		problem = "no such user";
+	else if (group[0] && !gr)
+		problem = "no such group";
+	else {
+		uid = pw ? pw->pw_uid : (uid_t)-1;
+		gid = gr ? gr->gr_gid : (gid_t)-1;
+		if (chown(path, uid, gid) == 0)
+			return;
+		problem = strerror(errno);
+	}
+	log_msg(LOG_WARNING, "cannot give the LMTP socket to %s:%s (%s); it keeps uid %lu gid %lu, mode %s",
+		user[0] ? user : "-", group[0] ? group : "-", problem, (unsigned long)geteuid(),
+		(unsigned long)getegid(), cfg->lmtp_socket_mode);
+}
+
+/* Binds under a temporary name, sets owner, group and mode, then renames over path: clients
+ * never see the socket with the wrong mode, and a stale socket file is replaced in one atomic
+ * step. */
 static int open_unix(struct lmtp_server *sv, const char *path, struct result *r)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -193,8 +216,13 @@ static int open_unix(struct lmtp_server *sv, const char *path, struct result *r)
 	if (fd < 0)
 		return res_errno(r, errno, false, "socket");
 	unlink(tmp);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, LMTP_BACKLOG) != 0 ||
-	    chmod(tmp, mode) != 0 || rename(tmp, path) != 0) {
+	/* Under a umask that closes it: nobody connects before chmod decides who may. */
+	mode_t old_umask = umask(0177);
+	int bound = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old_umask);
+	if (bound == 0)
+		give_socket(tmp, &sv->cfg);
+	if (bound != 0 || listen(fd, LMTP_BACKLOG) != 0 || chmod(tmp, mode) != 0 || rename(tmp, path) != 0) {
 		int err = errno;
 		close(fd);
 		unlink(tmp);
@@ -338,7 +366,7 @@ static bool kid_room(struct lmtp_server *sv)
 	if (sv->n_kids < sv->cap_kids)
 		return true;
 	size_t cap = sv->cap_kids ? sv->cap_kids * 2 : 32;
-	pid_t *v = realloc(sv->kids, cap * sizeof *v);
+	struct lmtp_kid *v = realloc(sv->kids, cap * sizeof *v);
 	if (!v)
 		return false;
 	sv->kids = v;
@@ -349,7 +377,7 @@ static bool kid_room(struct lmtp_server *sv)
 static void forget_kid(struct lmtp_server *sv, pid_t pid)
 {
 	for (size_t i = 0; i < sv->n_kids; i++) {
-		if (sv->kids[i] == pid) {
+		if (sv->kids[i].pid == pid) {
 			sv->kids[i] = sv->kids[--sv->n_kids];
 			return;
 		}
@@ -388,45 +416,68 @@ static void run_child(struct lmtp_server *sv, int fd, const char *peer, const si
 	_exit(rc);
 }
 
-static void refuse(struct lmtp_server *sv, int fd, const char *peer, const char *text)
+static void refuse(struct lmtp_server *sv, int fd, const char *peer, const char *dsn, const char *text)
 {
-	char line[512];
-	int n = snprintf(line, sizeof line, "421 4.3.2 %s %s\r\n",
-			 sv->cfg.hostname[0] ? sv->cfg.hostname : "localhost", text);
+	char line[512], host[256] = "localhost";
+	if (sv->cfg.hostname[0])
+		snprintf(host, sizeof host, "%s", sv->cfg.hostname);
+	else
+		(void)gethostname(host, sizeof host - 1);   /* the name sessions greet with */
+	int n = snprintf(line, sizeof line, "421 %s %s %s\r\n", dsn, host, text);
 	log_msg(LOG_WARNING, "refusing connection from %s: %s", peer, text);
 	if (n > 0 && (size_t)n < sizeof line)
 		(void)!send(fd, line, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 }
 
+/* lmtp_client_connection_limit: one uid (or one remote address) cannot take every session
+ * slot, so the MTA still gets in while another local user holds connections open. */
+static bool client_over_limit(const struct lmtp_server *sv, const struct lmtp_peer *peer)
+{
+	size_t limit = sv->cfg.lmtp_client_connection_limit > 0 ? (size_t)sv->cfg.lmtp_client_connection_limit : 0;
+	size_t n = 0;
+	if (limit == 0)
+		return false;
+	for (size_t i = 0; i < sv->n_kids; i++)
+		if (lmtp_peer_same(&sv->kids[i].peer, peer))
+			n++;
+	return n >= limit;
+}
+
 static void accept_one(struct lmtp_server *sv, int lfd, const sigset_t *orig)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
-	char peer[LMTP_PEER_MAX];
+	struct lmtp_peer peer;
 	int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 	if (fd < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_msg(LOG_WARNING, "accept: %s", strerror(errno));
 		return;
 	}
-	describe_peer(&ss, len, peer, sizeof peer);
+	lmtp_peer_identify(fd, &ss, len, &peer);
+	if (client_over_limit(sv, &peer)) {
+		refuse(sv, fd, peer.name, "4.7.0", peer.kind == PEER_UID ?
+		       "Error: too many connections from your uid, try again later" :
+		       "Error: too many connections from your address, try again later");
+		return;
+	}
 	if (sv->cfg.lmtp_max_connections > 0 && sv->n_kids >= (size_t)sv->cfg.lmtp_max_connections) {
-		refuse(sv, fd, peer, "Error: too many connections, try again later");
+		refuse(sv, fd, peer.name, "4.3.2", "Error: too many connections, try again later");
 		return;
 	}
 	if (!kid_room(sv)) {
-		refuse(sv, fd, peer, "Error: out of memory, try again later");
+		refuse(sv, fd, peer.name, "4.3.2", "Error: out of memory, try again later");
 		return;
 	}
 	pid_t pid = fork();
 	if (pid == 0)
-		run_child(sv, fd, peer, orig);
+		run_child(sv, fd, peer.name, orig);
 	if (pid < 0) {
-		refuse(sv, fd, peer, "Error: cannot fork, try again later");
+		refuse(sv, fd, peer.name, "4.3.2", "Error: cannot fork, try again later");
 		return;
 	}
-	sv->kids[sv->n_kids++] = pid;
+	sv->kids[sv->n_kids++] = (struct lmtp_kid){ .pid = pid, .peer = peer };
 	close(fd);
 }
 
@@ -452,7 +503,7 @@ static void drain(struct lmtp_server *sv)
 	close_listeners(sv);
 	log_msg(LOG_INFO, "stopping; waiting for %zu session(s)", sv->n_kids);
 	for (size_t i = 0; i < sv->n_kids; i++)
-		kill(sv->kids[i], SIGTERM);
+		kill(sv->kids[i].pid, SIGTERM);
 	if (sv->n_kids > 0)
 		reap(sv, true);
 }

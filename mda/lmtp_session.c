@@ -195,6 +195,8 @@ static void session_loop(struct lmtp_session *s, struct lmtp_conn *c, int timeou
 	static char buf[LMTP_READ_BUF];
 	unsigned long long lines = lmtp_session_lines(s);
 	long long deadline = now_ms() + (long long)timeout * 1000;
+	int limit = c->cfg->lmtp_session_time_limit;
+	long long session_end = limit > 0 ? now_ms() + (long long)limit * 1000 : 0;
 	while (!lmtp_session_closed(s)) {
 		int w = wait_input(c->in_fd, deadline, stop, s);
 		if (w < 0)
@@ -210,6 +212,10 @@ static void session_loop(struct lmtp_session *s, struct lmtp_conn *c, int timeou
 			lmtp_session_eof(s);
 			return;
 		}
+		/* Past the session time limit the next command between transactions gets 421: a
+		 * client cannot keep a connection slot forever by always sending something. */
+		if (session_end && now_ms() >= session_end)
+			lmtp_session_expire(s);
 		lmtp_session_input(s, buf, (size_t)n);
 		lmtp_session_flush(s);
 		/* The clock restarts only when a whole line arrived, so a client trickling one
@@ -259,6 +265,8 @@ int lmtp_run_session(const struct config *cfg, int in_fd, int out_fd, const char
 		.size_limit = cfg->message_size_limit,
 		.max_recipients = cfg->lmtp_max_recipients > 0 ? (unsigned)cfg->lmtp_max_recipients : 0,
 		.max_errors = cfg->lmtp_max_errors > 0 ? (unsigned)cfg->lmtp_max_errors : 0,
+		.junk_limit = cfg->lmtp_junk_command_limit > 0 ? (unsigned)cfg->lmtp_junk_command_limit : 0,
+		.reject_bare_lf = cfg->lmtp_bare_newline == BARE_LF_REJECT,
 	};
 	struct lmtp_session *s = lmtp_session_new(&set, &conn_ops, &c);
 	if (!s) {

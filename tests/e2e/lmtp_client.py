@@ -229,16 +229,19 @@ def scenario_malformed():
     c.expect("221 ")
 
 
-def scenario_too_many_errors(limit):
+def cut_off_after(n, cmd, want):
+    """Sends cmd n times, each answered with want; then 421 4.7.0 and the connection closes."""
     c, _ = hello()
-    for _ in range(int(limit) - 1):
-        c.send("BOGUS\r\n")
-        c.expect("500 ")
-    c.send("BOGUS\r\n")
-    c.expect("500 ")
+    for _ in range(n):
+        c.send(cmd)
+        c.expect(want)
     c.expect("421 4.7.0")
     if not c.closed():
         fail("still open after 421")
+
+
+def scenario_too_many_errors(limit):
+    cut_off_after(int(limit), "BOGUS\r\n", "500 ")
 
 
 def scenario_recipient_limit(limit):
@@ -329,6 +332,71 @@ def scenario_busy():
     c.expect("421 4.3.2")
     if not c.closed():
         fail("not closed after 421")
+
+
+def scenario_busy_client(what="uid"):
+    """A connection over lmtp_client_connection_limit: 421 4.7.0 naming the uid or address."""
+    c = Raw()
+    lines = c.expect("421 4.7.0")
+    if ("too many connections from your " + what) not in lines[-1]:
+        fail("refusal does not say why: %r" % lines)
+    if not c.closed():
+        fail("not closed after 421")
+
+
+SMUGGLE_FORMS = {"lf": "\n.\n", "crlf-lf": "\r\n.\n", "lf-crlf": "\n.\r\n"}
+
+
+def scenario_smuggle(form, rcpt="alice"):
+    """SMTP smuggling: a bare-LF end of data followed by a forged transaction, then the real end.
+    The server must answer one transaction (one reply per recipient), never the forged one."""
+    c, _ = hello()
+    c.send("MAIL FROM:<real@example.org>\r\nRCPT TO:<%s>\r\nDATA\r\n" % rcpt)
+    for want in ("250 2.1.0", "250 2.1.5", "354 "):
+        c.expect(want)
+    c.send("Subject: real " + form + "\r\n\r\nreal body" + SMUGGLE_FORMS[form] +
+           "MAIL FROM:<forged@evil.example>\r\nRCPT TO:<%s>\r\nDATA\r\n" % rcpt +
+           "Subject: forged " + form + "\r\n\r\nforged body\r\n.\r\nNOOP\r\n")
+    c.expect("250 2.0.0 <%s>" % rcpt)
+    c.expect("250 2.0.0 OK")
+    c.send("QUIT\r\n")
+    c.expect("221 ")
+
+
+def scenario_bare_reject():
+    """lmtp_bare_newline = reject: 500 5.5.2 for a command, 554 5.5.2 for a message, in step."""
+    c, _ = hello()
+    c.send("NOOP\n")
+    c.expect("500 5.5.2 Error: bare <LF> received")
+    c.send("MAIL FROM:<real@example.org>\r\nRCPT TO:<alice>\r\nRCPT TO:<bob>\r\nDATA\r\n")
+    for want in ("250 2.1.0", "250 2.1.5", "250 2.1.5", "354 "):
+        c.expect(want)
+    c.send("Subject: bare reject\r\n\r\nbody\n.\nMAIL FROM:<forged@evil.example>\r\n.\r\nNOOP\r\n")
+    c.expect("554 5.5.2 <alice> Error: bare <LF> received")
+    c.expect("554 5.5.2 <bob> Error: bare <LF> received")
+    c.expect("250 2.0.0 OK")
+
+
+def scenario_junk(limit, errors):
+    """NOOP past lmtp_junk_command_limit counts as an error: 421 4.7.0 after limit + errors."""
+    cut_off_after(int(limit) + int(errors), "NOOP\r\n", "250 ")
+
+
+def scenario_session_limit(seconds):
+    """Past lmtp_session_time_limit the open transaction is finished; the next command gets 421."""
+    c, _ = hello()
+    c.send("MAIL FROM:<a@b>\r\nRCPT TO:<alice>\r\n")
+    c.expect("250 ")
+    c.expect("250 ")
+    time.sleep(float(seconds) + 0.3)
+    c.send("DATA\r\n")
+    c.expect("354 ")
+    c.send("Subject: past the session limit\r\n\r\nstill delivered\r\n.\r\n")
+    c.expect("250 2.0.0 <alice>")
+    c.send("NOOP\r\n")
+    c.expect("421 4.4.2")
+    if not c.closed():
+        fail("still open after 421")
 
 
 def scenario_greeting():

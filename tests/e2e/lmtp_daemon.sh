@@ -1,7 +1,7 @@
 #!/bin/bash
-# `mda -L unix:...`: the daemon. Conversations, concurrency, socket mode, limits after a SIGHUP
-# reload, timeouts, max connections, no zombies, SIGTERM draining, stale/foreign socket files,
-# and systemd socket activation.
+# `mda -L unix:...`: the daemon. Conversations, concurrency, socket mode/owner/group, limits after
+# a SIGHUP reload, timeouts, max connections (overall and per uid), junk commands, the session time
+# limit, no zombies, SIGTERM draining, stale/foreign socket files, and systemd socket activation.
 . "$SRCDIR/tests/e2e/lib.sh"
 export MDA=${MDA:-$BUILD/mda}
 [ -x "$MDA" ] || fail "no mda binary at $MDA"
@@ -24,10 +24,37 @@ start_daemon() {
 	cat "$W/daemon.log"; fail "daemon did not create $SOCK"
 }
 
+# the clients run as the daemon's user: the socket keeps the daemon's group
 echo "lmtp_socket_mode = 0660" >>"$W/mda.conf"
+echo "lmtp_socket_group =" >>"$W/mda.conf"
 echo "message_size_limit = 2000" >>"$W/mda.conf"
 start_daemon
 check "socket mode from lmtp_socket_mode" [ "$(stat -c %a "$SOCK")" = 660 ]
+check "socket group kept with lmtp_socket_group empty" [ "$(stat -c %g "$SOCK")" = "$(id -g)" ]
+# socket_as GROUP [OWNER]: "mode user group" of a socket made with those keys, and its log
+socket_as() {
+	local s=$W/own.sock pid
+	"$MDA" -C "$W/mda.conf" -o "lmtp_socket_group=$1" -o "lmtp_socket_owner=${2:-}" -L "unix:$s" 2>"$W/own.log" &
+	pid=$!
+	for _ in $(seq 50); do [ -S "$s" ] && break; sleep 0.1; done
+	stat -c '%a %U %G' "$s"
+	kill -TERM "$pid"; wait "$pid" || true
+}
+got=$(socket_as no-such-group-mda)
+check "unknown group: socket kept closed ($got)" [ "$got" = "660 $(id -un) $(id -gn)" ]
+check "unknown group: one warning" [ "$(grep -c 'cannot give the LMTP socket' "$W/own.log")" = 1 ]
+if [ "$(id -u)" = 0 ] && getent group mail >/dev/null && getent passwd nobody >/dev/null; then
+	check "lmtp_socket_owner/group applied" [ "$(socket_as mail nobody)" = "660 nobody mail" ]
+	if getent group postfix >/dev/null; then
+		grep -v '^lmtp_socket_group' "$W/mda.conf" >"$W/default.conf"
+		got=$("$MDA" -C "$W/default.conf" -L "unix:$W/def.sock" 2>"$W/own.log" & p=$!
+		      for _ in $(seq 50); do [ -S "$W/def.sock" ] && break; sleep 0.1; done
+		      stat -c '%a %U %G' "$W/def.sock"; kill -TERM $p; wait $p)
+		check "default socket: 0660 root:postfix ($got)" [ "$got" = "660 root postfix" ]
+	fi
+else
+	echo "socket owner/group part skipped: not root, or no mail group / nobody user"
+fi
 client smtplib 3
 for u in alice bob carol; do check "$u has 3 messages" [ "$(count $u)" = 3 ]; done
 client transcript
@@ -76,6 +103,33 @@ wait $H2 || fail "second held session"
 sleep 0.3
 client transcript
 check "no zombies after many sessions" [ "$(zombies)" = 0 ]
+
+# per-uid limit, junk commands, session time limit
+cat >>"$W/mda.conf" <<EOC
+lmtp_max_connections = 4
+lmtp_client_connection_limit = 2
+lmtp_junk_command_limit = 3
+EOC
+kill -HUP "$DPID"
+sleep 0.5
+python3 "$SRCDIR/tests/e2e/lmtp_client.py" "unix:$SOCK" hold 6 "$W/m.u1" 2>>"$W/client.log" & H1=$!
+python3 "$SRCDIR/tests/e2e/lmtp_client.py" "unix:$SOCK" hold 6 "$W/m.u2" 2>>"$W/client.log" & H2=$!
+await "$W/m.u1"; await "$W/m.u2"
+client busy_client uid
+grep -q "refusing connection from local\[uid=$(id -u)\]: Error: too many connections from your uid" "$W/daemon.log" ||
+	fail "per-uid refusal not logged"
+# the held sessions send a NOOP every 0.5 s: past 3 junk + 5 errors they are cut with 421 4.7.0
+wait $H1 && fail "a session of NOOPs only outlived the junk limit"
+wait $H2 && fail "a session of NOOPs only outlived the junk limit"
+check "junk limit logged for both" [ "$(grep -c '3 junk commands from local\[uid=' "$W/daemon.log")" = 2 ]
+client junk 3 5
+echo "lmtp_session_time_limit = 1" >>"$W/mda.conf"
+kill -HUP "$DPID"
+sleep 0.5
+client session_limit 1
+echo "lmtp_session_time_limit = 3600" >>"$W/mda.conf"
+kill -HUP "$DPID"
+sleep 0.5
 
 # SIGTERM with a transaction in flight: it completes, then the session gets 421 4.3.2
 before=$(count alice)

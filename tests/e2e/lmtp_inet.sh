@@ -1,5 +1,6 @@
 #!/bin/bash
-# `mda -L inet:HOST:PORT`: the daemon over TCP, IPv4 and (when the host has it) IPv6.
+# `mda -L inet:HOST:PORT`: the daemon over TCP, IPv4 and (when the host has it) IPv6; a client on
+# this host is known by the uid owning its socket and limited per uid, not per shared 127.0.0.1.
 . "$SRCDIR/tests/e2e/lib.sh"
 export MDA=${MDA:-$BUILD/mda}
 [ -x "$MDA" ] || fail "no mda binary at $MDA"
@@ -22,11 +23,21 @@ serve() {
 }
 stop() { kill -TERM "$DPID"; wait "$DPID" || fail "daemon exit status"; DPID=; }
 
+await() { for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done; fail "client never got to $1"; }
+echo "lmtp_client_connection_limit = 2" >>"$W/mda.conf"
 port=$(free_port AF_INET 127.0.0.1)
 serve "127.0.0.1:$port"
 client "inet:127.0.0.1:$port" transcript
 client "inet:127.0.0.1:$port" pipelined 3
 grep -q "connect from \[127.0.0.1\]:" "$W/daemon.log" || fail "peer address not logged"
+grep -q "connect from \[127.0.0.1\]:[0-9]* uid=$(id -u)\$" "$W/daemon.log" || fail "the local client's uid not found"
+sleep 0.5     # the sessions above are reaped
+python3 "$SRCDIR/tests/e2e/lmtp_client.py" "inet:127.0.0.1:$port" hold 3 "$W/m.1" 2>>"$W/client.log" & H1=$!
+python3 "$SRCDIR/tests/e2e/lmtp_client.py" "inet:127.0.0.1:$port" hold 3 "$W/m.2" 2>>"$W/client.log" & H2=$!
+await "$W/m.1"; await "$W/m.2"
+client "inet:127.0.0.1:$port" busy_client uid
+wait $H1 || fail "first held session"
+wait $H2 || fail "second held session"
 stop
 check "bob got the pipelined messages" [ "$(grep -c '^From ' "$W/spool/bob")" = 4 ]
 

@@ -27,6 +27,24 @@ check "pipelined messages delivered" [ "$(count bob)" = $((3 + 1 + 4)) ]
 client "exec:$W/mda.conf" malformed
 check "the message with an overlong line was not delivered" absent grep -q '^Subject: long' "$W/spool/alice"
 
+# SMTP smuggling: <LF>.<LF> and the half-CRLF forms never end DATA; what follows is content of
+# the one real message, and no message carries the forged envelope
+for form in lf crlf-lf lf-crlf; do
+	before=$(count carol)
+	client "exec:$W/mda.conf" smuggle "$form" carol
+	check "smuggle $form: exactly one more message" [ "$(count carol)" = $((before + 1)) ]
+	check "smuggle $form: the real sender" grep -q "^From real@example.org .*" "$W/spool/carol"
+	check "smuggle $form: the forged text is in the body" grep -qx "Subject: forged $form" "$W/spool/carol"
+done
+check "no message with the forged envelope" absent grep -q '^From forged@evil.example' "$W/spool/carol"
+check "every real message kept" [ "$(grep -c '^From real@example.org ' "$W/spool/carol")" = 3 ]
+# lmtp_bare_newline = reject: refused per recipient, nothing delivered, the session in step
+cp "$W/mda.conf" "$W/reject.conf"
+echo "lmtp_bare_newline = reject" >>"$W/reject.conf"
+before=$(count alice)
+client "exec:$W/reject.conf" bare_reject
+check "reject mode: nothing delivered" [ "$(count alice)" = "$before" ]
+
 # message_size_limit: advertised, enforced per recipient
 cp "$W/mda.conf" "$W/small.conf"
 echo "message_size_limit = 2000" >>"$W/small.conf"

@@ -1,8 +1,11 @@
 /* libFuzzer target: the LMTP command and DATA state machine (mda/lmtp_proto.c) behind a fake
- * delivery. Input: one settings byte, one split-seed byte, then the client's byte stream.
+ * delivery. Input: one settings byte, one split-seed byte (its low bits also pick the junk
+ * limit, lmtp_bare_newline = reject, and a session time limit running out halfway through the
+ * stream), then the client's byte stream.
  * The stream is fed twice, whole and cut at pseudo-random points; the transcript and the
  * delivered messages must not depend on where the reads ended, and every reply must be a proper
- * line. Recipient names steer the fake as in tests/unit/test_mda_lmtp_proto.c. */
+ * line; in reject mode no delivered message holds a bare LF. Recipient names steer the fake as
+ * in tests/unit/test_mda_lmtp_proto.c. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -19,6 +22,9 @@ struct fake {
 	bool spool_open;
 	bool fail_open;
 	bool small_disk;           /* data_finish fails for messages over 300 bytes */
+	bool reject_bare_lf;       /* the session was told lmtp_bare_newline = reject */
+	bool msg_bare_lf;          /* the message being spooled has an LF without a CR before it */
+	char msg_last;             /* its last octet so far */
 	unsigned deliveries;
 	size_t line_len;           /* of the reply line being sent, across send() calls */
 };
@@ -62,6 +68,8 @@ static int fake_open(void *ctx, struct result *r)
 	f->spool_open = true;
 	f->msg_hash = 14695981039346656037ULL;
 	f->msg_bytes = 0;
+	f->msg_bare_lf = false;
+	f->msg_last = '\n';
 	*r = res_ok(NULL);
 	return EX_OK;
 }
@@ -73,6 +81,11 @@ static int fake_write(void *ctx, const char *buf, size_t len, struct result *r)
 	FUZZ_CHECK(len > 0);
 	f->msg_hash = fnv(f->msg_hash, buf, len);
 	f->msg_bytes += len;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n' && f->msg_last != '\r')
+			f->msg_bare_lf = true;
+		f->msg_last = buf[i];
+	}
 	*r = res_ok(NULL);
 	return EX_OK;
 }
@@ -102,6 +115,7 @@ static int fake_deliver(void *ctx, const struct envelope *env, const char *addr,
 	FUZZ_CHECK(handle != NULL);
 	FUZZ_CHECK(f->spool_open);
 	FUZZ_CHECK(memchr(env->sender, '\0', sizeof env->sender) != NULL);
+	FUZZ_CHECK(!(f->reject_bare_lf && f->msg_bare_lf));
 	f->delivered_hash = fnv(f->delivered_hash, (const char *)&f->msg_hash, sizeof f->msg_hash);
 	f->delivered_hash = fnv(f->delivered_hash, addr, strlen(addr) + 1);
 	f->delivered_hash = fnv(f->delivered_hash, env->sender, strlen(env->sender) + 1);
@@ -157,12 +171,15 @@ static uint32_t next_cut(uint32_t *state)
 	return x;
 }
 
+/* expire_at: the stream offset where the session time limit runs out (n or more: never). Both
+ * feedings cut there, so the limit strikes between the same two bytes. */
 static void run(const struct lmtp_settings *set, unsigned mode, uint8_t seed, const uint8_t *p,
-		size_t n, bool cut, struct run_result *out)
+		size_t n, size_t expire_at, bool cut, struct run_result *out)
 {
 	memset(out, 0, sizeof *out);
 	out->f.fail_open = mode & 0x20;
 	out->f.small_disk = mode & 0x40;
+	out->f.reject_bare_lf = set->reject_bare_lf;
 	struct lmtp_session *s = lmtp_session_new(set, &fake_ops, &out->f);
 	FUZZ_CHECK(s != NULL);
 	lmtp_session_start(s);
@@ -170,6 +187,8 @@ static void run(const struct lmtp_settings *set, unsigned mode, uint8_t seed, co
 	size_t i = 0;
 	while (i < n && !lmtp_session_closed(s)) {
 		size_t take = n - i;
+		if (i == expire_at)
+			lmtp_session_expire(s);
 		if (cut) {
 			/* mostly tiny reads, sometimes larger ones, so every boundary is tried */
 			uint32_t r = next_cut(&state);
@@ -177,6 +196,8 @@ static void run(const struct lmtp_settings *set, unsigned mode, uint8_t seed, co
 			if (take > n - i)
 				take = n - i;
 		}
+		if (i < expire_at && take > expire_at - i)
+			take = expire_at - i;
 		lmtp_session_input(s, (const char *)p + i, take);
 		lmtp_session_flush(s);
 		i += take;
@@ -214,9 +235,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.hostname = "mx.fuzz", .session_id = "F", .peer = "fuzz",
 		.size_limit = sizes[mode & 3], .max_recipients = counts[(mode >> 2) & 3],
 		.max_errors = mode & 0x10 ? 0 : 5,
+		.junk_limit = data[1] & 4 ? 3 : 0,
+		.reject_bare_lf = data[1] & 8,
 	};
-	run(&set, mode, data[1], data + 2, size - 2, false, &whole);
-	run(&set, mode, data[1], data + 2, size - 2, true, &pieces);
+	size_t expire_at = data[1] & 2 ? (size - 2) / 2 : SIZE_MAX;
+	run(&set, mode, data[1], data + 2, size - 2, expire_at, false, &whole);
+	run(&set, mode, data[1], data + 2, size - 2, expire_at, true, &pieces);
 	FUZZ_CHECK(whole.f.out_bytes == pieces.f.out_bytes);
 	FUZZ_CHECK(whole.f.out_hash == pieces.f.out_hash);
 	FUZZ_CHECK(whole.f.delivered_hash == pieces.f.delivered_hash);

@@ -264,11 +264,145 @@ Test(lmtp_proto, dot_unstuffing_and_terminator_forms)
 	expect("250 2.0.0 <alice@x> delivered\r\n");
 	cr_assert_str_eq(F.data, ".leading dot\r\n\rodd\r\nmid.dle\r\n..\r\n \r\n");
 	cr_assert_str_eq(F.last_sender, "", "null sender is the empty string");
-	/* a bare-LF final dot is accepted too */
-	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\nx\n.\nNOOP\r\n");
+	/* bare-LF lines are content lines (dot-unstuffed too), never the end of the data */
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\nx\n.\n..y\nNOOP\r\n.\r\n");
 	expect("250 2.1.0 <a@b> sender OK\r\n250 2.1.5 <alice@x> OK\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
-	       "250 2.0.0 <alice@x> delivered\r\n250 2.0.0 OK\r\n");
-	cr_assert_str_eq(F.data, "x\n");
+	       "250 2.0.0 <alice@x> delivered\r\n");
+	cr_assert_str_eq(F.data, "x\n\n.y\nNOOP\r\n");
+	/* the data right after the 354 follows a CRLF: an empty message ends at once */
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\n.\r\n");
+	cr_assert(strstr(F.out, "250 2.0.0 <alice@x> delivered\r\n"), "%s", F.out);
+	cr_assert_eq(F.data_len, 0);
+	done(s);
+}
+
+/* SMTP smuggling (CVE-2023-51764 and kin): an MTA that passes a bare LF lets a sender end the
+ * data early with <LF>.<LF> (or a half-CRLF form) and append a transaction of his own with a
+ * forged envelope. Only <CR><LF>.<CR><LF> may end DATA: each form stays content of the one
+ * real message, its lone dot unstuffed to an empty line, whatever the chunking. */
+Test(lmtp_proto, smuggled_end_of_data_is_content)
+{
+	static const struct {
+		const char *end, *kept;
+	} forms[] = {
+		{ "\n.\n", "\n\n" }, { "\r\n.\n", "\r\n\n" }, { "\n.\r\n", "\n\r\n" },
+		{ "\n.\r\r\n", "\n\r\r\n" }, { "\r\n.\r.\r\n", "\r\n\r.\r\n" },
+	};
+	const char *smuggled = "MAIL FROM:<forged@evil.example>\r\nRCPT TO:<bob@x>\r\nDATA\r\n"
+			       "Subject: forged\r\n\r\nfrom the forged sender\r\n";
+	for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+		char conv[1024], want[1024];
+		snprintf(conv, sizeof conv, "LHLO c\r\nMAIL FROM:<real@example.org>\r\nRCPT TO:<alice@x>\r\n"
+			 "DATA\r\nSubject: real\r\n\r\nbody%s%s.\r\nNOOP\r\n", forms[f].end, smuggled);
+		snprintf(want, sizeof want, "Subject: real\r\n\r\nbody%s%s", forms[f].kept, smuggled);
+		for (size_t step = 1; step <= 64; step *= 2) {
+			reset_fake();
+			struct lmtp_session *s = fresh();
+			for (size_t i = 0, len = strlen(conv); i < len; i += step)
+				lmtp_session_input(s, conv + i, i + step <= len ? step : len - i);
+			lmtp_session_flush(s);
+			cr_assert_eq(F.deliveries, 1, "form %zu, chunk %zu: %d deliveries\n%s", f, step,
+				     F.deliveries, F.out);
+			cr_assert_str_eq(F.delivered[0], "alice@x");
+			cr_assert_str_eq(F.last_sender, "real@example.org", "the envelope was forged");
+			cr_assert_str_eq(F.data, want, "form %zu, chunk %zu", f, step);
+			cr_assert(strstr(F.out, "354 End data with <CR><LF>.<CR><LF>\r\n"
+					 "250 2.0.0 <alice@x> delivered\r\n250 2.0.0 OK\r\n"), "%s", F.out);
+			cr_assert_null(strstr(F.out, "forged"), "a smuggled command was answered: %s", F.out);
+			done(s);
+		}
+	}
+}
+
+/* lmtp_bare_newline = reject: a command with a bare LF is refused (and not run); a message with
+ * one is refused for each recipient at the real end of the data, which is still read to it. */
+Test(lmtp_proto, reject_mode_refuses_bare_lf)
+{
+	SET.reject_bare_lf = true;
+	struct lmtp_session *s = ready();
+	feed(s, "NOOP\nMAIL FROM:<a@b>\n\nNOOP\r\n");
+	expect("500 5.5.2 Error: bare <LF> received\r\n500 5.5.2 Error: bare <LF> received\r\n"
+	       "500 5.5.2 Error: bare <LF> received\r\n250 2.0.0 OK\r\n");
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\n");
+	clear_out();
+	feed(s, "Subject: x\r\n\r\nbody\n.\nMAIL FROM:<forged@evil>\r\nRCPT TO:<carol@x>\r\n"
+		"DATA\r\nforged\r\n.\r\nNOOP\r\n");
+	expect("554 5.5.2 <alice@x> Error: bare <LF> received\r\n"
+	       "554 5.5.2 <bob@x> Error: bare <LF> received\r\n250 2.0.0 OK\r\n");
+	cr_assert_eq(F.deliveries, 0);
+	/* a clean message still goes through */
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\nclean\r\n.\r\n");
+	cr_assert(strstr(F.out, "250 2.0.0 <alice@x> delivered\r\n"), "%s", F.out);
+	cr_assert_eq(F.deliveries, 1);
+	done(s);
+}
+
+/* Junk commands past lmtp_junk_command_limit count as errors: a client that only keeps its
+ * connection slot warm with NOOP is cut off by lmtp_max_errors. */
+Test(lmtp_proto, junk_command_limit_ends_idle_sessions)
+{
+	SET.junk_limit = 3;
+	SET.max_errors = 2;
+	struct lmtp_session *s = ready();
+	feed(s, "NOOP\r\nRSET\r\nHELP\r\n");
+	expect("250 2.0.0 OK\r\n250 2.0.0 OK\r\n214 2.0.0 Commands: LHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n");
+	feed(s, "VRFY alice\r\n");
+	cr_assert(!lmtp_session_closed(s));
+	feed(s, "NOOP\r\nNOOP\r\n");
+	expect("252 2.5.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"
+	       "250 2.0.0 OK\r\n421 4.7.0 mx.test Error: too many errors\r\n");
+	cr_assert(lmtp_session_closed(s));
+	done(s);
+}
+
+/* A delivered message resets the junk count: Postfix's LMTP client sends RSET before each
+ * transaction on a reused connection, for thousands of messages. Without deliveries the same
+ * RSETs do add up. */
+Test(lmtp_proto, junk_count_resets_after_a_delivery)
+{
+	SET.junk_limit = 3;
+	SET.max_errors = 2;
+	struct lmtp_session *s = ready();
+	for (int i = 0; i < 3000; i++) {
+		feed(s, "RSET\r\nNOOP\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\nhi\r\n.\r\n");
+		cr_assert(!lmtp_session_closed(s), "closed after %d messages: %s", i, F.out);
+		clear_out();
+	}
+	cr_assert_eq(F.deliveries, 3000);
+	/* a message nobody got (temporary failure for its only recipient) resets nothing */
+	for (int i = 0; i < 10 && !lmtp_session_closed(s); i++)
+		feed(s, "RSET\r\nMAIL FROM:<a@b>\r\nRCPT TO:<full@x>\r\nDATA\r\nhi\r\n.\r\n");
+	cr_assert(lmtp_session_closed(s), "junk without deliveries must add up: %s", F.out);
+	cr_assert(strstr(F.out, "421 4.7.0 mx.test Error: too many errors\r\n"), "%s", F.out);
+	done(s);
+}
+
+/* lmtp_session_time_limit: the transaction in progress is finished, the next command between
+ * transactions gets 421 4.4.2 (QUIT is still QUIT). */
+Test(lmtp_proto, session_time_limit_between_transactions_only)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\n");
+	lmtp_session_expire(s);
+	feed(s, "RCPT TO:<bob@x>\r\nDATA\r\nline\r\n");
+	lmtp_session_expire(s);
+	feed(s, ".\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n250 2.1.5 <alice@x> OK\r\n250 2.1.5 <bob@x> OK\r\n"
+	       "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 <alice@x> delivered\r\n"
+	       "250 2.0.0 <bob@x> delivered\r\n");
+	cr_assert(!lmtp_session_closed(s));
+	feed(s, "MAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\n");
+	expect("421 4.4.2 mx.test Error: session time limit exceeded\r\n");
+	cr_assert(lmtp_session_closed(s));
+	cr_assert_eq(F.deliveries, 2);
+	done(s);
+
+	/* RSET ends a transaction too; QUIT after the limit is answered as QUIT */
+	s = ready();
+	feed(s, "MAIL FROM:<a@b>\r\n");
+	lmtp_session_expire(s);
+	feed(s, "RSET\r\nQUIT\r\n");
+	expect("250 2.1.0 <a@b> sender OK\r\n250 2.0.0 OK\r\n221 2.0.0 mx.test closing connection\r\n");
 	done(s);
 }
 
