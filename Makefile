@@ -132,10 +132,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0755 $(BUILD)/mda $(DESTDIR)$(PREFIX)/libexec/mda
-	install -m 0755 $(BUILD)/newaliases $(DESTDIR)$(PREFIX)/sbin/newaliases
+	# mda-newaliases: never shadow the MTA's newaliases (its Berkeley DB /etc/aliases.db).
+	install -m 0755 $(BUILD)/newaliases $(DESTDIR)$(PREFIX)/sbin/mda-newaliases
 	install -m 0755 $(BUILD)/mail $(DESTDIR)$(PREFIX)/bin/mail
-	for p in man/*.[158]; do [ -f "$$p" ] || continue; s=$${p##*.}; \
-	  install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	for p in man/*.[158]; do [ -f "$$p" ] || continue; s=$${p##*.}; n=$${p##*/}; \
+	  [ "$$n" = newaliases.8 ] && n=mda-newaliases.8; \
+	  install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/$$n; done
 
 bench: all
 	BUILD=$(BUILD) bench/run.sh

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "common/config.h"
 #include "common/result.h"
 
 #define ALIAS_LINE_MAX  8192      /* one physical line of the aliases file */
@@ -84,6 +85,20 @@ int alias_compile(const char *src, const char *dbpath, FILE *errfp, struct alias
 		  struct result *r);
 
 struct alias_db;
+
+#define ALIAS_DB_DEFAULT CFG_ALIASES_DB_DEFAULT
+
+enum alias_db_format {
+	ALIAS_FMT_MISSING,      /* no file */
+	ALIAS_FMT_UNREADABLE,   /* exists, cannot be opened (permissions) */
+	ALIAS_FMT_GDBM,         /* ours */
+	ALIAS_FMT_BERKELEY,     /* postalias hash:/btree:, sendmail makemap, newaliases of Postfix */
+	ALIAS_FMT_OTHER,        /* anything else: LMDB, text, empty, not a regular file */
+};
+
+/* What the file at path is, from its first bytes; *what gets a few words for messages ("a
+ * Berkeley DB hash", "an LMDB database", "an empty file", ...). Never blocks, never fails. */
+enum alias_db_format alias_db_format(const char *path, const char **what);
 
 /* Opens a compiled database for reading (no lock: files are only ever replaced by rename).
  * EX_OK; EX_NOINPUT when it does not exist; EX_TEMPFAIL 4.3.0 when unreadable, corrupt or

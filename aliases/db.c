@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gdbm.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +36,79 @@ static datum mkdatum(const char *s, size_t len_with_nul)
 {
 	datum d = { (char *)s, (int)len_with_nul };
 	return d;
+}
+
+/* ---- Format of an existing file ---- */
+
+static uint32_t swap32(uint32_t v)
+{
+	return (v >> 24) | ((v >> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24);
+}
+
+static bool magic_is(uint32_t got, uint32_t want)
+{
+	return got == want || swap32(got) == want;
+}
+
+/* GDBM's header magics: the old one, 32- and 64-bit offsets, and the numsync variants. */
+static bool is_gdbm_magic(uint32_t m)
+{
+	for (uint32_t want = 0x13579ace; want <= 0x13579ad1; want++)
+		if (magic_is(m, want))
+			return true;
+	return false;
+}
+
+/* Berkeley DB 2 and later keep the access method's magic at offset 12; DB 1.85 at 0. */
+static const char *berkeley_kind(uint32_t m)
+{
+	if (magic_is(m, 0x061561))
+		return "a Berkeley DB hash file";
+	if (magic_is(m, 0x053162))
+		return "a Berkeley DB btree file";
+	if (magic_is(m, 0x042253))
+		return "a Berkeley DB queue file";
+	return NULL;
+}
+
+enum alias_db_format alias_db_format(const char *path, const char **what)
+{
+	unsigned char head[32];
+	uint32_t m0, m12, m16;
+	struct stat st;
+	*what = "missing";
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? ALIAS_FMT_MISSING : (*what = strerror(errno), ALIAS_FMT_UNREADABLE);
+	ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? pread(fd, head, sizeof head, 0) : -1;
+	close(fd);
+	*what = "not a regular file";
+	if (n < 0)
+		return ALIAS_FMT_OTHER;
+	*what = "an empty file";
+	if (n < 20)
+		return n == 0 ? ALIAS_FMT_OTHER : (*what = "too short for any database", ALIAS_FMT_OTHER);
+	memcpy(&m0, head, 4);
+	memcpy(&m12, head + 12, 4);
+	memcpy(&m16, head + 16, 4);
+	*what = "a GDBM database";
+	if (is_gdbm_magic(m0))
+		return ALIAS_FMT_GDBM;
+	if ((*what = berkeley_kind(m12)) || (*what = berkeley_kind(m0)))
+		return ALIAS_FMT_BERKELEY;
+	*what = magic_is(m16, 0xBEEFC0DE) ? "an LMDB database" : "not a database format mda knows";
+	return ALIAS_FMT_OTHER;
+}
+
+/* The one sentence both programs say about a file that is not ours (it fits a result). */
+static int foreign_db(const char *path, const char *what, bool writing, struct result *r)
+{
+	return res_set(r, EX_CONFIG, "4.3.5", "%s is %s%s, not mda's GDBM aliases; %s", path, what,
+		       strstr(what, "Berkeley") ? " (Postfix or sendmail)" : "",
+		       writing ? "not overwriting it: point aliases_db at a file of mda's own (default "
+				 ALIAS_DB_DEFAULT ")"
+			       : "point aliases_db at mda's own (default " ALIAS_DB_DEFAULT
+				 "), or set expansion = mta");
 }
 
 /* ---- Compile ---- */
@@ -263,7 +337,11 @@ int alias_compile(const char *src, const char *dbpath, FILE *errfp, struct alias
 	struct build b = { 0 };
 	struct stat sst;
 	int rc;
+	const char *what;
 	memset(st, 0, sizeof *st);
+	enum alias_db_format fmt = alias_db_format(dbpath, &what);
+	if (fmt != ALIAS_FMT_MISSING && fmt != ALIAS_FMT_GDBM && fmt != ALIAS_FMT_UNREADABLE)
+		return foreign_db(dbpath, what, true, r);
 	FILE *in = fopen(src, "re");
 	if (!in)
 		return res_set(r, EX_NOINPUT, "5.3.0", "cannot open %s: %s", src, strerror(errno));
@@ -302,11 +380,14 @@ int alias_db_open(const char *path, struct alias_db **out, struct result *r)
 	*out = NULL;
 	GDBM_FILE dbf = gdbm_open(path, 0, GDBM_READER | GDBM_NOLOCK | GDBM_CLOEXEC, 0, NULL);
 	if (!dbf) {
-		int err = errno;
-		if (gdbm_errno == GDBM_FILE_OPEN_ERROR && err == ENOENT)
+		int err = errno, gerr = gdbm_errno;
+		const char *what;
+		if (gerr == GDBM_FILE_OPEN_ERROR && err == ENOENT)
 			return res_set(r, EX_NOINPUT, "4.3.0", "aliases database %s does not exist", path);
+		if (alias_db_format(path, &what) == ALIAS_FMT_BERKELEY || gerr == GDBM_BAD_MAGIC_NUMBER)
+			return foreign_db(path, what, false, r);
 		return res_set(r, EX_TEMPFAIL, "4.3.0", "cannot open aliases database %s: %s", path,
-			       gdbm_strerror(gdbm_errno));
+			       gdbm_strerror(gerr));
 	}
 	if (!gdbm_exists(dbf, mkdatum("@", 2))) {
 		gdbm_close(dbf);

@@ -26,7 +26,7 @@ struct key {
 static const struct key keys[] = {
 	STR(spool_dir, "/var/mail"),
 	STR(aliases_file, "/etc/aliases"),
-	STR(aliases_db, "/etc/aliases.db"),
+	STR(aliases_db, CFG_ALIASES_DB_DEFAULT),
 	STR(passwd_file, ""),
 	STR(sendmail_path, "/usr/sbin/sendmail"),
 	STR(tmp_dir, "/tmp"),

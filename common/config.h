@@ -8,6 +8,8 @@
 
 #define CFG_DEFAULT_FILE "/etc/mda.conf"
 #define CFG_PATH_MAX 1024
+/* mda's compiled aliases: never /etc/aliases.db, which belongs to the MTA (Berkeley DB). */
+#define CFG_ALIASES_DB_DEFAULT "/etc/aliases.mda.db"
 
 enum mbox_quoting { QUOTE_MBOXRD, QUOTE_MBOXO };
 /* lmtp_bare_newline: what a line ended by a bare LF gets (it never ends DATA either way). */

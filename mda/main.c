@@ -99,5 +99,6 @@ int main(int argc, char **argv)
 		return EX_TEMPFAIL;
 	}
 	log_init("mda", cfg.log);
+	log_hold_stderr();
 	return mda_stdin_run(&cfg, &m.in, 0, stderr);
 }

@@ -291,10 +291,13 @@ static void fill_envelope(struct envelope *env, const char *sender)
 		 (unsigned)getpid() & 0xfffff);
 }
 
+/* The status line comes first: Postfix takes the DSN (and defer or bounce) from the first
+ * "D.S.N text" of the output; the log lines held back by main() follow it. */
 static int finish(const struct result *r, FILE *err)
 {
 	if (!res_is_ok(r))
 		fprintf(err, "%s %s\n", r->dsn, r->reason);
+	log_release_stderr(err);
 	return mda_exit_code(r);
 }
 

@@ -77,8 +77,21 @@ expect_rc 73 na -s -o "aliases_db=$W/no/such/dir/aliases.db" 2>"$W/err"
 check "73 says cannot create" grep -q "cannot create" "$W/err"
 printf 'this is not a gdbm database, but long enough to look like a file\n' >"$W/junk.db"
 printf 'x: y\n' >"$W/junk"
-expect_rc 75 na -q x "$W/junk" 2>"$W/err"
-check "75 explains" grep -q "cannot open aliases database" "$W/err"
+expect_rc 78 na -q x "$W/junk" 2>"$W/err"
+check "78 names the file and what it is" grep -q "$W/junk.db is not a database format mda knows, not mda's GDBM aliases" "$W/err"
+expect_rc 78 na -s "$W/junk" 2>"$W/err"
+check "a foreign file is not overwritten" grep -q "not overwriting it" "$W/err"
+if command -v postalias >/dev/null; then
+	# The MTA's /etc/aliases.db: Postfix's postalias writes Berkeley DB hash.
+	: >"$W/main.cf"
+	cp "$W/aliases" "$W/pf"
+	postalias -c "$W" "hash:$W/pf" || fail "postalias"
+	cp "$W/pf.db" "$W/pf.before"
+	expect_rc 78 na -s "$W/pf" 2>"$W/err"
+	check "postalias file named" grep -q "$W/pf.db is a Berkeley DB hash file (Postfix or sendmail)" "$W/err"
+	check "postalias file untouched" cmp -s "$W/pf.db" "$W/pf.before"
+	postalias -c "$W" -q postmaster "hash:$W/pf" >/dev/null || fail "Postfix can no longer read its file"
+fi
 expect_rc 64 na -q a -p
 
 echo "== atomic replacement keeps the mode"

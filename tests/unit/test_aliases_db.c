@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "aliases/aliases.h"
@@ -153,7 +154,9 @@ Test(aliases_db, missing_and_corrupt_databases)
 	struct alias_db *d;
 	cr_assert_eq(alias_db_open(db, &d, &r), EX_NOINPUT);
 	th_write(db, "this is not a gdbm file at all, just text that is long enough\n");
-	cr_assert_eq(alias_db_open(db, &d, &r), EX_TEMPFAIL);
+	cr_assert_eq(alias_db_open(db, &d, &r), EX_CONFIG, "not ours: a configuration matter");
+	cr_assert_str_eq(r.dsn, "4.3.5");
+	cr_assert(strstr(r.reason, "not mda's GDBM aliases"), "%s", r.reason);
 	cr_assert_null(d);
 }
 
@@ -358,4 +361,86 @@ Test(aliases_db, thousands_of_aliases_round_trip)
 		free(v);
 	}
 	alias_db_close(d);
+}
+
+/* ---- Files that are not ours: what postalias and sendmail write at /etc/aliases.db ---- */
+
+/* Runs Postfix's postalias on src as TYPE:src (it writes src.db); false when it is missing. */
+static bool postalias(const char *type)
+{
+	char cmd[4096];
+	if (system("command -v postalias >/dev/null 2>&1") != 0)
+		return false;
+	th_write(th_path(dir, "main.cf"), "");
+	th_write(src, "postmaster: root\nfoo: bar\n");
+	snprintf(cmd, sizeof cmd, "postalias -c %s %s:%s 2>/dev/null", dir, type, src);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	return true;
+}
+
+static void check_foreign(const char *kind)
+{
+	struct result r;
+	struct alias_db *d;
+	const char *what;
+	size_t before_len, after_len;
+	cr_assert_eq(alias_db_format(db, &what), ALIAS_FMT_BERKELEY);
+	cr_assert(strstr(what, kind), "%s", what);
+	/* mda refuses to read it, naming the file, what it is and the fix. */
+	cr_assert_eq(alias_db_open(db, &d, &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, db) && strstr(r.reason, kind) && strstr(r.reason, "aliases_db"), "%s", r.reason);
+	/* newaliases refuses to overwrite it and leaves it byte for byte. */
+	char *before = th_read(db, &before_len);
+	cr_assert_eq(compile("postmaster: root\n", &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, "not overwriting"), "%s", r.reason);
+	char *after = th_read(db, &after_len);
+	cr_assert(before_len == after_len && memcmp(before, after, before_len) == 0, "the file changed");
+	assert_no_temp_files();
+	free(before);
+	free(after);
+}
+
+Test(aliases_db, a_postalias_hash_file_is_named_and_left_alone)
+{
+	if (!postalias("hash"))
+		cr_skip_test("postalias (Postfix) is not installed");
+	check_foreign("Berkeley DB hash");
+}
+
+Test(aliases_db, a_postalias_btree_file_is_named_and_left_alone)
+{
+	if (!postalias("btree"))
+		cr_skip_test("postalias (Postfix) is not installed");
+	check_foreign("Berkeley DB btree");
+}
+
+Test(aliases_db, our_gdbm_file_is_recognised_and_replaced)
+{
+	struct result r;
+	const char *what;
+	cr_assert_eq(alias_db_format(db, &what), ALIAS_FMT_MISSING);
+	cr_assert_eq(compile("postmaster: root\n", &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(alias_db_format(db, &what), ALIAS_FMT_GDBM, "%s", what);
+	cr_assert_eq(compile("postmaster: root\nfoo: bar\n", &r), EX_OK, "%s", r.reason);
+	char *v = lookup("foo");
+	cr_assert_str_eq(v, "bar");
+	free(v);
+}
+
+Test(aliases_db, empty_text_and_fifo_files_are_not_ours_and_never_block)
+{
+	struct result r;
+	const char *what;
+	th_write(db, "");
+	cr_assert_eq(alias_db_format(db, &what), ALIAS_FMT_OTHER);
+	cr_assert_eq(compile("postmaster: root\n", &r), EX_CONFIG, "an empty file is not overwritten");
+	unlink(db);
+	th_write(db, "postmaster: root\nsomebody copied the source file here\n");
+	cr_assert_eq(compile("postmaster: root\n", &r), EX_CONFIG);
+	unlink(db);
+	cr_assert_eq(mkfifo(db, 0644), 0);
+	alarm(10);
+	cr_assert_eq(alias_db_format(db, &what), ALIAS_FMT_OTHER);
+	alarm(0);
+	cr_assert_str_eq(what, "not a regular file");
 }

@@ -54,7 +54,7 @@ Test(config, defaults_are_the_documented_ones)
 	struct config c;
 	cfg_defaults(&c);
 	cr_assert_str_eq(c.spool_dir, "/var/mail");
-	cr_assert_str_eq(c.aliases_db, "/etc/aliases.db");
+	cr_assert_str_eq(c.aliases_db, "/etc/aliases.mda.db");
 	cr_assert_eq(c.lock_timeout, 60);
 	cr_assert_eq(c.mbox_quoting, QUOTE_MBOXRD);
 	cr_assert(c.allow_commands);
