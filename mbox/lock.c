@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <lockfile.h>
 #include <signal.h>
 #include <stdio.h>
@@ -294,6 +296,36 @@ static int lock_open_locked(struct mbox_lock *lk, int flags, const struct mbox_o
 	}
 }
 
+/* A missing mailbox in a spool we may not write (Debian's root:mail 2775 behind Postfix's
+ * mailbox_command, which runs us as the user: useradd made no mailbox): nothing we can do
+ * fixes it, so say exactly what the administrator must run, before liblockfile and its
+ * helper fail with a lock-file error that blames the wrong thing. */
+static bool lock_cannot_create(struct mbox_lock *lk, const struct mbox_owner *owner, struct result *r)
+{
+	char dir[CFG_PATH_MAX], user[64], group[64];
+	struct stat st;
+	if (geteuid() == 0 || lstat(lk->path, &st) == 0 || errno != ENOENT || !mbox_dirname(lk->path, dir, sizeof dir) ||
+	    faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) == 0)
+		return false;
+	uid_t uid = owner && owner->uid != (uid_t)-1 ? owner->uid : geteuid();
+	gid_t gid = owner && owner->gid != (gid_t)-1 ? owner->gid : getegid();
+	struct passwd *pw = getpwuid(uid);
+	struct group *gr = getgrgid(gid);
+	if (pw)
+		snprintf(user, sizeof user, "%s", pw->pw_name);
+	else
+		snprintf(user, sizeof user, "%u", (unsigned)uid);
+	if (gr)
+		snprintf(group, sizeof group, "%s", gr->gr_name);
+	else
+		snprintf(group, sizeof group, "%u", (unsigned)gid);
+	log_msg(LOG_WARNING, "%s: no mailbox, and %s cannot create one in %s; create it with: install -m 0600 "
+		"-o %s -g %s /dev/null %s", lk->path, user, dir, user, group, lk->path);
+	res_set(r, EX_TEMPFAIL, "4.2.0", "mailbox %s does not exist; create it: install -m 0600 -o %s -g %s /dev/null %s",
+		lk->path, user, group, lk->path);
+	return true;
+}
+
 int mbox_lock(const char *path, int flags, const struct mbox_owner *owner, int timeout,
 	      struct mbox_lock *lk, struct result *r)
 {
@@ -303,6 +335,8 @@ int mbox_lock(const char *path, int flags, const struct mbox_owner *owner, int t
 	    snprintf(lk->lock_path, sizeof lk->lock_path, "%s.lock", path) >= (int)sizeof lk->lock_path)
 		return res_set(r, EX_TEMPFAIL, "4.2.0", "mailbox path too long");
 	double deadline = lock_now() + (timeout > 0 ? timeout : 0);
+	if ((flags & MBOX_LOCK_CREATE) && lock_cannot_create(lk, owner, r))
+		return r->ex;
 	if (!(flags & MBOX_LOCK_NODOTLOCK) && lock_dotlock(lk, deadline, r) != EX_OK)
 		return r->ex;
 	if (lock_open_locked(lk, flags, owner, deadline, r) != EX_OK) {

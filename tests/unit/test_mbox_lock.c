@@ -442,3 +442,40 @@ Test(mbox_lock, the_dotlockfile_helper_is_bounded_too_in_a_root_mail_2775_spool,
 	unlink(th_path(spool, "victim.lock"));
 	race_fifo(spool, mb, true);
 }
+
+Test(mbox_lock, a_user_without_a_mailbox_in_a_root_mail_spool_is_told_the_command, .timeout = 30)
+{
+	struct group *mail = getgrnam("mail");
+	if (geteuid() != 0 || !mail)
+		cr_skip_test("needs root and a mail group (a delivery as a user in a root:mail 2775 spool)");
+	char spool[600];
+	snprintf(spool, sizeof spool, "%s/spool", dir);
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	cr_assert_eq(chmod(dir, 0755) | chown(spool, 0, mail->gr_gid) | chmod(spool, 02775), 0);
+	const char *mb = th_path(spool, "newuser");
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct result r;
+		close(p[0]);
+		if (setgid(61001) != 0 || setuid(61001) != 0)
+			_exit(99);
+		int ex = deliver(mb, 61001, mail->gr_gid, 2, &r);
+		(void)!write(p[1], &r, sizeof r);
+		_exit(ex);
+	}
+	close(p[1]);
+	struct result r = { 0 };
+	cr_assert_eq(read(p[0], &r, sizeof r), (ssize_t)sizeof r);
+	close(p[0]);
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == EX_TEMPFAIL, "status %d", status);
+	cr_assert_str_eq(r.dsn, "4.2.0");
+	char want[900];
+	snprintf(want, sizeof want, "install -m 0600 -o 61001 -g mail /dev/null %s", mb);
+	cr_assert(strstr(r.reason, want), "the reason gives the command: %s", r.reason);
+	cr_assert_null(strstr(r.reason, ".lock"), "not blamed on the lock file: %s", r.reason);
+	cr_assert_eq(access(mb, F_OK), -1, "nothing created");
+}
