@@ -59,8 +59,10 @@ pf_start() {
 		smtputf8_enable = no
 		mailbox_command = $cmd
 		EOF
-		for line in "$@"; do echo "$line"; done
 	} >"$PF_CONF/main.cf"
+	# Extra lines replace defaults in place (postconf -e): a duplicate key would warn on
+	# every Postfix command.
+	for line in "$@"; do postconf -c "$PF_CONF" -e "$line" || return 1; done
 	# No chroot anywhere: the test paths exist only outside the queue directory.
 	cat >"$PF_CONF/master.cf" <<-EOF
 	127.0.0.1:$PF_PORT inet n - n - - smtpd
@@ -77,6 +79,7 @@ pf_start() {
 	error unix - - n - - error
 	retry unix - - n - - error
 	local unix - n n - - local
+	lmtp unix - - n - - lmtp
 	anvil unix - - n - 1 anvil
 	scache unix - - n - 1 scache
 	postlog unix-dgram n - n - 1 postlogd

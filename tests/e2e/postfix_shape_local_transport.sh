@@ -1,0 +1,5 @@
+#!/bin/bash
+# e2e: the README's Postfix shape "local_transport", applied verbatim to the system's Postfix in a private
+# config directory (tests/e2e/postfix-shapes.bash says what is sent and expected).
+. "$SRCDIR/tests/e2e/postfix-shapes.bash"
+run_shape local_transport
