@@ -7,6 +7,9 @@
 #   make install       PREFIX=/usr/local DESTDIR=
 #   make bench | torture | fuzz   evidence that is not part of `make test` (torture QUICK=1: CI sizes)
 
+# The project's version: --version of every program and the man pages' footer
+# (tests/e2e/mda_manpages.sh checks that they agree).
+VERSION  = 1.1.0
 CC      ?= gcc
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -18,6 +21,8 @@ OBJ      = $(BUILD)/obj
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I.
+LOCKFILE_VERSION := $(shell dpkg-query -W -f='$${Version}' liblockfile-dev 2>/dev/null | sed 's/-[^-]*$$//')
+VERSION_DEFS = -DMDA_VERSION='"$(VERSION)"' -DMDA_LOCKFILE_VERSION='"$(or $(LOCKFILE_VERSION),unknown)"'
 CFLAGS  += $(shell pkg-config --cflags libpcre2-8 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs libpcre2-8 2>/dev/null || echo -lpcre2-8) -lgdbm -llockfile
 CRITERION_LIBS = $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
@@ -55,6 +60,11 @@ all: $(PROGRAMS)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Only this object knows the version: a new VERSION rebuilds one file.
+$(OBJ)/common/version.o: common/version.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(VERSION_DEFS) -MMD -MP -c $< -o $@
 
 define module_lib
 $(call lib_file,$(1)): $(call lib_objs,$(1))

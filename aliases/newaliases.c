@@ -1,5 +1,6 @@
 /* newaliases(8): compile the aliases file into its GDBM database, query or print it. */
 #include <ctype.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,14 +10,30 @@
 #include "aliases/aliases.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/version.h"
 
 #define MAX_OVERRIDES 64
 
+static const char usage_text[] =
+	"usage: mda-newaliases [-s] [-C config] [-o key=value]... [file]\n"
+	"       mda-newaliases [-C config] [-o key=value]... -q name [file]\n"
+	"       mda-newaliases [-C config] [-o key=value]... -p [file]\n";
+
+static const char help_text[] =
+	"\n"
+	"Compiles the aliases file (aliases_file, default /etc/aliases) into mda's GDBM database\n"
+	"(aliases_db, default " CFG_ALIASES_DB_DEFAULT "); with file, into file.db.\n"
+	"  -s               silent: no summary line\n"
+	"  -q name          print the value of one alias\n"
+	"  -p               print every alias in aliases(5) syntax\n"
+	"  -C conf, -o key=value   configuration (mda.conf(5))\n"
+	"  -h, --help       this text;  -V, --version  the version\n"
+	"The MTA's newaliases (Postfix, sendmail) writes /etc/aliases.db; this one never does.\n"
+	"See newaliases(8) and aliases(5).\n";
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: newaliases [-s] [-C config] [-o key=value]... [file]\n"
-			"       newaliases [-C config] [-o key=value]... -q name [file]\n"
-			"       newaliases [-C config] [-o key=value]... -p [file]\n");
+	fputs(usage_text, stderr);
 	exit(EX_USAGE);
 }
 
@@ -91,8 +108,15 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct result r;
 	int c;
-	while ((c = getopt(argc, argv, "C:o:sq:p")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((c = getopt_long(argc, argv, "C:o:sq:phV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'h': fputs(usage_text, stdout); fputs(help_text, stdout); return EX_OK;
+		case 'V': version_print("mda-newaliases", stdout); return EX_OK;
 		case 'C': conf = optarg; break;
 		case 'o':
 			if (n_over == MAX_OVERRIDES)

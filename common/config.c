@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum key_type { K_STR, K_INT, K_SIZE, K_BOOL, K_QUOTING, K_MODE, K_BARE_LF };
 
@@ -168,14 +169,19 @@ static const char *apply_line(struct config *cfg, char *line)
 
 int cfg_load_file(struct config *cfg, const char *path, bool must_exist, struct result *r)
 {
-	FILE *fp = fopen(path, "r");
+	FILE *fp = fopen(path, "re");
 	char line[4096];
 	int lineno = 0;
+	struct stat st;
+	/* Missing, unreadable or a directory: all the administrator's to fix, one class. */
 	if (!fp) {
 		if (errno == ENOENT && !must_exist)
 			return EX_OK;
-		return res_set(r, errno == ENOENT ? EX_CONFIG : EX_TEMPFAIL, "4.3.5",
-			       "cannot open configuration %s: %s", path, strerror(errno));
+		return res_set(r, EX_CONFIG, "4.3.5", "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(fp);
+		return res_set(r, EX_CONFIG, "4.3.5", "%s: %s", path, strerror(EISDIR));
 	}
 	while (fgets(line, sizeof line, fp)) {
 		lineno++;

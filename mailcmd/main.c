@@ -10,14 +10,35 @@
 
 #include "common/log.h"
 #include "common/user.h"
+#include "common/version.h"
+
+static const char usage_text[] =
+	"usage: mail [-s subject] [-c cc] [-b bcc] [-r from] [-a file] [-C conf] [-o k=v] to-addr ...\n"
+	"       mail [-HeNRn] [-C conf] [-o k=v] -f [file]\n"
+	"       mail [-HeNRn] [-C conf] [-o k=v] [-u user]\n";
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: mail [-s subject] [-c cc] [-b bcc] [-r from] [-a file] [-C conf] [-o k=v] to-addr ...\n"
-		"       mail [-HeNRn] [-C conf] [-o k=v] -f [file]\n"
-		"       mail [-HeNRn] [-C conf] [-o k=v] [-u user]\n");
+	fputs(usage_text, stderr);
 	exit(EX_USAGE);
+}
+
+/* --help and --version, taken before getopt: mailx's own letters stay as they are. */
+static void long_options(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0) {
+			fputs(usage_text, stdout);
+			fputs("\nSend: mail -s subject address... (the text on standard input).\n"
+			      "Read: mail (your system mailbox), mail -f [file] (default ~/mbox), mail -H (headers only).\n"
+			      "  -V, --version    the version.  See mail(1) for commands and variables.\n", stdout);
+			exit(EX_OK);
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			version_print("mail", stdout);
+			exit(EX_OK);
+		}
+	}
 }
 
 static void invoking_user(char *out, size_t size)
@@ -42,9 +63,10 @@ int main(int argc, char **argv)
 	bool use_file = false, no_rc = false;
 	int c;
 	setlocale(LC_ALL, "");
+	long_options(argc, argv);
 	invoking_user(user, sizeof user);
 	o.user = user;
-	while ((c = getopt(argc, argv, "s:c:b:r:a:fu:HeNC:o:RniEvd~")) != -1) {
+	while ((c = getopt(argc, argv, "s:c:b:r:a:fu:HeNC:o:RniEvd~V")) != -1) {
 		switch (c) {
 		case 's': free(d.subject); d.subject = strdup(optarg); break;
 		case 'c': mail_addr_append(&d.cc, optarg); break;
@@ -71,6 +93,7 @@ int main(int argc, char **argv)
 				usage();
 			overrides[n_over++] = optarg;
 			break;
+		case 'V': version_print("mail", stdout); return EX_OK;
 		case 'i': case 'E': case 'v': case 'd': case '~': break;
 		default: usage();
 		}

@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "common/result.h"
+#include "common/version.h"
 #include "mda/lmtp.h"
 #include "mda/stdin_mode.h"
 
@@ -19,6 +20,21 @@ static const char usage_text[] =
 	"usage: mda [-C conf] [-o key=value]... [-f sender] [-a original_recipient] [-d] user...\n"
 	"       mda [-C conf] [-o key=value]... -l | --lmtp\n"
 	"       mda [-C conf] [-o key=value]... -L address\n";
+
+static const char help_text[] =
+	"\n"
+	"  -C conf          read conf instead of /etc/mda.conf\n"
+	"  -o key=value     override one mda.conf(5) key (repeatable)\n"
+	"  -f sender        envelope sender (-r is the same; <> is the null sender)\n"
+	"  -a address       original recipient, written as X-Original-To when it differs\n"
+	"  -d               accepted for mail.local compatibility: the users follow\n"
+	"  --               end of options: put it before recipients an MTA passes on\n"
+	"  -l, --lmtp       speak LMTP on standard input and output\n"
+	"  -L address       listen for LMTP: unix:PATH, inet:HOST:PORT or systemd\n"
+	"  -h, --help       this text;  -V, --version  the version\n"
+	"Exit status: 0 delivered, 75 try again later (everything an administrator can fix),\n"
+	"67 unknown user, 65 bad data or loop, 69 a command failed, 77 refused by policy.\n"
+	"See mda(8) and mda.conf(5).\n";
 
 struct main_opts {
 	struct mda_invocation inv;
@@ -43,11 +59,12 @@ static int parse_options(int argc, char **argv, struct main_opts *m)
 	static const struct option longopts[] = {
 		{ "lmtp", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	size_t n_over = 0;
-	while ((c = getopt_long(argc, argv, "+C:o:f:r:a:dlL:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+C:o:f:r:a:dlL:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C': m->inv.conf_path = optarg; break;
 		case 'o':
@@ -60,7 +77,8 @@ static int parse_options(int argc, char **argv, struct main_opts *m)
 		case 'd': break;   /* mail.local/dovecot-lda style: the users follow */
 		case 'l': m->lmtp_stdio = true; break;
 		case 'L': m->listen = optarg; break;
-		case 'h': fputs(usage_text, stdout); exit(EX_OK);
+		case 'h': fputs(usage_text, stdout); fputs(help_text, stdout); exit(EX_OK);
+		case 'V': version_print("mda", stdout); exit(EX_OK);
 		default: return usage_error(NULL);
 		}
 	}

@@ -17,13 +17,13 @@ check "newaliases.8 OPTIONS" grep -q '^\.SH OPTIONS' man/newaliases.8
 check "aliases.5 SYNTAX" grep -q '^\.SH SYNTAX' man/aliases.5
 check "forward.5 SECURITY" grep -q '^\.SH SECURITY' man/forward.5
 # Every option letter in newaliases' getopt string has a .TP entry in OPTIONS.
-opts=$(sed -n 's/.*getopt(argc, argv, "\([^"]*\)").*/\1/p' aliases/newaliases.c | tr -d :)
+opts=$(sed -n 's/.*getopt\(_long\)\{0,1\}(argc, argv, "\([^"]*\)".*/\2/p' aliases/newaliases.c | tr -d :)
 [ -n "$opts" ] || fail "could not read the getopt string of aliases/newaliases.c"
 for o in $(grep -o . <<<"$opts"); do
-	grep -q "^\.B[I]* \\\\-$o\\b" man/newaliases.8 || fail "newaliases.8 does not document -$o"
+	grep -q "^\.B[IR]* \\\\-$o\\b" man/newaliases.8 || fail "newaliases.8 does not document -$o"
 done
 # Every exit status newaliases can return is listed.
-for code in 0 1 64 65 66 73 75; do
+for code in 0 1 64 65 66 73 75 78; do
 	grep -qx "\.B $code" man/newaliases.8 || fail "newaliases.8 EXIT STATUS lacks $code"
 done
 echo "ok: 3 pages, options -$opts documented"
