@@ -296,14 +296,15 @@ static int create_temp(const char *dbpath, int src_fd, off_t src_size, struct bu
 		return res_set(r, EX_CANTCREAT, "5.3.5", "database path too long: %s", dbpath);
 	b->fd = mkostemp(b->tmp, O_CLOEXEC);
 	if (b->fd < 0) {
-		res_errno(r, errno, false, "cannot create %s", b->tmp);
+		/* The temporary name is ours; the administrator asked for dbpath. */
+		res_errno(r, errno, false, "cannot create %s", dbpath);
 		return r->ex = EX_CANTCREAT;
 	}
 	int gfd = fcntl(b->fd, F_DUPFD_CLOEXEC, 0);
 	b->dbf = gfd < 0 ? NULL : gdbm_fd_open(gfd, b->tmp, ALIAS_DB_BLOCK,
 					       GDBM_NEWDB | GDBM_NOLOCK | GDBM_NOMMAP | GDBM_CLOERROR, NULL);
 	if (!b->dbf) {
-		res_set(r, EX_CANTCREAT, "4.3.0", "cannot create database %s: %s", b->tmp,
+		res_set(r, EX_CANTCREAT, "4.3.0", "cannot create database %s: %s", dbpath,
 			gfd < 0 ? strerror(errno) : gdbm_strerror(gdbm_errno));
 		close(b->fd);
 		unlink(b->tmp);
@@ -357,7 +358,7 @@ int alias_compile(const char *src, const char *dbpath, FILE *errfp, struct alias
 	rc = build_db(in, src, dbpath, &b, errfp, st, r);
 	fclose(in);
 	if (rc == EX_OK && rename(b.tmp, dbpath) != 0)
-		rc = res_errno(r, errno, false, "cannot rename %s to %s", b.tmp, dbpath);
+		rc = res_errno(r, errno, false, "cannot put the new %s in place", dbpath);
 	close(b.fd);
 	if (rc != EX_OK) {
 		unlink(b.tmp);

@@ -14,6 +14,9 @@
 
 #define MAX_OVERRIDES 64
 
+/* How we were called (mda-newaliases installed, newaliases in the build): messages say it. */
+static const char *prog = "mda-newaliases";
+
 static const char usage_text[] =
 	"usage: mda-newaliases [-s] [-C config] [-o key=value]... [file]\n"
 	"       mda-newaliases [-C config] [-o key=value]... -q name [file]\n"
@@ -39,7 +42,7 @@ static void usage(void)
 
 static int die(const struct result *r)
 {
-	fprintf(stderr, "newaliases: %s\n", r->reason);
+	fprintf(stderr, "%s: %s\n", prog, r->reason);
 	return r->ex;
 }
 
@@ -95,7 +98,7 @@ static int compile(const char *src, const char *dbpath, bool silent)
 		printf("%s: %lu aliases, longest %zu bytes, %llu bytes total\n", src, st.aliases, st.longest,
 		       st.total);
 	if (rc == EX_DATAERR)
-		fprintf(stderr, "newaliases: %s\n", r.reason);
+		fprintf(stderr, "%s: %s\n", prog, r.reason);
 	return rc;
 }
 
@@ -108,6 +111,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct result r;
 	int c;
+	prog = version_prog_name(argv[0]);
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -116,7 +120,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "C:o:sq:phV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h': fputs(usage_text, stdout); fputs(help_text, stdout); return EX_OK;
-		case 'V': version_print("mda-newaliases", stdout); return EX_OK;
+		case 'V': version_print(prog, stdout); return EX_OK;
 		case 'C': conf = optarg; break;
 		case 'o':
 			if (n_over == MAX_OVERRIDES)
@@ -133,12 +137,12 @@ int main(int argc, char **argv)
 		usage();
 	if (cfg_init(&cfg, conf, overrides, n_over, &r) != EX_OK)
 		return die(&r);
-	log_init("newaliases", "stderr");
+	log_init(prog, "stderr");
 	const char *src = cfg.aliases_file, *dbpath = cfg.aliases_db;
 	if (optind < argc) {   /* like postalias: FILE compiles into FILE.db */
 		src = argv[optind];
 		if (snprintf(dbbuf, sizeof dbbuf, "%s.db", src) >= (int)sizeof dbbuf) {
-			fprintf(stderr, "newaliases: %s: path too long\n", src);
+			fprintf(stderr, "%s: %s: path too long\n", prog, src);
 			return EX_USAGE;
 		}
 		dbpath = dbbuf;

@@ -31,7 +31,7 @@ for p in mda newaliases mail; do
 		out=$("$BUILD/$p" $opt 2>&1) || fail "$p $opt exited $?"
 		[ -n "$out" ] || fail "$p $opt printed nothing"
 	done
-	"$BUILD/$p" --version | head -1 | grep -Eq "^(mda|mda-newaliases|mail) $version\$" || fail "$p --version: $("$BUILD/$p" --version)"
+	"$BUILD/$p" --version | head -1 | grep -Eq "^(mda|mda-newaliases|newaliases|mail) $version\$" || fail "$p --version: $("$BUILD/$p" --version)"
 	"$BUILD/$p" --version | grep -q 'built with GDBM [0-9].*PCRE2 [0-9].*liblockfile' || fail "$p --version names no libraries"
 	"$BUILD/$p" --help 2>/dev/null | grep -q '^usage: ' || fail "$p --help has no usage line"
 done
