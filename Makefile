@@ -13,6 +13,8 @@ VERSION  = 1.1.0
 CC      ?= gcc
 BUILD   ?= build
 PREFIX  ?= /usr/local
+# Debian's layout: /etc for a package (PREFIX=/usr), PREFIX/etc for a local install.
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 DESTDIR ?=
 SAN     ?= 0
 # Objects live apart from the programs: $(BUILD)/mda is the program, so the object
@@ -54,12 +56,23 @@ libs_for = $(foreach m,$(DEPS_$(1)),$(call lib_file,$(m)))
 
 PROGRAMS = $(BUILD)/mda $(BUILD)/newaliases $(BUILD)/mail
 
-.PHONY: all test check-asan install clean bench torture fuzz unit e2e
+.PHONY: all test check-asan install uninstall clean bench torture fuzz unit e2e
 all: $(PROGRAMS)
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# Only config.o knows SYSCONFDIR; the stamp's name carries the value, so another PREFIX
+# rebuilds it (and the programs) before `make install` copies them.
+SYSCONF_STAMP = $(BUILD)/gen/sysconfdir$(subst /,_,$(SYSCONFDIR))
+$(SYSCONF_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(BUILD)/gen/sysconfdir_*
+	@touch $@
+$(OBJ)/common/config.o: common/config.c $(SYSCONF_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DMDA_SYSCONFDIR='"$(SYSCONFDIR)"' -MMD -MP -c $< -o $@
 
 # Only this object knows the version: a new VERSION rebuilds one file.
 $(OBJ)/common/version.o: common/version.c Makefile
@@ -139,15 +152,10 @@ check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 test
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec
-	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(BUILD)/mda $(DESTDIR)$(PREFIX)/libexec/mda
-	# mda-newaliases: never shadow the MTA's newaliases (its Berkeley DB /etc/aliases.db).
-	install -m 0755 $(BUILD)/newaliases $(DESTDIR)$(PREFIX)/sbin/mda-newaliases
-	install -m 0755 $(BUILD)/mail $(DESTDIR)$(PREFIX)/bin/mail
-	for p in man/*.[158]; do [ -f "$$p" ] || continue; s=$${p##*.}; n=$${p##*/}; \
-	  [ "$$n" = newaliases.8 ] && n=mda-newaliases.8; \
-	  install -m 0644 "$$p" $(DESTDIR)$(PREFIX)/share/man/man$$s/$$n; done
+	BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SYSCONFDIR=$(SYSCONFDIR) scripts/install.sh install
+
+uninstall:
+	BUILD=$(BUILD) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SYSCONFDIR=$(SYSCONFDIR) scripts/install.sh uninstall
 
 bench: all
 	BUILD=$(BUILD) bench/run.sh

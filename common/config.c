@@ -134,6 +134,15 @@ static const char *store(struct config *cfg, const struct key *k, const char *v)
 	return "internal error";
 }
 
+#ifndef MDA_SYSCONFDIR
+#define MDA_SYSCONFDIR "/etc"
+#endif
+
+const char *cfg_default_file(void)
+{
+	return MDA_SYSCONFDIR "/mda.conf";
+}
+
 void cfg_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -219,7 +228,7 @@ int cfg_init(struct config *cfg, const char *conf_path, char *const *overrides, 
 	     struct result *r)
 {
 	cfg_defaults(cfg);
-	if (cfg_load_file(cfg, conf_path ? conf_path : CFG_DEFAULT_FILE, conf_path != NULL, r) != EX_OK)
+	if (cfg_load_file(cfg, conf_path ? conf_path : cfg_default_file(), conf_path != NULL, r) != EX_OK)
 		return r->ex;
 	for (size_t i = 0; i < n_overrides; i++)
 		if (cfg_set_option(cfg, overrides[i], r) != EX_OK)

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include "common/result.h"
 
-#define CFG_DEFAULT_FILE "/etc/mda.conf"
 #define CFG_PATH_MAX 1024
 /* mda's compiled aliases: never /etc/aliases.db, which belongs to the MTA (Berkeley DB). */
 #define CFG_ALIASES_DB_DEFAULT "/etc/aliases.mda.db"
@@ -48,6 +47,10 @@ struct config {
 	enum mbox_quoting mbox_quoting;
 	char file[CFG_PATH_MAX];           /* the file these values came from, "" if none */
 };
+
+/* The configuration file read without -C: SYSCONFDIR/mda.conf, SYSCONFDIR set by the build
+ * from PREFIX (/etc for PREFIX=/usr, PREFIX/etc otherwise). Never fails. */
+const char *cfg_default_file(void);
 
 /* Fills *cfg with the built-in defaults. Never fails. */
 void cfg_defaults(struct config *cfg);

@@ -1,6 +1,8 @@
 /* --version output: the Makefile's VERSION and the library versions seen at compile time. */
 #include "common/version.h"
 
+#include "common/config.h"
+
 #include <gdbm.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -19,6 +21,7 @@ void version_print(const char *prog, FILE *out)
 	fprintf(out, "%s %s\n", prog, MDA_VERSION);
 	fprintf(out, "built with GDBM %d.%d.%d, PCRE2 %d.%d, liblockfile %s\n", GDBM_VERSION_MAJOR,
 		GDBM_VERSION_MINOR, GDBM_VERSION_PATCH, PCRE2_MAJOR, PCRE2_MINOR, MDA_LOCKFILE_VERSION);
+	fprintf(out, "configuration file: %s\n", cfg_default_file());
 }
 
 const char *version_prog_name(const char *argv0)

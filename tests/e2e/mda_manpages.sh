@@ -1,6 +1,6 @@
 #!/bin/bash
-# e2e: mda(8) and mda.conf(5) are clean under mandoc -Tlint, and mda.conf(5) documents every
-# key that common/config.c knows (and no key it does not).
+# e2e: mda(8) and mda.conf(5) are clean under mandoc -Tlint, and mda.conf(5) and the sample
+# mda.conf document every key that common/config.c knows (and no key it does not).
 . "$SRCDIR/tests/e2e/lib.sh"
 command -v mandoc >/dev/null || skip "mandoc not installed (apt-get install mandoc)"
 cd "$SRCDIR"
@@ -21,4 +21,12 @@ done
 for k in $documented; do
 	grep -qx "$k" <<<"$keys" || fail "mda.conf.5 documents $k, which common/config.c does not know"
 done
-echo "ok: $(wc -w <<<"$keys") keys documented"
+# The sample mda.conf that make install puts in place shows every key, commented out.
+sample=$(sed -n 's/^#\([a-z_]*\) =.*/\1/p' contrib/mda.conf.sample)
+for k in $keys; do
+	grep -qx "$k" <<<"$sample" || fail "contrib/mda.conf.sample does not show $k"
+done
+for k in $sample; do
+	grep -qx "$k" <<<"$keys" || fail "contrib/mda.conf.sample shows $k, which common/config.c does not know"
+done
+echo "ok: $(wc -w <<<"$keys") keys documented and in the sample"
