@@ -146,7 +146,7 @@ e2e: $(PROGRAMS) $(FUZZ_REPLAYS)
 	BUILD=$(BUILD) tests/run-e2e.sh
 
 test: $(BUILD)/tests/unit/all $(PROGRAMS) $(FUZZ_REPLAYS)
-	BUILD=$(BUILD) tests/run-all.sh
+	@BUILD=$(BUILD) tests/run-all.sh
 
 check-asan:
 	$(MAKE) BUILD=build-asan SAN=1 test

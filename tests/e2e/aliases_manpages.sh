@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e: newaliases(8), aliases(5) and forward(5) are clean under mandoc -Tlint, have the
 # sections a reader looks for, and newaliases(8) documents every option newaliases accepts.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 command -v mandoc >/dev/null || skip "mandoc not installed (apt-get install mandoc)"
 cd "$SRCDIR"
 for page in man/newaliases.8 man/aliases.5 man/forward.5; do

@@ -2,7 +2,7 @@
 # Replays every fuzz seed corpus and kept crash input (tests/fuzz/corpus/NAME/) through its
 # target built without libFuzzer ($BUILD/tests/fuzz/fuzz_NAME, see the Makefile), so each bug
 # the fuzzers found stays fixed in `make test` and `make check-asan`, with or without clang.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 n=0
 for src in "$SRCDIR"/tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)

@@ -5,7 +5,7 @@
 # file; a second install keeps an edited mda.conf; `make uninstall` then removes exactly what
 # install put there (an edited mda.conf stays), and an install + uninstall round trip leaves
 # an empty tree. PREFIX=/usr puts the configuration in /etc.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 make_world
 root=$W/destdir
 prefix=/opt/mda-test

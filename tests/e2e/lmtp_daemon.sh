@@ -2,7 +2,7 @@
 # `mda -L unix:...`: the daemon. Conversations, concurrency, socket mode/owner/group, limits after
 # a SIGHUP reload, timeouts, max connections (overall and per uid), junk commands, the session time
 # limit, no zombies, SIGTERM draining, stale/foreign socket files, and systemd socket activation.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 export MDA=${MDA:-$BUILD/mda}
 [ -x "$MDA" ] || fail "no mda binary at $MDA"
 command -v python3 >/dev/null || skip "python3 missing"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # `mda -L inet:HOST:PORT`: the daemon over TCP, IPv4 and (when the host has it) IPv6; a client on
 # this host is known by the uid owning its socket and limited per uid, not per shared 127.0.0.1.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 export MDA=${MDA:-$BUILD/mda}
 [ -x "$MDA" ] || fail "no mda binary at $MDA"
 command -v python3 >/dev/null || skip "python3 missing"

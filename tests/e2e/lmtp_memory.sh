@@ -1,7 +1,7 @@
 #!/bin/bash
 # LMTP memory bounds in stdio mode: a 100 MB message is streamed (peak RSS under 16 MB) and a
 # long session's RSS stays flat (every transaction frees its spool and recipients).
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 export MDA=${MDA:-$BUILD/mda}
 [ -x "$MDA" ] || fail "no mda binary at $MDA"
 command -v python3 >/dev/null || skip "python3 missing"

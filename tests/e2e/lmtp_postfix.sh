@@ -4,7 +4,7 @@
 # becomes one LMTP transaction with three RCPTs. One mailbox is broken (a directory where the
 # mbox should be): Postfix must log sent for two, deferred for the third, and after the repair
 # and a queue flush the third gets the message once and the others get no second copy.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 export MDA=${MDA:-$BUILD/mda}
 [ -x "$MDA" ] || fail "no mda binary at $MDA"
 [ "$(id -u)" = 0 ] || skip "needs root (Postfix runs its own master and lmtp client as postfix)"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # LMTP on stdin/stdout (`mda -l`): smtplib.LMTP and raw conversations over a socketpair, then
 # what reached the mailboxes (once each, dot-unstuffed, LF line ends) and what did not.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 export MDA=${MDA:-$BUILD/mda}
 [ -x "$MDA" ] || fail "no mda binary at $MDA"
 command -v python3 >/dev/null || skip "python3 missing"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Interop with s-nail: a mailbox that mail(1) read, deleted from and quit is seen by
 # `s-nail -f` with the same messages and flags, and the other way round.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 command -v s-nail >/dev/null || skip "s-nail is not installed"
 make_world
 export HOME=$W/home/alice MAILRC=/dev/null NAILRC_SKIP_SYSTEM=1 TZ=UTC

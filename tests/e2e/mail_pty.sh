@@ -1,7 +1,7 @@
 #!/bin/bash
 # mail(1) at a terminal: banner, summary, & prompt, type, delete, reply, save, mail arriving
 # while the session is open, quit moving read mail to ~/mbox.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 make_world
 export HOME=$W/home/alice MAILRC=/dev/null NAILRC_SKIP_SYSTEM=1 TZ=UTC
 unset MAIL

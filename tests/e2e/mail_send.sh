@@ -2,7 +2,7 @@
 # mail(1) send mode: a pipe composes without prompts, the message reaches sendmail with
 # -oi -- and every recipient, Bcc stays out of the headers, MIME is right, failure keeps
 # dead.letter and exits non-zero.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.bash"
 make_world
 export HOME=$W/home/alice MAILRC=/dev/null NAILRC_SKIP_SYSTEM=1
 cat >"$W/fake-sendmail" <<EOS

@@ -3,7 +3,7 @@
 # pages aside, which are not installed here), renders with man(1) at 80 columns without a
 # warning or a longer line, and carries the Makefile's VERSION in its footer; every program
 # answers --help and --version (and -V) on standard output with exit 0.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 command -v mandoc >/dev/null || skip "mandoc not installed (apt-get install mandoc)"
 cd "$SRCDIR"
 version=$(sed -n 's/^VERSION *= *//p' Makefile)

@@ -2,7 +2,7 @@
 # e2e: hostile recipient arguments in stdin mode, passed the way the README tells Exim and
 # OpenSMTPD to pass them: an address that looks like an option never becomes one, and a
 # name with a line break cannot forge a log or stderr line.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 make_world
 MDA=$BUILD/mda
 evil=$W/evil-spool

@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e: mda(8) and mda.conf(5) are clean under mandoc -Tlint, and mda.conf(5) and the sample
 # mda.conf document every key that common/config.c knows (and no key it does not).
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 command -v mandoc >/dev/null || skip "mandoc not installed (apt-get install mandoc)"
 cd "$SRCDIR"
 for page in man/mda.8 man/mda.conf.5; do

@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e: mda run as root (Exim, OpenSMTPD) drops to each recipient before touching anything:
 # .forward command and file deliveries and spool mailboxes belong to the real users.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 [ "$(id -u)" = 0 ] || skip "needs root to create users and drop privileges (run as root, as CI does)"
 command -v useradd >/dev/null || skip "useradd missing"
 getent group mail >/dev/null || skip "no mail group"

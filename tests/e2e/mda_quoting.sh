@@ -2,7 +2,7 @@
 # e2e: mbox_quoting reaches mda: mboxrd by default, mboxo from mda.conf or -o, the -o value
 # wins over the file; a bad value or key defers (75: the administrator's to fix, see mda(8))
 # with the option or FILE:LINE named, and delivers nothing.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 make_world
 msg=$'Subject: q\n\nFrom bare\n>From once\n'
 deliver() { printf '%s' "$msg" | env -u SENDER -u RECIPIENT "$BUILD/mda" -C "$W/mda.conf" -f s@x "$@" alice; }

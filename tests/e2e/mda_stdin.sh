@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e: the built mda in stdin mode, driven as an MTA drives it: delivery, exit codes, stderr
 # lines, refusals, and a failed delivery leaving the mailbox byte-for-byte as it was.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 make_world
 MDA=$BUILD/mda
 as_user=()

@@ -2,7 +2,7 @@
 # e2e: the built newaliases: summary line, -s, -q, -p round trip, FILE argument, exit codes
 # with FILE:LINE messages, atomic replacement keeping the mode, 20,000 aliases, and mda
 # expanding an alias compiled a moment before.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 make_world
 NA=$BUILD/newaliases
 na() { "$NA" -C "$W/mda.conf" "$@"; }

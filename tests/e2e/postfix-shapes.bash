@@ -11,7 +11,7 @@
 # (Postfix's own local(8) removes duplicates within one recipient's expansion only, and
 # re-submits .forward destinations as new mail: across RCPTs it delivers twice, by design.)
 # (Not *.sh: not a test by itself.)
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 . "$SRCDIR/tests/e2e/postfix-lib.bash"
 
 MDA=$BUILD/mda NEWALIASES=$BUILD/newaliases
@@ -121,7 +121,7 @@ send_multi() {
 	EOF
 }
 
-copies() { grep -c '^Subject: shape test' "$W/spool/$1" 2>/dev/null || echo 0; }
+copies() { local n; n=$(grep -c '^Subject: shape test' "$W/spool/$1" 2>/dev/null); echo "${n:-0}"; }
 
 # wait_copies USER N: until USER's mailbox holds N copies (forwarded mail is a new message).
 wait_copies() {

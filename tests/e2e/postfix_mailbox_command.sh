@@ -2,7 +2,7 @@
 # e2e: a real Postfix with mailbox_command = the built mda. Checks what an MTA sees: sent with
 # exactly one From_/Return-Path/Delivered-To (Postfix's own Delivered-To is no loop), deferred
 # (never bounced) when the mailbox is unwritable, and a retry that delivers once.
-. "$SRCDIR/tests/e2e/lib.sh"
+. "$SRCDIR/tests/e2e/lib.bash"
 . "$SRCDIR/tests/e2e/postfix-lib.bash"
 why=$(pf_available) || skip "$why"
 MDA=$BUILD/mda

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <ftw.h>
 #include <pwd.h>
@@ -139,4 +140,19 @@ void th_release(int pid)
 {
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
+
+int th_unprivileged(int (*fn)(void *arg), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(254);
+		_exit(fn(arg) & 0xff);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(!WIFEXITED(status) || WEXITSTATUS(status) != 254, "could not become nobody");
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

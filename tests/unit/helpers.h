@@ -26,6 +26,12 @@ int th_hold_fcntl(const char *path);
 /* Kills and reaps a th_hold_fcntl child. */
 void th_release(int pid);
 
+/* Runs fn(arg) in a child process that, when the tests run as root, has first become the
+ * unprivileged user nobody (65534, no groups): what a test of "not allowed" needs, since root
+ * is allowed everything. Returns fn's value (0..255), or -1 when the child died. No
+ * cr_assert inside fn: return a code and assert on it. */
+int th_unprivileged(int (*fn)(void *arg), void *arg);
+
 /* Path join into a static rotating buffer (valid for a few calls). */
 const char *th_path(const char *dir, const char *name);
 
