@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 enum key_type { K_STR, K_INT, K_SIZE, K_BOOL, K_QUOTING, K_MODE, K_BARE_LF };
@@ -141,6 +142,16 @@ static const char *store(struct config *cfg, const struct key *k, const char *v)
 const char *cfg_default_file(void)
 {
 	return MDA_SYSCONFDIR "/mda.conf";
+}
+
+void cfg_mail_hostname(const struct config *cfg, char *out, size_t size)
+{
+	char name[256] = "";
+	if (cfg->hostname[0])
+		snprintf(name, sizeof name, "%s", cfg->hostname);
+	else if (gethostname(name, sizeof name - 1) != 0 || !name[0])
+		snprintf(name, sizeof name, "localhost");
+	snprintf(out, size, "%s%s", name, strchr(name, '.') || cfg->hostname[0] ? "" : ".localdomain");
 }
 
 void cfg_defaults(struct config *cfg)

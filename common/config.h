@@ -52,6 +52,11 @@ struct config {
  * from PREFIX (/etc for PREFIX=/usr, PREFIX/etc otherwise). Never fails. */
 const char *cfg_default_file(void);
 
+/* The host's mail name, as Postfix's myhostname defaults to it: the hostname key when set,
+ * else gethostname(), made fully qualified with ".localdomain" when it has no dot (what
+ * Postfix does without a configured mydomain). For From: and Message-ID. Never fails. */
+void cfg_mail_hostname(const struct config *cfg, char *out, size_t size);
+
 /* Fills *cfg with the built-in defaults. Never fails. */
 void cfg_defaults(struct config *cfg);
 

@@ -62,9 +62,7 @@ int mail_deliver_draft(const struct config *cfg, const struct mail_draft *d, con
 {
 	char err[512] = "", host[256];
 	size_t len = 0;
-	snprintf(host, sizeof host, "%s", cfg->hostname);
-	if (!host[0] && gethostname(host, sizeof host) != 0)
-		snprintf(host, sizeof host, "localhost");
+	cfg_mail_hostname(cfg, host, sizeof host);
 	char *msg = mail_build_message(d, user, host, time(NULL), &len, err, sizeof err);
 	if (!msg || mail_send_message(cfg, d, msg, len, err, sizeof err) != 0) {
 		fprintf(stderr, "mail: %s\n", err);

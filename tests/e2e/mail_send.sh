@@ -22,6 +22,17 @@ check "ascii" grep -qx 'Content-Type: text/plain; charset=us-ascii' "$W/sent.msg
 check "body" bash -c "tail -1 '$W/sent.msg' | grep -qx hi"
 check "date" grep -q '^Date: ' "$W/sent.msg"
 check "msgid" grep -q '^Message-ID: <.*@test.example>' "$W/sent.msg"
+# Without a hostname key: the name Postfix uses on this host (its myhostname default).
+sed -i '/^hostname = /d' "$W/mda.conf"
+echo hi | M -s fqdn bob@example.com || fail "send without hostname failed"
+if command -v postconf >/dev/null; then
+	mkdir -p "$W/pfd" && : >"$W/pfd/main.cf" && : >"$W/pfd/master.cf"
+	pfname=$(postconf -c "$W/pfd" -dh myhostname)
+	check "From: names Postfix's myhostname $pfname" grep -q "^From: .*@$pfname\$" "$W/sent.msg"
+	check "Message-ID names $pfname" grep -q "^Message-ID: <.*@$pfname>\$" "$W/sent.msg"
+fi
+check "a fully qualified name" grep -q '^Message-ID: <.*@[^>.]*\.[^>]*>$' "$W/sent.msg"
+echo "hostname = test.example" >>"$W/mda.conf"
 
 printf 'Grüße\n' | M -s 'Grüße aus Köln' -c carol@example.com -b secret@example.com bob@example.com ||
 	fail "utf-8 send failed"
