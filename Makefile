@@ -115,7 +115,7 @@ $(foreach m,$(MODULES),$(eval $(call module_unit,$(m))))
 # unit-lmtp: the LMTP state machine's tests link only mda/lmtp_proto.o and libcommon (the
 # protocol is tested with a fake delivery, so it does not need the rest of mda to link).
 LMTP_UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_mda_lmtp*.c)) $(OBJ)/tests/unit/helpers.o
-$(BUILD)/tests/unit/only-lmtp: $(LMTP_UNIT_OBJS) $(OBJ)/mda/lmtp_proto.o $(call lib_file,common)
+$(BUILD)/tests/unit/only-lmtp: $(LMTP_UNIT_OBJS) $(OBJ)/mda/lmtp_proto.o $(OBJ)/mda/lmtp_params.o $(call lib_file,common)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRITERION_LIBS)
 .PHONY: unit-lmtp

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "mda/lmtp_params.h"
 
 enum lmtp_state {
 	ST_FRESH,     /* before LHLO */
@@ -22,6 +23,7 @@ enum lmtp_state {
 
 struct lmtp_rcpt {
 	char *addr;
+	char *orcpt;           /* decoded DSN ORCPT, or NULL */
 	void *handle;
 };
 
@@ -51,6 +53,7 @@ struct lmtp_session {
 
 	/* the transaction: MAIL seen, recipients accepted so far */
 	bool in_txn;
+	bool smtputf8;         /* MAIL ... SMTPUTF8: UTF-8 addresses and headers allowed */
 	struct envelope env;
 	struct lmtp_rcpt *rcpts;
 	size_t n_rcpts;
@@ -136,6 +139,7 @@ static void release_rcpts(struct lmtp_session *s)
 		if (s->rcpts[i].handle)
 			s->ops.rcpt_release(s->ctx, s->rcpts[i].handle);
 		free(s->rcpts[i].addr);
+		free(s->rcpts[i].orcpt);
 	}
 	s->n_rcpts = 0;
 }
@@ -149,6 +153,7 @@ static void txn_reset(struct lmtp_session *s)
 	}
 	release_rcpts(s);
 	s->in_txn = false;
+	s->smtputf8 = false;
 	memset(&s->env, 0, sizeof s->env);
 	if (s->state == ST_DATA)
 		s->state = ST_READY;
@@ -282,12 +287,65 @@ static bool mail_params(struct lmtp_session *s, char *p)
 				proto_error(s, "501 5.5.4 Error: BODY must be 7BIT or 8BITMIME");
 				return false;
 			}
+		} else if (strcasecmp(key, "SMTPUTF8") == 0 && !val) {
+			s->smtputf8 = true;
+		} else if (strcasecmp(key, "RET") == 0) {
+			/* DSN: the MTA that sends the notifications keeps the request; we accept it. */
+			if (!val || (strcasecmp(val, "FULL") != 0 && strcasecmp(val, "HDRS") != 0)) {
+				proto_error(s, "501 5.5.4 Error: RET must be FULL or HDRS");
+				return false;
+			}
+		} else if (strcasecmp(key, "ENVID") == 0) {
+			char envid[128];
+			if (!val || strlen(val) > 100 || !lmtp_xtext_decode(val, envid, sizeof envid)) {
+				proto_error(s, "501 5.5.4 Error: bad ENVID parameter");
+				return false;
+			}
 		} else {
 			proto_error(s, "555 5.5.4 Error: unsupported parameter %.64s", key);
 			return false;
 		}
 	}
 	return true;
+}
+
+/* Checks RCPT parameters (RFC 3461 NOTIFY, ORCPT); the decoded ORCPT goes to orcpt ("" when
+ * absent). Replies and returns false on the first bad one. */
+static bool rcpt_params(struct lmtp_session *s, char *p, char *orcpt, size_t size)
+{
+	char *key, *val;
+	orcpt[0] = '\0';
+	while ((key = next_param(&p, &val)) != NULL) {
+		if (strcasecmp(key, "NOTIFY") == 0) {
+			if (!lmtp_notify_valid(val)) {
+				proto_error(s, "501 5.5.4 Error: bad NOTIFY parameter");
+				return false;
+			}
+		} else if (strcasecmp(key, "ORCPT") == 0) {
+			if (!val || !lmtp_orcpt_decode(val, orcpt, size)) {
+				proto_error(s, "501 5.5.4 Error: bad ORCPT parameter");
+				return false;
+			}
+		} else {
+			proto_error(s, "555 5.5.4 Error: unsupported parameter %.64s", key);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* RFC 6531: an address with bytes beyond ASCII needs MAIL ... SMTPUTF8, and must be UTF-8. */
+static bool address_encoding_ok(struct lmtp_session *s, const char *addr)
+{
+	if (!lmtp_has_8bit(addr))
+		return true;
+	if (!s->smtputf8)
+		reply(s, "553 5.6.7 <%s> Error: non-ASCII address without SMTPUTF8", addr);
+	else if (!lmtp_utf8_valid(addr))
+		reply(s, "553 5.6.7 Error: address is not valid UTF-8");
+	else
+		return true;
+	return false;
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -306,6 +364,8 @@ static void cmd_lhlo(struct lmtp_session *s, char *args)
 	reply(s, "250-PIPELINING");
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	reply(s, "250-8BITMIME");
+	reply(s, "250-SMTPUTF8");
+	reply(s, "250-DSN");
 	if (s->size_limit > 0)
 		reply(s, "250 SIZE %lld", s->size_limit);
 	else
@@ -346,8 +406,11 @@ static void cmd_mail(struct lmtp_session *s, char *args)
 		proto_error(s, "501 5.1.7 Error: bad sender address syntax");
 		return;
 	}
-	if (!mail_params(s, rest))
+	s->smtputf8 = false;
+	if (!mail_params(s, rest) || !address_encoding_ok(s, s->env.sender)) {
+		s->smtputf8 = false;
 		return;
+	}
 	s->in_txn = true;
 	new_queue_id(s);
 	s->env.arrival = time(NULL);
@@ -355,7 +418,7 @@ static void cmd_mail(struct lmtp_session *s, char *args)
 	reply(s, "250 2.1.0 <%s> sender OK", s->env.sender);
 }
 
-static bool add_rcpt(struct lmtp_session *s, const char *addr, void *handle)
+static bool add_rcpt(struct lmtp_session *s, const char *addr, const char *orcpt, void *handle)
 {
 	if (s->n_rcpts == s->cap_rcpts) {
 		size_t cap = s->cap_rcpts ? s->cap_rcpts * 2 : 8;
@@ -365,10 +428,14 @@ static bool add_rcpt(struct lmtp_session *s, const char *addr, void *handle)
 		s->rcpts = v;
 		s->cap_rcpts = cap;
 	}
-	char *copy = strdup(addr);
-	if (!copy)
+	char *copy = strdup(addr), *ocopy = orcpt[0] ? strdup(orcpt) : NULL;
+	if (!copy || (orcpt[0] && !ocopy)) {
+		free(copy);
+		free(ocopy);
 		return false;
+	}
 	s->rcpts[s->n_rcpts].addr = copy;
+	s->rcpts[s->n_rcpts].orcpt = ocopy;
 	s->rcpts[s->n_rcpts].handle = handle;
 	s->n_rcpts++;
 	return true;
@@ -376,7 +443,7 @@ static bool add_rcpt(struct lmtp_session *s, const char *addr, void *handle)
 
 static void cmd_rcpt(struct lmtp_session *s, char *args)
 {
-	char addr[LMTP_CMD_LINE_MAX], *rest;
+	char addr[LMTP_CMD_LINE_MAX], orcpt[LMTP_CMD_LINE_MAX], *rest;
 	struct result r;
 	void *handle = NULL;
 	if (!s->in_txn) {
@@ -393,10 +460,8 @@ static void cmd_rcpt(struct lmtp_session *s, char *args)
 		proto_error(s, "501 5.1.3 Error: bad recipient address syntax");
 		return;
 	}
-	if (*rest) {
-		proto_error(s, "555 5.5.4 Error: unsupported parameter %.64s", rest);
+	if (!rcpt_params(s, rest, orcpt, sizeof orcpt) || !address_encoding_ok(s, addr))
 		return;
-	}
 	if (s->max_rcpts > 0 && s->n_rcpts >= s->max_rcpts) {
 		res_set(&r, EX_TEMPFAIL, "4.5.3", "Error: too many recipients");
 		reply_result(s, addr, &r, "");
@@ -408,7 +473,7 @@ static void cmd_rcpt(struct lmtp_session *s, char *args)
 		reply_result(s, addr, &r, "rejected");
 		return;
 	}
-	if (!add_rcpt(s, addr, handle)) {
+	if (!add_rcpt(s, addr, orcpt, handle)) {
 		s->ops.rcpt_release(s->ctx, handle);
 		res_set(&r, EX_TEMPFAIL, "4.3.1", "Error: out of memory");
 		reply_result(s, addr, &r, "");
@@ -649,7 +714,7 @@ static void data_done(struct lmtp_session *s)
 		if (s->data_failed)
 			r = s->data_err;
 		else
-			s->ops.deliver(s->ctx, &s->env, rc->addr, rc->handle, &r);
+			s->ops.deliver(s->ctx, &s->env, rc->addr, rc->orcpt, rc->handle, &r);
 		reply_result(s, rc->addr, &r, res_is_ok(&r) ? "delivered" : "failed");
 		/* A client that delivers is doing its job: an MTA's RSET between the messages of a
 		 * reused connection never adds up to the junk limit. */

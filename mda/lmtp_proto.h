@@ -27,9 +27,10 @@ struct lmtp_ops {
 	int (*data_finish)(void *ctx, struct result *r);
 	/* Closes the spool (after delivery, or on abort). Must be safe after a failed data_open. */
 	void (*data_close)(void *ctx);
-	/* Delivers the finished spool to one accepted recipient; returns r->ex. */
-	int (*deliver)(void *ctx, const struct envelope *env, const char *addr, void *handle,
-		       struct result *r);
+	/* Delivers the finished spool to one accepted recipient; orcpt is its decoded DSN ORCPT
+	 * (the address the client was first given, for X-Original-To) or NULL; returns r->ex. */
+	int (*deliver)(void *ctx, const struct envelope *env, const char *addr, const char *orcpt,
+		       void *handle, struct result *r);
 	/* Sends reply bytes to the client now; false when the client is gone. */
 	bool (*send)(void *ctx, const char *buf, size_t len);
 };

@@ -95,8 +95,8 @@ static void conn_data_close(void *ctx)
 	c->spool_open = false;
 }
 
-static int conn_deliver(void *ctx, const struct envelope *env, const char *addr, void *handle,
-			struct result *r)
+static int conn_deliver(void *ctx, const struct envelope *env, const char *addr, const char *orcpt,
+			void *handle, struct result *r)
 {
 	struct lmtp_conn *c = ctx;
 	/* The memo needs the envelope, which the finish callback does not see: begin it lazily. */
@@ -105,7 +105,8 @@ static int conn_deliver(void *ctx, const struct envelope *env, const char *addr,
 		if (deliver_memo_begin(&c->dctx, env, &c->spool, &mr) != EX_OK)
 			log_msg(LOG_WARNING, "%s: %s; retries may repeat deliveries", env->queue_id, mr.reason);
 	}
-	deliver_to_recipient(&c->dctx, env, addr, handle, &c->spool, r);
+	/* DSN ORCPT, when the client sent one, is the original recipient (X-Original-To). */
+	deliver_to_recipient_orig(&c->dctx, env, addr, orcpt, handle, &c->spool, r);
 	if (!res_is_ok(r) && res_is_temp(r))
 		c->any_temp = true;
 	return r->ex;

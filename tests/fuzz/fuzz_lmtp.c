@@ -108,7 +108,7 @@ static void fake_close(void *ctx)
 	f->spool_open = false;
 }
 
-static int fake_deliver(void *ctx, const struct envelope *env, const char *addr, void *handle,
+static int fake_deliver(void *ctx, const struct envelope *env, const char *addr, const char *orcpt, void *handle,
 			struct result *r)
 {
 	struct fake *f = ctx;

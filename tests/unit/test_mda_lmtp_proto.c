@@ -22,6 +22,7 @@ struct fake {
 	char delivered[8][64];
 	char last_sender[1024];
 	char last_qid[32];
+	char last_orcpt[256];      /* "(none)" when the client sent no ORCPT */
 	int sends_left;            /* -1: unlimited */
 };
 
@@ -83,7 +84,7 @@ static void fake_close(void *ctx)
 	f->spool_open = false;
 }
 
-static int fake_deliver(void *ctx, const struct envelope *env, const char *addr, void *handle,
+static int fake_deliver(void *ctx, const struct envelope *env, const char *addr, const char *orcpt, void *handle,
 			struct result *r)
 {
 	struct fake *f = ctx;
@@ -91,6 +92,7 @@ static int fake_deliver(void *ctx, const struct envelope *env, const char *addr,
 	cr_assert(f->spool_open, "delivery without a spool");
 	snprintf(f->last_sender, sizeof f->last_sender, "%s", env->sender);
 	snprintf(f->last_qid, sizeof f->last_qid, "%s", env->queue_id);
+	snprintf(f->last_orcpt, sizeof f->last_orcpt, "%s", orcpt ? orcpt : "(none)");
 	if (strncmp(addr, "full", 4) == 0)
 		return res_set(r, EX_TEMPFAIL, "4.2.2", "mailbox full");
 	if (f->deliveries < 8)
@@ -182,7 +184,7 @@ Test(lmtp_proto, greeting_and_lhlo_capabilities)
 	expect("220 mx.test LMTP ready\r\n");
 	feed(s, "LHLO client.test\r\n");
 	expect("250-mx.test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
-	       "250 SIZE 10000\r\n");
+	       "250-SMTPUTF8\r\n250-DSN\r\n250 SIZE 10000\r\n");
 	feed(s, "LHLO\r\n");
 	expect("501 5.5.4 Syntax: LHLO hostname\r\n");
 	done(s);
@@ -413,7 +415,8 @@ Test(lmtp_proto, pipelined_input_in_any_chunking)
 			   "RCPT TO:<nouser@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\nl1\r\n..l2\r\n.\r\n"
 			   "MAIL FROM:<t@x>\r\nRCPT TO:<carol@x>\r\nDATA\r\nsecond\r\n.\r\nQUIT\r\n";
 	const char *want = "220 mx.test LMTP ready\r\n"
-			   "250-mx.test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 SIZE 10000\r\n"
+			   "250-mx.test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
+			   "250-SMTPUTF8\r\n250-DSN\r\n250 SIZE 10000\r\n"
 			   "250 2.1.0 <s@x> sender OK\r\n250 2.1.5 <alice@x> OK\r\n550 5.1.1 <nouser@x> unknown user\r\n"
 			   "250 2.1.5 <bob@x> OK\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
 			   "250 2.0.0 <alice@x> delivered\r\n250 2.0.0 <bob@x> delivered\r\n"
@@ -529,8 +532,8 @@ Test(lmtp_proto, mail_parameters)
 	expect("501 5.5.4 Error: bad SIZE parameter\r\n");
 	feed(s, "MAIL FROM:<a@b> body=7bit size=5\r\n");
 	expect("250 2.1.0 <a@b> sender OK\r\n");
-	feed(s, "RCPT TO:<alice@x> NOTIFY=NEVER\r\n");
-	expect("555 5.5.4 Error: unsupported parameter NOTIFY=NEVER\r\n");
+	feed(s, "RCPT TO:<alice@x> XYZZY=1\r\n");
+	expect("555 5.5.4 Error: unsupported parameter XYZZY\r\n");
 	done(s);
 }
 
@@ -695,5 +698,48 @@ Test(lmtp_proto, long_session_releases_everything)
 	}
 	cr_assert_eq(F.deliveries, 40000);
 	cr_assert_str_neq(qid_first, F.last_qid, "each transaction has its own queue id");
+	done(s);
+}
+
+/* ---- DSN (RFC 3461) and SMTPUTF8 (RFC 6531) ---- */
+
+Test(lmtp_proto, dsn_parameters_are_accepted_and_orcpt_reaches_the_delivery)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<a@x> RET=HDRS ENVID=QQ+2B1\r\n"
+		"RCPT TO:<bob@x> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+2BList@example.org\r\n"
+		"DATA\r\nSubject: s\r\n\r\nbody\r\n.\r\n");
+	cr_assert(strstr(F.out, "250 2.1.5 <bob@x> OK"), "%s", F.out);
+	cr_assert(strstr(F.out, "250 2.0.0 <bob@x> delivered"), "%s", F.out);
+	cr_assert_str_eq(F.last_orcpt, "Bob+List@example.org");
+	clear_out();
+	feed(s, "MAIL FROM:<a@x>\r\nRCPT TO:<bob@x> NOTIFY=NEVER\r\nDATA\r\n\r\nx\r\n.\r\n");
+	cr_assert_str_eq(F.last_orcpt, "(none)");
+	clear_out();
+	feed(s, "MAIL FROM:<a@x> RET=ALL\r\n");
+	expect("501 5.5.4 Error: RET must be FULL or HDRS\r\n");
+	feed(s, "MAIL FROM:<a@x>\r\nRCPT TO:<bob@x> NOTIFY=SUCCESS,NEVER\r\n"
+		"RCPT TO:<bob@x> ORCPT=x400;foo\r\nRCPT TO:<bob@x> ORCPT=rfc822;a+zz\r\n");
+	expect("250 2.1.0 <a@x> sender OK\r\n501 5.5.4 Error: bad NOTIFY parameter\r\n"
+	       "501 5.5.4 Error: bad ORCPT parameter\r\n501 5.5.4 Error: bad ORCPT parameter\r\n");
+	done(s);
+}
+
+Test(lmtp_proto, utf8_addresses_need_smtputf8_and_must_be_utf8)
+{
+	struct lmtp_session *s = ready();
+	feed(s, "MAIL FROM:<j\xc3\xbcrgen@x>\r\n");
+	expect("553 5.6.7 <j\xc3\xbcrgen@x> Error: non-ASCII address without SMTPUTF8\r\n");
+	feed(s, "MAIL FROM:<a@x>\r\nRCPT TO:<j\xc3\xbcrgen@x>\r\nRSET\r\n");
+	cr_assert(strstr(F.out, "553 5.6.7 <j\xc3\xbcrgen@x> Error: non-ASCII address without SMTPUTF8"), "%s", F.out);
+	clear_out();
+	feed(s, "MAIL FROM:<j\xc3\xbcrgen@x> SMTPUTF8\r\nRCPT TO:<\xe7\x94\xb0\xe4\xb8\xad@x> "
+		"ORCPT=utf-8;\\x{7530}\\x{4E2D}@example.jp\r\nDATA\r\n\r\nx\r\n.\r\n");
+	cr_assert(strstr(F.out, "250 2.0.0 <\xe7\x94\xb0\xe4\xb8\xad@x> delivered"), "%s", F.out);
+	cr_assert_str_eq(F.last_sender, "j\xc3\xbcrgen@x");
+	cr_assert_str_eq(F.last_orcpt, "\xe7\x94\xb0\xe4\xb8\xad@example.jp");
+	clear_out();
+	feed(s, "MAIL FROM:<a@x> SMTPUTF8\r\nRCPT TO:<\xc3\x28@x>\r\n");
+	cr_assert(strstr(F.out, "553 5.6.7 Error: address is not valid UTF-8"), "%s", F.out);
 	done(s);
 }
