@@ -1,11 +1,12 @@
 /* Sequential one-process-per-message driver: forks and execs COMMAND N times, each with stdin
  * from INPUT, and reports the mean and percentiles of the per-message wall time.
  * In COMMAND's arguments, %B is replaced by the mailbox name of message i (u000..u(B-1), round
- * robin), %I by i (plus -s START) and %K by (i*7919) mod K (-k K) printed as %07ld.
+ * robin; -p PREFIX names them PREFIX000.. instead, e.g. system users made by the bench), %I by
+ * i (plus -s START) and %K by (i*7919) mod K (-k K) printed as %07ld.
  * Output (one line): n= ok= fail= total_s= ms_per_msg= cpu_ms_per_msg= p50_ms= p99_ms=
  * cpu_ms_per_msg is the children's user+system time (wait4 rusage): less sensitive than the
  * wall time to other load on a shared machine, blind to time spent waiting for the disk.
- * usage: forkloop -n N -b BOXES -i INPUT [-s START] [-k K] [-v] -- COMMAND [ARGS...] */
+ * usage: forkloop -n N -b BOXES -i INPUT [-s START] [-k K] [-p PREFIX] [-v] -- COMMAND [ARGS...] */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,14 +30,16 @@ static int cmp(const void *a, const void *b)
 }
 
 static long key_mod = 1;
+static const char *box_prefix = "u";
 
 static char *subst(const char *arg, int box, long i)
 {
-	size_t cap = strlen(arg) + 64;
+	/* Every two-character token may grow to the prefix plus a long's digits. */
+	size_t cap = strlen(arg) + (strlen(arg) / 2 + 1) * (strlen(box_prefix) + 24) + 64;
 	char *out = malloc(cap), *o = out;
 	for (const char *p = arg; *p; p++) {
 		if (p[0] == '%' && p[1] == 'B') {
-			o += sprintf(o, "u%03d", box);
+			o += sprintf(o, "%s%03d", box_prefix, box);
 			p++;
 		} else if (p[0] == '%' && p[1] == 'K') {
 			o += sprintf(o, "%07ld", (i * 7919) % key_mod);
@@ -57,16 +60,17 @@ int main(int argc, char **argv)
 	long n = 100, start = 0;
 	int boxes = 1, verbose = 0, opt;
 	const char *input = "/dev/null";
-	while ((opt = getopt(argc, argv, "+n:b:i:s:k:v")) != -1) {
+	while ((opt = getopt(argc, argv, "+n:b:i:s:k:p:v")) != -1) {
 		switch (opt) {
 		case 'n': n = atol(optarg); break;
 		case 'b': boxes = atoi(optarg); break;
 		case 'i': input = optarg; break;
 		case 's': start = atol(optarg); break;
 		case 'k': key_mod = atol(optarg) > 0 ? atol(optarg) : 1; break;
+		case 'p': box_prefix = optarg; break;
 		case 'v': verbose = 1; break;
 		default:
-			fprintf(stderr, "usage: forkloop -n N -b BOXES -i INPUT [-s START] [-k K] [-v] -- CMD [ARGS]\n");
+			fprintf(stderr, "usage: forkloop -n N -b BOXES -i INPUT [-s START] [-k K] [-p PREFIX] [-v] -- CMD [ARGS]\n");
 			return 64;
 		}
 	}

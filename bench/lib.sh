@@ -130,3 +130,42 @@ machine_description() {
 }
 
 minmax() { python3 -c 'import sys; v=[float(x) for x in sys.argv[1:] if x != "FAIL"]; print("%.2f/%.2f" % (min(v), max(v)) if v else "")' "$@"; }
+
+# json_field KEY JSON: one field of lmtp_load.py's output line (empty when JSON is not JSON).
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.argv[2])[sys.argv[1]])' "$1" "$2" 2>/dev/null; }
+
+# write_meta PART START_LOAD: when, at which commit and with which sizes PART was measured, for
+# the line under its table (a run of some parts leaves the other tables as they were).
+write_meta() {
+	local dirty=""
+	[ -n "$(git -C "$SRC" status --porcelain --untracked-files=no -- . ':!bench' 2>/dev/null)" ] &&
+		dirty=" plus uncommitted changes in the tree"
+	local sizes
+	sizes=$(env | grep -E '^BENCH_' | grep -vE '^BENCH_(FULL|TMP|CACHE|KEEP)=' | sort | tr '\n' ' ')
+	printf 'measured %s at commit %s%s, BENCH_FULL=%s%s; load average %s at the start, %s at the end\n' \
+		"$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null)" "$dirty" \
+		"$FULL" "${sizes:+ ${sizes% }}" "$2" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$RESDIR/$1.meta"
+}
+
+# ratio A B: A / B with two decimals, n/a when either is not a number.
+ratio() {
+	python3 -c 'import sys
+try: print("%.2f" % (float(sys.argv[1]) / float(sys.argv[2])))
+except (ValueError, ZeroDivisionError): print("n/a")' "$1" "$2"
+}
+
+# tally OK KEY ARRAY VALUE [ARRAY VALUE...]: one run's figures appended to the associative
+# arrays named ARRAY under KEY, or FAIL to each when OK is not 0 (median_runs then says FAIL).
+tally() {
+	local ok=$1 key=$2
+	shift 2
+	while [ $# -ge 2 ]; do
+		local -n _tally_arr=$1
+		if [ "$ok" = 0 ]; then _tally_arr[$key]+="$2 "; else _tally_arr[$key]+="FAIL "; fi
+		unset -n _tally_arr
+		shift 2
+	done
+}
+
+# median_runs "V V ...": their median, FAIL when a run failed.
+median_runs() { if [[ $1 == *FAIL* ]]; then echo FAIL; else median $1; fi; }

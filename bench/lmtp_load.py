@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """LMTP / stdin-mode load generator: C concurrent clients deliver N messages in total to BOXES
-mailboxes (u000..), and the throughput and latency percentiles are printed as one JSON line.
+mailboxes (u000.., or --prefix P: P000..), and the throughput and latency percentiles are printed as one JSON line.
 
 Targets:
   --unix PATH          an LMTP listener on a UNIX socket (mda -L unix:PATH); a client keeps
@@ -112,6 +112,7 @@ def main():
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--boxes", type=int, default=1)
     ap.add_argument("--domain", default="localhost")
+    ap.add_argument("--prefix", default="u", help="mailbox names are PREFIX000, PREFIX001, ...")
     ap.add_argument("--msg", required=True)
     ap.add_argument("--label", default="")
     a = ap.parse_args()
@@ -125,7 +126,7 @@ def main():
         sess = None
         try:
             for i in mine:
-                box = "u%03d" % (i % a.boxes)
+                box = "%s%03d" % (a.prefix, i % a.boxes)
                 t = time.monotonic()
                 if a.stdin:
                     argv = [x.replace("%B", box) for x in a.stdin.split()]

@@ -1,17 +1,21 @@
 #!/usr/bin/env python3
 """Renders bench/results/*.tsv (part, workload, program, median, unit, better, note) as
 markdown tables with the ratio project/other per workload: the first project row of a
-workload is the reference (mda-L-reused for LMTP, so its ratio to mda-stdin is there too). usage: render.py RESULTS_DIR"""
+workload is the reference (mda-L-reused for LMTP, so its ratio to mda-stdin is there too; mda-root
+in the nss part, so its ratio to mda-as-user is root / as-user). PART.meta, when present, is the
+line under the part's title (when and at which commit it was measured).
+usage: render.py RESULTS_DIR"""
 import os
 import sys
 
 PROJECT = ("mda", "mail-H", "newaliases")
-ORDER = ["delivery", "lmtp", "reader", "aliases", "memory"]
+ORDER = ["delivery", "lmtp", "reader", "aliases", "memory", "nss"]
 TITLES = {"delivery": "1. Delivery, one process per message",
           "lmtp": "2. LMTP delivery (and stdin mode under the same load)",
           "reader": "3. Reader: header summary",
           "aliases": "4. newaliases",
-          "memory": "5. Memory (peak RSS)"}
+          "memory": "5. Memory (peak RSS)",
+          "nss": "6. System users through NSS: stdin as root and as the user, LMTP against Dovecot"}
 
 
 def is_project(name):
@@ -28,6 +32,9 @@ def main():
         if not rows:
             continue
         print("## " + TITLES[part] + "\n")
+        meta = os.path.join(d, part + ".meta")
+        if os.path.exists(meta):
+            print("_%s_\n" % open(meta).read().strip())
         print("| workload | program | median | unit | project / this | notes |")
         print("|---|---|---:|---|---:|---|")
         workloads = []
