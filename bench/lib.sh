@@ -142,9 +142,10 @@ write_meta() {
 		dirty=" plus uncommitted changes in the tree"
 	local sizes
 	sizes=$(env | grep -E '^BENCH_' | grep -vE '^BENCH_(FULL|TMP|CACHE|KEEP)=' | sort | tr '\n' ' ')
-	printf 'measured %s at commit %s%s, BENCH_FULL=%s%s; load average %s at the start, %s at the end\n' \
+	printf 'measured %s at commit %s%s, BENCH_FULL=%s%s, on %s x %s; load average %s at the start, %s at the end\n' \
 		"$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null)" "$dirty" \
-		"$FULL" "${sizes:+ ${sizes% }}" "$2" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$RESDIR/$1.meta"
+		"$FULL" "${sizes:+ ${sizes% }}" "$(nproc)" "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" \
+		"$2" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$RESDIR/$1.meta"
 }
 
 # ratio A B: A / B with two decimals, n/a when either is not a number.
