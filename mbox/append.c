@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,6 +82,9 @@ struct append_job {
 	size_t raw_len;
 	off_t body_size;      /* bytes after the padding */
 	bool do_fsync;
+	off_t size_limit;     /* 0: none */
+	bool limit_tempfail;
+	struct mbox_sizes *sizes;
 };
 
 static int append_fill(struct mbox_writer *w, const struct append_job *job)
@@ -111,6 +115,14 @@ static int append_locked(struct mbox_lock *lk, const struct append_job *job, str
 		return res_errno(r, err, false, "cannot inspect mailbox %s", lk->path);
 	}
 	off_t p = st.st_size, f = p + (off_t)pad + job->body_size;
+	if (job->size_limit > 0 && f > job->size_limit) {
+		mbox_restore_signals(&old);
+		return res_set(r, job->limit_tempfail ? EX_TEMPFAIL : EX_CANTCREAT, job->limit_tempfail ? "4.2.2" : "5.2.2",
+			       "mailbox full: %s holds %jd bytes, the message needs %jd, the limit is %jd", lk->path,
+			       (intmax_t)p, (intmax_t)(f - p), (intmax_t)job->size_limit);
+	}
+	if (job->sizes)
+		*job->sizes = (struct mbox_sizes){ p, p };
 	mbox_journal_set(&j, lk->fd, lk->path, p, f);
 	if (!mbox_writer_init(&w, lk->fd, p)) {
 		err = ENOMEM;
@@ -134,6 +146,8 @@ static int append_locked(struct mbox_lock *lk, const struct append_job *job, str
 		goto fail;
 	mbox_journal_clear(&j, lk->fd);
 	mbox_restore_signals(&old);
+	if (job->sizes)
+		job->sizes->after = f;
 	*r = res_ok("delivered to mailbox");
 	return EX_OK;
 fail:
@@ -147,7 +161,8 @@ int mbox_append(const struct mbox_delivery *d, struct result *r)
 	char from[600];
 	struct mbox_lock lk;
 	struct append_job job = { .headers = d->headers, .sp = d->msg, .q = d->quoting,
-				  .do_fsync = d->fsync };
+				  .do_fsync = d->fsync, .size_limit = d->size_limit,
+				  .limit_tempfail = d->limit_tempfail, .sizes = d->sizes };
 	if (!d->msg || d->msg->fd < 0 || d->msg->wbuf)
 		return res_set(r, EX_SOFTWARE, "4.3.0", "spool not finished before delivery");
 	int n = mbox_from_line(from, sizeof from, d->sender, d->arrival);

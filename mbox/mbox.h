@@ -101,9 +101,20 @@ struct mbox_delivery {
 	enum mbox_quoting quoting;
 	int lock_timeout;             /* seconds */
 	bool fsync;
+	off_t size_limit;             /* bytes the mailbox may hold after the append, 0 = any */
+	bool limit_tempfail;          /* over the limit: 452 4.2.2 (retry) instead of 552 5.2.2 */
+	struct mbox_sizes *sizes;     /* when not NULL: the mailbox's size before and after */
 };
 
-/* Appends one message; see above. Returns EX_OK or the failure in r. */
+/* What an append found and left (quota warnings compare the two with the limit). */
+struct mbox_sizes {
+	off_t before, after;
+};
+
+/* Appends one message; see above. A message that would take the mailbox past size_limit
+ * (measured under the lock, so concurrent deliveries cannot overshoot together) is refused
+ * with the mailbox untouched: EX_CANTCREAT 5.2.2, or EX_TEMPFAIL 4.2.2 with limit_tempfail.
+ * Returns EX_OK or the failure in r. */
 int mbox_append(const struct mbox_delivery *d, struct result *r);
 
 /* Appends bytes that are already in mbox form (From_ line first, quoted, ending with the blank

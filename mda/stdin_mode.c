@@ -184,6 +184,8 @@ int mda_exit_code(const struct result *r)
 		return EX_UNAVAILABLE;
 	case EX_NOPERM:   /* 5.7.1: a policy refusal, bounced as the log and LMTP say */
 		return EX_NOPERM;
+	case EX_CANTCREAT:   /* 5.2.2: mailbox full (mailbox_size_limit), bounced */
+		return EX_CANTCREAT;
 	default:
 		/* Permissions, configuration, software: an administrator can fix these, and the
 		 * MTA bounces every code but 75 and 71. */

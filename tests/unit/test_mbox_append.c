@@ -578,3 +578,89 @@ Test(mbox_append, a_200_mib_message_is_streamed_not_held_in_memory, .timeout = 1
 	close(fd);
 	cr_assert(memcmp(tail + 2, "xxxxxxxx", 8) == 0 && memcmp(tail + 63, "x\n\n", 3) == 0);
 }
+
+/* ---- mailbox_size_limit (quota) ---- */
+
+static int deliver_limited(const char *path, off_t limit, bool tempfail, struct mbox_sizes *sz, struct result *r)
+{
+	static const char msg[] = "Subject: q\n\nquota body\n";
+	struct mbox_spool sp;
+	cr_assert_eq(mbox_spool_open(&sp, dir, r), EX_OK);
+	cr_assert_eq(mbox_spool_write(&sp, msg, sizeof msg - 1, r), EX_OK);
+	cr_assert_eq(mbox_spool_finish(&sp, r), EX_OK);
+	struct mbox_delivery d = {
+		.path = path, .owner = { (uid_t)-1, (gid_t)-1 }, .dotlock = true, .sender = "s@x",
+		.arrival = 1506657829, .msg = &sp, .lock_timeout = 5, .fsync = true,
+		.size_limit = limit, .limit_tempfail = tempfail, .sizes = sz,
+	};
+	int ex = mbox_append(&d, r);
+	mbox_spool_close(&sp);
+	return ex;
+}
+
+static off_t fsize(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 ? st.st_size : 0;
+}
+
+Test(mbox_append, size_limit_at_minus_one_exact_and_plus_one_bytes)
+{
+	struct result r;
+	struct mbox_sizes sz;
+	const char *probe = th_path(dir, "probe"), *mb = th_path(dir, "box");
+	cr_assert_eq(deliver_limited(probe, 0, false, NULL, &r), EX_OK);
+	off_t one = fsize(probe);        /* bytes one message takes in an empty mailbox */
+	cr_assert_eq(deliver_limited(mb, one - 1, false, &sz, &r), EX_CANTCREAT, "limit - 1 refused");
+	cr_assert_str_eq(r.dsn, "5.2.2");
+	cr_assert(strstr(r.reason, "mailbox full"), "%s", r.reason);
+	cr_assert_eq(fsize(mb), 0, "refused without touching the mailbox");
+	cr_assert_eq(deliver_limited(mb, one, false, &sz, &r), EX_OK, "exactly the limit fits: %s", r.reason);
+	cr_assert_eq(sz.before, 0);
+	cr_assert_eq(sz.after, one);
+	cr_assert_eq(fsize(mb), one);
+	/* A second one needs one more message's worth (plus the separator already there). */
+	off_t before = fsize(mb);
+	cr_assert_eq(deliver_limited(mb, 2 * one - 1, true, &sz, &r), EX_TEMPFAIL, "quota_full_tempfail");
+	cr_assert_str_eq(r.dsn, "4.2.2");
+	cr_assert_eq(fsize(mb), before, "untouched");
+	cr_assert_eq(deliver_limited(mb, 2 * one + 1, false, &sz, &r), EX_OK, "limit + 1 fits");
+	cr_assert_eq(sz.before, one);
+	cr_assert_eq(sz.after, fsize(mb));
+}
+
+Test(mbox_append, concurrent_deliveries_race_for_the_last_bytes_under_the_lock, .timeout = 60)
+{
+	struct result r;
+	const char *probe = th_path(dir, "probe"), *mb = th_path(dir, "box");
+	cr_assert_eq(deliver_limited(probe, 0, false, NULL, &r), EX_OK);
+	off_t one = fsize(probe);
+	/* Room for exactly three messages; eight writers try at once, each twice. */
+	off_t limit = 3 * one + 2;
+	int ok = 0, full = 0;
+	pid_t kids[8];
+	for (int i = 0; i < 8; i++) {
+		kids[i] = fork();
+		cr_assert(kids[i] >= 0);
+		if (kids[i] == 0) {
+			int mine = 0;
+			for (int k = 0; k < 2; k++)
+				mine += deliver_limited(mb, limit, false, NULL, &r) == EX_OK;
+			_exit(mine);
+		}
+	}
+	for (int i = 0; i < 8; i++) {
+		int st;
+		cr_assert_eq(waitpid(kids[i], &st, 0), kids[i]);
+		cr_assert(WIFEXITED(st));
+		ok += WEXITSTATUS(st);
+		full += 2 - WEXITSTATUS(st);
+	}
+	cr_assert_eq(ok, 3, "%d deliveries fit a limit with room for 3", ok);
+	cr_assert_eq(full, 13);
+	cr_assert_leq(fsize(mb), limit, "the limit held: %jd > %jd", (intmax_t)fsize(mb), (intmax_t)limit);
+	struct mbox_index idx;
+	cr_assert_eq(mbox_index_open(mb, &idx, &r), EX_OK);
+	cr_assert_eq(idx.count, 3);
+	mbox_index_close(&idx);
+}
