@@ -32,6 +32,7 @@ struct config {
 	int lock_timeout;                  /* seconds to wait for a mailbox lock */
 	int command_timeout;               /* seconds a |command delivery may run */
 	int expansion_depth;               /* alias/.forward nesting limit */
+	int expansion_limit;               /* destinations per recipient and per message */
 	long long message_size_limit;      /* bytes, 0 = unlimited */
 	int lmtp_max_connections;
 	int lmtp_idle_timeout;             /* seconds */
@@ -41,6 +42,13 @@ struct config {
 	int lmtp_junk_command_limit;       /* NOOP/RSET/VRFY/HELP before each counts as an error */
 	int lmtp_session_time_limit;       /* seconds; then 421 between transactions, 0 = none */
 	enum lmtp_bare_lf lmtp_bare_newline;
+	long long mailbox_size_limit;      /* bytes a spool mailbox may hold, 0 = no limit */
+	char quota_file[CFG_PATH_MAX];     /* "user size" lines overriding it, "" = none */
+	char quota_scope[8];               /* "spool" or "all" (Sieve folders count too) */
+	bool quota_full_tempfail;          /* over quota: 452 4.2.2 instead of 552 5.2.2 */
+	char quota_warning[64];            /* percentages whose crossing sends a warning, "" = none */
+	char quota_warning_file[CFG_PATH_MAX]; /* the warning's text (%u %p %s %l), "" = built in */
+	bool biff;                         /* comsat notification after each mailbox append */
 	bool allow_commands;               /* |command in aliases/.forward */
 	bool allow_files;                  /* /file in aliases/.forward */
 	bool fsync;                        /* fsync before success; off only for benchmarks of the peer kind */

@@ -1,4 +1,5 @@
-/* Safe reading of ~/.forward and :include: files: every check is made on what was opened. */
+/* Safe reading of ~/.forward and :include: files: opened with the rights of the user whose
+ * file it is (root never opens a path a user chose), every check made on what was opened. */
 #include "forward/forward.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/privs.h"
 
 /* Why a file or directory is unsafe for user u, or NULL. st is what was opened/stat'ed. */
 static const char *unsafe_reason(const struct stat *st, uid_t uid, bool want_dir)
@@ -87,90 +89,164 @@ static int open_checked(const char *path, const struct stat *want, bool nofollow
 	return fd;
 }
 
-static enum fwd_status ignore(const struct user_info *u, const char *what, const char *why)
+/* ---- ~/.forward ---- */
+
+/* One .forward read, done as its user; logging and classification wait until root is back. */
+struct fwd_job {
+	const struct user_info *u;
+	char path[CFG_PATH_MAX + 16];
+	char *content;
+	const char *what, *why;   /* FWD_IGNORED: which file and why */
+	struct result r;          /* FWD_ERROR */
+};
+
+static int ignored(struct fwd_job *j, const char *what, const char *why)
 {
-	log_msg(LOG_WARNING, "ignoring %s of user %s: %s", what, u->name, why);
+	j->what = what;
+	j->why = why;
 	return FWD_IGNORED;
 }
 
-enum fwd_status fwd_read(const struct user_info *u, char **content, struct result *r)
+static int check_home(struct fwd_job *j)
 {
-	char path[CFG_PATH_MAX + 16];
+	const struct user_info *u = j->u;
+	struct stat st;
+	int err;
+	const char *why = check_path(u->home, u->uid, true, &st, &err);
+	if (why && err == ENOENT)
+		return FWD_NONE;
+	if (why && temporary_errno(err))
+		return res_errno(&j->r, err, false, "cannot check home of %s", u->name), FWD_ERROR;
+	if (why)
+		return ignored(j, "home directory", why);
+	return FWD_FOUND;
+}
+
+static int read_forward(void *arg)
+{
+	struct fwd_job *j = arg;
+	const struct user_info *u = j->u;
 	struct stat st, fst;
 	const char *why;
-	int err;
-	*content = NULL;
-	if (u->home[0] != '/')
-		return ignore(u, "home directory", "not an absolute path");
-	why = check_path(u->home, u->uid, true, &st, &err);
+	int err, rc = check_home(j);
+	if (rc != FWD_FOUND)
+		return rc;
+	snprintf(j->path, sizeof j->path, "%s%s.forward", u->home, u->home[strlen(u->home) - 1] == '/' ? "" : "/");
+	why = check_path(j->path, u->uid, false, &st, &err);
 	if (why && err == ENOENT)
 		return FWD_NONE;
 	if (why && temporary_errno(err))
-		return res_errno(r, err, false, "cannot check home of %s", u->name), FWD_ERROR;
+		return res_errno(&j->r, err, false, "cannot check %s", j->path), FWD_ERROR;
 	if (why)
-		return ignore(u, "home directory", why);
-	snprintf(path, sizeof path, "%s%s.forward", u->home,
-		 u->home[strlen(u->home) - 1] == '/' ? "" : "/");
-	why = check_path(path, u->uid, false, &st, &err);
-	if (why && err == ENOENT)
-		return FWD_NONE;
-	if (why && temporary_errno(err))
-		return res_errno(r, err, false, "cannot check %s", path), FWD_ERROR;
-	if (why)
-		return ignore(u, ".forward", why);
-	bool was_link = lstat(path, &fst) == 0 && S_ISLNK(fst.st_mode);
-	int fd = open_checked(path, &st, !was_link, &fst);
+		return ignored(j, ".forward", why);
+	bool was_link = lstat(j->path, &fst) == 0 && S_ISLNK(fst.st_mode);
+	int fd = open_checked(j->path, &st, !was_link, &fst);
 	if (fd < 0 && temporary_errno(errno))
-		return res_errno(r, errno, false, "cannot open %s", path), FWD_ERROR;
+		return res_errno(&j->r, errno, false, "cannot open %s", j->path), FWD_ERROR;
 	if (fd < 0)
-		return ignore(u, ".forward", strerror(errno));
+		return ignored(j, ".forward", strerror(errno));
 	why = unsafe_reason(&fst, u->uid, false);
 	if (!why && was_link && fst.st_uid != u->uid)
 		why = "symlink to a place the user does not own";
 	if (why) {
 		close(fd);
-		return ignore(u, ".forward", why);
+		return ignored(j, ".forward", why);
 	}
-	*content = slurp(fd, (size_t)fst.st_size, FWD_SIZE_MAX);
+	j->content = slurp(fd, (size_t)fst.st_size, FWD_SIZE_MAX);
 	err = errno;
 	close(fd);
-	if (!*content && err == 0)
-		return ignore(u, ".forward", "larger than 64 KB");
-	if (!*content)
-		return res_errno(r, err, false, "cannot read %s", path), FWD_ERROR;
+	if (!j->content && err == 0)
+		return ignored(j, ".forward", "larger than 64 KB");
+	if (!j->content)
+		return res_errno(&j->r, err, false, "cannot read %s", j->path), FWD_ERROR;
 	return FWD_FOUND;
 }
 
-int fwd_read_include(const char *path, const struct user_info *for_user, char **content,
-		     uid_t *owner, struct result *r)
+enum fwd_status fwd_read(const struct user_info *u, char **content, struct result *r)
 {
-	struct stat st, fst;
+	struct fwd_job j = { .u = u };
+	int rc;
 	*content = NULL;
-	if (path[0] != '/')
-		return res_set(r, EX_DATAERR, "5.3.0", ":include: %s: not an absolute path", path);
-	if (stat(path, &st) != 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return res_set(r, EX_NOINPUT, "5.3.0", ":include: %s does not exist", path);
-		return res_errno(r, errno, false, "cannot stat :include: %s", path);
-	}
-	int fd = open_checked(path, &st, false, &fst);
-	if (fd < 0)
-		return res_errno(r, errno, false, "cannot open :include: %s", path);
-	const char *why = !S_ISREG(fst.st_mode) ? "not a regular file"
-			  : (fst.st_mode & (S_IWGRP | S_IWOTH)) ? "group or world writable" : NULL;
-	if (!why && for_user && fst.st_uid != for_user->uid && !(fst.st_mode & S_IROTH))
-		why = "not the user's and not world-readable";
-	if (why) {
+	if (u->home[0] != '/')
+		rc = ignored(&j, "home directory", "not an absolute path");
+	else if ((rc = privs_call_as(u->uid, u->gid, read_forward, &j, r)) < 0)
+		return FWD_ERROR;
+	if (rc == FWD_ERROR)
+		*r = j.r;
+	if (rc == FWD_IGNORED)
+		log_msg(LOG_WARNING, "ignoring %s of user %s: %s", j.what, u->name, j.why);
+	*content = j.content;
+	return (enum fwd_status)rc;
+}
+
+/* ---- :include: ---- */
+
+/* One :include: read, done as the reader. The texts name the path and the reader's own errno
+ * only (what the reader could learn with ls), never the content. */
+struct inc_job {
+	const struct fwd_include_req *q;
+	char *content;
+	uid_t owner;
+	struct result r;
+};
+
+static int inc_refuse(struct inc_job *j, int fd, const char *why)
+{
+	if (fd >= 0)
 		close(fd);
-		return res_set(r, EX_NOPERM, "5.7.1", "unsafe :include: %s: %s", path, why);
-	}
-	*content = slurp(fd, (size_t)fst.st_size, FWD_INCLUDE_SIZE_MAX);
+	return res_set(&j->r, EX_NOPERM, "5.7.1", "unsafe :include: file %s: %s", j->q->path, why);
+}
+
+/* The reader's errno: temporary when the system is in trouble, else the reader's mistake. */
+static int inc_errno(struct inc_job *j, int err, const char *op)
+{
+	return res_errno(&j->r, err, !temporary_errno(err), "cannot %s :include: file %s", op, j->q->path);
+}
+
+static int read_include(void *arg)
+{
+	struct inc_job *j = arg;
+	const struct fwd_include_req *q = j->q;
+	struct stat st, fst;
+	/* stat first: a device or FIFO is refused before open(2) could act on it. */
+	if (stat(q->path, &st) != 0)
+		return inc_errno(j, errno, "open");
+	if (!S_ISREG(st.st_mode))
+		return inc_refuse(j, -1, "not a regular file");
+	int fd = open_checked(q->path, &st, false, &fst);
+	if (fd < 0)
+		return inc_errno(j, errno, "open");
+	if (!S_ISREG(fst.st_mode))
+		return inc_refuse(j, fd, "not a regular file");
+	if (fst.st_mode & (S_IWGRP | S_IWOTH))
+		return inc_refuse(j, fd, "group or world writable");
+	if (q->for_user && fst.st_uid != q->for_user->uid && !(fst.st_mode & S_IROTH))
+		return inc_refuse(j, fd, "not the user's and not world-readable");
+	j->content = slurp(fd, (size_t)fst.st_size, q->max);
 	int err = errno;
 	close(fd);
-	if (!*content && err == 0)
-		return res_set(r, EX_DATAERR, "5.3.4", ":include: %s is too large", path);
-	if (!*content)
-		return res_errno(r, err, false, "cannot read :include: %s", path);
-	*owner = fst.st_uid;
+	if (!j->content && err == 0)
+		return res_set(&j->r, EX_DATAERR, "5.3.4", ":include: file %s is larger than %zu bytes", q->path,
+			       q->max);
+	if (!j->content)
+		return inc_errno(j, err, "read");
+	j->owner = fst.st_uid;
+	return EX_OK;
+}
+
+int fwd_read_include(const struct fwd_include_req *q, char **content, uid_t *owner, struct result *r)
+{
+	struct inc_job j = { .q = q };
+	*content = NULL;
+	if (q->path[0] != '/')
+		return res_set(r, EX_DATAERR, "5.3.0", ":include: file %s: not an absolute path", q->path);
+	int rc = q->reader ? privs_call_as(q->reader->uid, q->reader->gid, read_include, &j, r)
+			   : read_include(&j);
+	if (rc < 0)
+		return r->ex;
+	if (rc != EX_OK)
+		return *r = j.r, r->ex;
+	*content = j.content;
+	*owner = j.owner;
 	return EX_OK;
 }

@@ -75,7 +75,23 @@ int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_lis
 	}
 	if (!user_name_valid(local))
 		return res_set(r, EX_NOUSER, "5.1.3", "<%s>: invalid user name", rcpt);
-	return expand_recipient(ctx->expander, rcpt, actions, r);
+	if (expand_recipient(ctx->expander, rcpt, actions, r) != EX_OK)
+		return r->ex;
+	size_t limit = expand_limit(ctx->cfg);
+	if (ctx->held + actions->n > limit) {
+		size_t n = actions->n;
+		action_list_free(actions);
+		return res_set(r, EX_TEMPFAIL, "4.5.3", "<%s>: %zu more destinations exceed expansion_limit %zu "
+			       "for this message; try again in another transaction", rcpt, n, limit);
+	}
+	ctx->held += actions->n;
+	return EX_OK;
+}
+
+void deliver_release(struct deliver_ctx *ctx, struct action_list *actions)
+{
+	ctx->held -= actions->n < ctx->held ? actions->n : ctx->held;
+	action_list_free(actions);
 }
 
 bool deliver_final_address(const struct deliver_ctx *ctx, const char *addr, const char *rcpt_domain,
@@ -160,7 +176,7 @@ static int run_append(struct run_arg *ra, const char *path, bool dotlock, gid_t 
 	const struct config *cfg = ra->ctx->cfg;
 	struct mbox_delivery d = {
 		.path = path,
-		.owner = { .uid = ra->a->runas.uid, .gid = gid },
+		.owner = { .uid = ra->a->runas->uid, .gid = gid },
 		.dotlock = dotlock,
 		.sender = ra->sender,
 		.arrival = ra->env->arrival,
@@ -180,12 +196,12 @@ static int run_mailbox(struct run_arg *ra, struct result *r)
 {
 	const struct config *cfg = ra->ctx->cfg;
 	char path[CFG_PATH_MAX + USER_NAME_MAX + 2];
-	if (!user_name_valid(ra->a->runas.name))
-		return res_set(r, EX_NOUSER, "5.1.3", "invalid user name %s", ra->a->runas.name);
-	if (snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, ra->a->runas.name) >= (int)sizeof path)
+	if (!user_name_valid(ra->a->runas->name))
+		return res_set(r, EX_NOUSER, "5.1.3", "invalid user name %s", ra->a->runas->name);
+	if (snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, ra->a->runas->name) >= (int)sizeof path)
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "mailbox path too long");
 	snprintf(ra->where, sizeof ra->where, "mailbox %s", path);
-	if (run_append(ra, path, true, mail_gid(cfg, ra->a->runas.gid), r) != EX_OK)
+	if (run_append(ra, path, true, mail_gid(cfg, ra->a->runas->gid), r) != EX_OK)
 		return r->ex;
 	*r = res_ok("delivered to mailbox %s", path);
 	return EX_OK;
@@ -197,7 +213,7 @@ static int run_file(struct run_arg *ra, struct result *r)
 	snprintf(ra->where, sizeof ra->where, "file %s", path);
 	if (path[0] != '/')
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "file destination %s is not an absolute path", path);
-	if (run_append(ra, path, false, ra->a->runas.gid, r) != EX_OK)
+	if (run_append(ra, path, false, ra->a->runas->gid, r) != EX_OK)
 		return r->ex;
 	*r = res_ok("delivered to file %s", path);
 	return EX_OK;
@@ -217,7 +233,7 @@ static const char *env_entry(char *buf, size_t size, size_t *used, const char *n
 /* The clean environment of a |command: only what the documentation promises. */
 static bool command_env(const struct run_arg *ra, char *buf, size_t size, const char **envp, size_t max)
 {
-	const struct user_info *u = &ra->a->runas;
+	const struct action_user *u = ra->a->runas;
 	char local[512];
 	const char *domain = split_address(ra->final, local, sizeof local);
 	const char *pairs[][2] = {
@@ -250,7 +266,7 @@ static int run_command(struct run_arg *ra, struct result *r)
 	if (n < 0 || snprintf(prefix + n, sizeof prefix - (size_t)n, "%s", ra->headers) >= (int)(sizeof prefix - (size_t)n))
 		return res_set(r, EX_TEMPFAIL, "4.3.0", "trace headers too long");
 	struct deliver_spawn_req req = {
-		.argv = argv, .envp = envp, .dir = ra->a->runas.home, .prefix = prefix, .msg = ra->msg,
+		.argv = argv, .envp = envp, .dir = ra->a->runas->home, .prefix = prefix, .msg = ra->msg,
 		.timeout = ra->ctx->cfg->command_timeout, .what = "command",
 	};
 	if (deliver_spawn(&req, r) != EX_OK)
@@ -282,6 +298,15 @@ static int run_forward(struct run_arg *ra, struct result *r)
 	return EX_OK;
 }
 
+/* An ACT_BOUNCE's failure as a result. */
+static int bounce_result(const struct action *a, struct result *r)
+{
+	const struct action_status *s = a->status;
+	if (!s)
+		return res_set(r, EX_SOFTWARE, "4.3.0", "a failed branch without its status");
+	return res_set(r, s->ex, s->dsn, "%s", s->reason);
+}
+
 static int run_action(void *arg, struct result *r)
 {
 	struct run_arg *ra = arg;
@@ -295,8 +320,7 @@ static int run_action(void *arg, struct result *r)
 	case ACT_FORWARD:
 		return run_forward(ra, r);
 	case ACT_BOUNCE:
-		*r = ra->a->status;
-		return r->ex;
+		return bounce_result(ra->a, r);
 	}
 	return res_set(r, EX_SOFTWARE, "4.3.0", "unknown action kind");
 }
@@ -357,38 +381,58 @@ static bool build_headers(char *buf, size_t size, const char *sender, const char
 	return n >= 0 && (size_t)n < size;
 }
 
+/* EX_OK when the action may run with the rights we have, else why not. */
+static int may_run(const struct action *a, struct result *r)
+{
+	char chain[EXPAND_CHAIN_TEXT_MAX];
+	const struct action_user *u = a->runas;
+	/* Root's own deliveries never run commands or write files: a .forward line must not turn
+	 * mail into a root shell. */
+	if (u->uid == 0 && a->kind != ACT_MAILBOX)
+		return res_set(r, EX_TEMPFAIL, "4.7.1", "refusing to run %s as root (%s)",
+			       a->kind == ACT_COMMAND ? "a command" : a->kind == ACT_FILE ? "a file delivery" : "a forward",
+			       action_chain(a, chain, sizeof chain));
+	/* Without root we cannot become another user: running someone else's .forward command or
+	 * file delivery with our rights would hand them our account. The administrator can fix
+	 * this (run mda as root or change the alias), so it is temporary. */
+	if (geteuid() != 0 && u->uid != geteuid() && (a->kind == ACT_COMMAND || a->kind == ACT_FILE))
+		return res_set(r, EX_TEMPFAIL, "4.7.1", "cannot deliver to %s as %s without root (%s)",
+			       a->kind == ACT_COMMAND ? "a command" : "a file", u->name,
+			       action_chain(a, chain, sizeof chain));
+	return EX_OK;
+}
+
+/* The action's user as deliver_as_user takes it. */
+static void user_of(const struct action_user *au, struct user_info *u)
+{
+	snprintf(u->name, sizeof u->name, "%s", au->name);
+	snprintf(u->home, sizeof u->home, "%s", au->home);
+	snprintf(u->shell, sizeof u->shell, "%s", au->shell);
+	u->uid = au->uid;
+	u->gid = au->gid;
+}
+
 static int deliver_one(struct deliver_ctx *ctx, struct run_arg *ra, const char *hdrs, size_t hlen,
 		       struct result *r)
 {
 	const struct action *a = ra->a;
-	char headers[DELIVER_HEADERS_MAX];
+	char headers[DELIVER_HEADERS_MAX], chain[EXPAND_CHAIN_TEXT_MAX];
+	struct user_info u;
 	ra->where[0] = '\0';
-	if (a->kind == ACT_BOUNCE) {
-		*r = a->status;
-		return r->ex;
-	}
+	if (a->kind == ACT_BOUNCE)
+		return bounce_result(a, r);
 	if (has_delivered_to(hdrs, hlen, ra->final))
 		return res_set(r, EX_DATAERR, "5.4.6", "mail forwarding loop for %s (%s)", ra->final,
-			       a->chain ? a->chain : a->recipient);
+			       action_chain(a, chain, sizeof chain));
 	if (deliver_memo_seen(ctx->memo, a))
 		return res_set(r, EX_OK, "2.0.0", "already delivered for %s in an earlier attempt", ra->final);
-	/* Root's own deliveries never run commands or write files: a .forward line must not turn
-	 * mail into a root shell. */
-	if (a->runas.uid == 0 && a->kind != ACT_MAILBOX)
-		return res_set(r, EX_TEMPFAIL, "4.7.1", "refusing to run %s as root (%s)",
-			       a->kind == ACT_COMMAND ? "a command" : a->kind == ACT_FILE ? "a file delivery" : "a forward",
-			       a->chain ? a->chain : a->recipient);
-	/* Without root we cannot become another user: running someone else's .forward command or
-	 * file delivery with our rights would hand them our account. The administrator can fix
-	 * this (run mda as root or change the alias), so it is temporary. */
-	if (geteuid() != 0 && a->runas.uid != geteuid() && (a->kind == ACT_COMMAND || a->kind == ACT_FILE))
-		return res_set(r, EX_TEMPFAIL, "4.7.1", "cannot deliver to %s as %s without root (%s)",
-			       a->kind == ACT_COMMAND ? "a command" : "a file", a->runas.name,
-			       a->chain ? a->chain : a->recipient);
+	if (may_run(a, r) != EX_OK)
+		return r->ex;
 	if (!build_headers(headers, sizeof headers, ra->sender, ra->orig, ra->final))
 		return res_set(r, EX_DATAERR, "5.1.3", "addresses too long for trace headers");
 	ra->headers = headers;
-	deliver_as_user(ctx->cfg, &a->runas, a->kind == ACT_MAILBOX, run_action, ra, r);
+	user_of(a->runas, &u);
+	deliver_as_user(ctx->cfg, &u, a->kind == ACT_MAILBOX, run_action, ra, r);
 	ra->headers = NULL;
 	if (res_is_ok(r))
 		deliver_memo_done(ctx->memo, a);

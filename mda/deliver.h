@@ -25,6 +25,7 @@ struct deliver_ctx {
 	struct expander *expander;
 	char hostname[256];       /* domain for Delivered-To of bare local names */
 	struct deliver_memo *memo;/* retry memory of this message (stdin mode), NULL = none */
+	size_t held;              /* destinations of prepared, unreleased recipients (expansion_limit) */
 };
 
 /* Prepares a context (hostname, expander). EX_OK or EX_OSERR/EX_CONFIG with the reason. */
@@ -32,9 +33,17 @@ int deliver_init(struct deliver_ctx *ctx, const struct config *cfg, struct resul
 void deliver_cleanup(struct deliver_ctx *ctx);
 
 /* RCPT-time check: validates the name, expands it and keeps the actions in *actions for
- * deliver_to_recipient. Returns EX_OK, EX_NOUSER (550 5.1.1), EX_TEMPFAIL (45x), ... in r. */
+ * deliver_to_recipient. Returns EX_OK, EX_NOUSER (550 5.1.1), EX_TEMPFAIL (45x), ... in r.
+ * The destinations of one message are bounded by expansion_limit: a recipient that alone
+ * expands to more fails permanently (EX_UNAVAILABLE 5.5.3); one that fits alone but not with
+ * the recipients prepared before it in this message fails temporarily (EX_TEMPFAIL 4.5.3,
+ * LMTP 452: the client sends it in another transaction). */
 int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_list *actions,
 		    struct result *r);
+
+/* Frees a prepared recipient's actions and gives its destinations back to the message's
+ * expansion_limit (the LMTP session calls it when a transaction ends or is reset). */
+void deliver_release(struct deliver_ctx *ctx, struct action_list *actions);
 
 /* Delivers msg to every action of one prepared recipient. The combined result: success only
  * when every action succeeded (each fsynced); any temporary failure makes it temporary.

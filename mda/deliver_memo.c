@@ -112,7 +112,7 @@ static struct memo_hash action_key(const struct action *a)
 	hash_bytes(&h, &kind, sizeof kind);
 	hash_bytes(&h, a->target ? a->target : "", a->target ? strlen(a->target) + 1 : 1);
 	hash_bytes(&h, a->recipient ? a->recipient : "", a->recipient ? strlen(a->recipient) + 1 : 1);
-	hash_bytes(&h, &a->runas.uid, sizeof a->runas.uid);
+	hash_bytes(&h, &a->runas->uid, sizeof a->runas->uid);
 	return h;
 }
 

@@ -1,5 +1,5 @@
 /* The expansion engine: recipient -> aliases -> ~/.forward -> :include: -> delivery actions,
- * with privileges decided per source, loop/depth protection and de-duplication. */
+ * with privileges decided per source, loop/depth/size limits and de-duplication. */
 #include "mda/expand.h"
 
 #include <ctype.h>
@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "aliases/aliases.h"
+#include "common/intern.h"
 #include "common/log.h"
 #include "forward/forward.h"
 
 #define EXPAND_DEPTH_HARD_MAX 100      /* whatever expansion_depth says, the C stack is finite */
 #define EXPAND_MAX_STEPS      100000   /* names visited per recipient: alias bombs stop here */
-#define EXPAND_MAX_ACTIONS    50000    /* actions per recipient */
 #define EXPAND_CHAIN_MAX      1024
 #define EXPAND_ADDR_MAX       512
 
@@ -29,62 +29,76 @@ struct expander {
 	char hostname[256];
 };
 
-/* ---- A small string set (open addressing) for de-duplication ---- */
+/* ---- The store of one action list: its strings and users, each kept once ---- */
 
-struct strset {
-	char **slot;
-	size_t cap, n;
+struct action_store {
+	struct arena arena;
+	struct ptab users;           /* struct action_user in the arena */
 };
 
-static uint64_t hash_str(const char *s)
+static uint64_t user_hash(const struct action_user *u)
 {
-	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
+	return intern_hash(u->name) ^ u->uid;
 }
 
-static int strset_grow(struct strset *set)
+static uint64_t user_item_hash(const void *ctx, uintptr_t item)
 {
-	size_t cap = set->cap ? set->cap * 2 : 64;
-	char **slot = calloc(cap, sizeof *slot);
-	if (!slot)
-		return -1;
-	for (size_t i = 0; i < set->cap; i++) {
-		if (!set->slot[i])
-			continue;
-		size_t j = hash_str(set->slot[i]) & (cap - 1);
-		while (slot[j])
-			j = (j + 1) & (cap - 1);
-		slot[j] = set->slot[i];
-	}
-	free(set->slot);
-	set->slot = slot;
-	set->cap = cap;
-	return 0;
+	(void)ctx;
+	return user_hash((const struct action_user *)item);
 }
 
-/* 1 when key was added, 0 when already present, -1 on allocation failure. */
-static int strset_add(struct strset *set, const char *key)
+static bool user_eq(const void *ctx, uintptr_t item, const void *key)
 {
-	if ((set->n + 1) * 2 > set->cap && strset_grow(set) != 0)
-		return -1;
-	size_t j = hash_str(key) & (set->cap - 1);
-	for (; set->slot[j]; j = (j + 1) & (set->cap - 1))
-		if (strcmp(set->slot[j], key) == 0)
-			return 0;
-	if (!(set->slot[j] = strdup(key)))
-		return -1;
-	set->n++;
-	return 1;
+	(void)ctx;
+	const struct action_user *a = (const struct action_user *)item, *b = key;
+	return a->uid == b->uid && a->gid == b->gid && strcmp(a->name, b->name) == 0 &&
+	       strcmp(a->home, b->home) == 0 && strcmp(a->shell, b->shell) == 0;
 }
 
-static void strset_free(struct strset *set)
+static const struct ptab_ops user_ops = { user_item_hash, user_eq };
+
+/* The one copy of str in the store (NULL stays NULL); *oom set on allocation failure. */
+static const char *keep_str(struct action_store *s, const char *str, bool *oom)
 {
-	for (size_t i = 0; i < set->cap; i++)
-		free(set->slot[i]);
-	free(set->slot);
-	memset(set, 0, sizeof *set);
+	const char *p = NULL;
+	if (str && arena_intern(&s->arena, str, &p) < 0)
+		*oom = true;
+	return p;
+}
+
+/* The store's copy of u, or NULL on allocation failure. */
+static const struct action_user *keep_user(struct action_store *s, const struct user_info *u)
+{
+	struct action_user key = { u->name, u->home, u->shell, u->uid, u->gid }, *a;
+	uint64_t h = user_hash(&key);
+	bool oom = false;
+	if ((a = (struct action_user *)ptab_find(&s->users, h, &key, &user_ops, NULL)))
+		return a;
+	if (!(a = arena_alloc(&s->arena, sizeof *a)))
+		return NULL;
+	*a = (struct action_user){ keep_str(s, u->name, &oom), keep_str(s, u->home, &oom),
+				   keep_str(s, u->shell, &oom), u->uid, u->gid };
+	if (oom || ptab_add(&s->users, h, (uintptr_t)a, &user_ops, NULL) != 0)
+		return NULL;
+	return a;
+}
+
+static void store_free(struct action_store *s)
+{
+	if (!s)
+		return;
+	arena_free(&s->arena);
+	ptab_free(&s->users);
+	free(s);
+}
+
+/* ---- Names already expanded ---- */
+
+/* 1 when key was added to set, 0 when already there, -1 on allocation failure. */
+static int done_add(struct arena *set, const char *key)
+{
+	const char *p;
+	return arena_intern(set, key, &p);
 }
 
 /* ---- Engine state for one recipient ---- */
@@ -106,26 +120,31 @@ struct privs {
 /* What a list being expanded inherits. */
 struct xctx {
 	const struct privs *privs;
+	const struct privs *readas;   /* :include: files of this list are read as its user */
 	const char *sender;           /* owner-NAME override or NULL */
 	const char *ext;              /* address extension or NULL */
 	const struct user_info *fwd_user;  /* the list is (included from) this user's .forward */
 	const char *self;             /* the alias or user whose list this is */
 	const char *recipient;        /* Delivered-To for files/commands of this list */
+	const char *file;             /* the :include: file this list is, else NULL */
+	unsigned long line;           /* in file: the line of the item being expanded */
 };
 
 struct xstate {
 	struct expander *ex;
 	const struct config *cfg;
 	const char *orig;
+	const char *orig_kept;        /* orig in the store */
 	struct action_list *out;
-	size_t out_cap;
-	struct strset seen;           /* actions already emitted */
-	struct strset done;           /* names already expanded in the same context */
+	size_t out_cap, limit;
+	struct ptab seen;             /* indices (+1) of out->v: actions already emitted */
+	struct arena done;            /* names already expanded in the same context */
 	unsigned long steps;
+	size_t text_held;             /* bytes of .forward/:include: text being expanded */
 	struct frame stack[EXPAND_DEPTH_HARD_MAX + 1];
 	int depth, max_depth;
-	bool alias_privs_ready;
-	struct privs alias_privs;
+	bool alias_privs_ready, default_privs_ready;
+	struct privs alias_privs, default_privs;
 	struct result *r;
 };
 
@@ -145,6 +164,21 @@ static int fail(struct xstate *st, int ex, const char *dsn, const char *what, co
 	return res_set(st->r, ex, dsn, "%s: %s", what, chain), -1;
 }
 
+static int no_memory(struct xstate *st)
+{
+	return res_errno(st->r, ENOMEM, false, "expansion"), -1;
+}
+
+/* How texts name an item: itself, or for an :include: file (whose text may be someone else's)
+ * only where it is. */
+static const char *item_name(const struct xctx *c, const char *text, char *buf, size_t cap)
+{
+	if (!c->file)
+		return text;
+	snprintf(buf, cap, "%s:%lu", c->file, c->line);
+	return buf;
+}
+
 static int push(struct xstate *st, enum frame_kind kind, const char *name)
 {
 	if (st->depth >= st->max_depth) {
@@ -153,7 +187,7 @@ static int push(struct xstate *st, enum frame_kind kind, const char *name)
 		return fail(st, EX_DATAERR, "5.4.6", what, name);
 	}
 	if (!(st->stack[st->depth].name = strdup(name)))
-		return res_errno(st->r, ENOMEM, false, "expansion"), -1;
+		return no_memory(st);
 	st->stack[st->depth++].kind = kind;
 	return 0;
 }
@@ -173,48 +207,109 @@ static bool on_stack(const struct xstate *st, enum frame_kind kind, const char *
 
 /* ---- Emitting actions ---- */
 
-static char *dup_or_null(const char *s)
+/* What makes two actions the same destination: kind, target (a bounce's reason), user. */
+struct akey {
+	enum action_kind kind;
+	const char *text, *user;
+};
+
+static struct akey key_of(const struct action *a)
 {
-	return s ? strdup(s) : NULL;
+	return (struct akey){ a->kind, a->target ? a->target : a->status->reason, a->runas->name };
+}
+
+static uint64_t akey_hash(const struct akey *k)
+{
+	return (intern_hash(k->text) * 31 + intern_hash(k->user)) ^ (uint64_t)k->kind;
+}
+
+static uint64_t seen_hash(const void *ctx, uintptr_t item)
+{
+	const struct action_list *l = ctx;
+	struct akey k = key_of(&l->v[item - 1]);
+	return akey_hash(&k);
+}
+
+static bool seen_eq(const void *ctx, uintptr_t item, const void *key)
+{
+	const struct action_list *l = ctx;
+	const struct akey *b = key;
+	struct akey a = key_of(&l->v[item - 1]);
+	return a.kind == b->kind && strcmp(a.text, b->text) == 0 && strcmp(a.user, b->user) == 0;
+}
+
+static const struct ptab_ops seen_ops = { seen_hash, seen_eq };
+
+static const struct user_info no_user = { .home = "/" };
+
+static int grow_out(struct xstate *st)
+{
+	if (st->out->n < st->out_cap)
+		return 0;
+	size_t cap = st->out_cap ? st->out_cap * 2 : 8;
+	struct action *v = realloc(st->out->v, cap * sizeof *v);
+	if (!v)
+		return no_memory(st);
+	st->out->v = v;
+	st->out_cap = cap;
+	return 0;
+}
+
+/* Fills a with copies in the store; false on allocation failure. */
+static bool keep_action(struct xstate *st, const struct xctx *c, struct action *a, const char *target,
+			const char *recipient, const struct user_info *runas, const struct result *status)
+{
+	struct action_store *s = st->out->store;
+	char chain[EXPAND_CHAIN_MAX];
+	bool oom = false;
+	chain_text(st, NULL, chain, sizeof chain);
+	if (!(a->runas = keep_user(s, runas)))
+		return false;
+	/* A mailbox's target and recipient are its user's name; a forward's recipient is its target. */
+	a->target = !target ? NULL : strcmp(target, a->runas->name) == 0 ? a->runas->name : arena_strdup(&s->arena, target);
+	if (target && !a->target)
+		return false;
+	a->recipient = target && strcmp(recipient, target) == 0 ? a->target : keep_str(s, recipient, &oom);
+	a->orig_recipient = st->orig_kept;
+	a->extension = keep_str(s, c->ext, &oom);
+	a->sender = keep_str(s, c->sender, &oom);
+	a->chain = keep_str(s, chain, &oom);
+	if (status) {
+		struct action_status *as = arena_alloc(&s->arena, sizeof *as);
+		if (!as)
+			return false;
+		as->ex = status->ex;
+		snprintf(as->dsn, sizeof as->dsn, "%s", status->dsn);
+		as->reason = keep_str(s, status->reason, &oom);
+		a->status = as;
+	}
+	return !oom;
 }
 
 static int emit(struct xstate *st, const struct xctx *c, enum action_kind kind, const char *target,
 		const char *recipient, const struct user_info *runas, const struct result *status)
 {
-	char key[EXPAND_CHAIN_MAX + 128];
-	snprintf(key, sizeof key, "%d\x1f%s\x1f%s", (int)kind, target ? target : status->reason,
-		 runas ? runas->name : "");
-	int added = strset_add(&st->seen, key);
-	if (added <= 0)
-		return added == 0 ? 0 : (res_errno(st->r, ENOMEM, false, "expansion"), -1);
-	if (st->out->n >= EXPAND_MAX_ACTIONS)
-		return fail(st, EX_DATAERR, "5.4.6", "too many delivery actions", NULL);
-	if (st->out->n == st->out_cap) {
-		size_t cap = st->out_cap ? st->out_cap * 2 : 8;
-		struct action *v = realloc(st->out->v, cap * sizeof *v);
-		if (!v)
-			return res_errno(st->r, ENOMEM, false, "expansion"), -1;
-		st->out->v = v;
-		st->out_cap = cap;
+	if (!runas)
+		runas = &no_user;
+	struct akey k = { kind, target ? target : status->reason, runas->name };
+	uint64_t h = akey_hash(&k);
+	if (ptab_find(&st->seen, h, &k, &seen_ops, st->out))
+		return 0;
+	if (st->out->n >= st->limit) {
+		char what[96];
+		snprintf(what, sizeof what, "more than %zu destinations (expansion_limit)", st->limit);
+		return fail(st, EX_UNAVAILABLE, "5.5.3", what, NULL);
 	}
+	if (grow_out(st) != 0)
+		return -1;
 	struct action *a = &st->out->v[st->out->n];
-	char chain[EXPAND_CHAIN_MAX];
 	memset(a, 0, sizeof *a);
-	chain_text(st, target, chain, sizeof chain);
 	a->kind = kind;
-	a->target = dup_or_null(target);
-	a->recipient = strdup(recipient);
-	a->orig_recipient = strdup(st->orig);
-	a->extension = dup_or_null(c->ext);
-	a->sender = dup_or_null(c->sender);
-	a->chain = strdup(chain);
-	if (runas)
-		a->runas = *runas;
-	a->status = status ? *status : res_ok(NULL);
-	st->out->n++;   /* counted first so action_list_free releases partial copies */
-	if ((target && !a->target) || !a->recipient || !a->orig_recipient || !a->chain ||
-	    (c->ext && !a->extension) || (c->sender && !a->sender))
-		return res_errno(st->r, ENOMEM, false, "expansion"), -1;
+	if (!keep_action(st, c, a, target, recipient, runas, status))
+		return no_memory(st);
+	st->out->n++;
+	if (ptab_add(&st->seen, h, st->out->n, &seen_ops, st->out) != 0)
+		return no_memory(st);
 	return 0;
 }
 
@@ -223,6 +318,18 @@ static int bounce(struct xstate *st, const struct xctx *c, int ex, const char *d
 {
 	struct result s;
 	res_set(&s, ex, dsn, fmt, arg);
+	return emit(st, c, ACT_BOUNCE, NULL, c->recipient, NULL, &s);
+}
+
+/* A bad item of a list: "what: text", or for an :include: file "what at FILE:LINE". */
+static int bounce_item(struct xstate *st, const struct xctx *c, int ex, const char *dsn, const char *what,
+		       const char *text)
+{
+	struct result s;
+	if (c->file)
+		res_set(&s, ex, dsn, "%s at %s:%lu", what, c->file, c->line);
+	else
+		res_set(&s, ex, dsn, "%s: %.100s", what, text);
 	return emit(st, c, ACT_BOUNCE, NULL, c->recipient, NULL, &s);
 }
 
@@ -266,6 +373,22 @@ static int alias_privs(struct xstate *st)
 	return 0;
 }
 
+/* Whose rights an :include: file of list c is read with: the list's user (.forward owner,
+ * alias database owner, including file's owner), default_privs instead of root, as Postfix's
+ * local(8) does. *reader is NULL when there is no such user (default_privs unknown or root). */
+static int include_reader(struct xstate *st, const struct xctx *c, const struct user_info **reader)
+{
+	*reader = NULL;
+	if (c->readas->exec_ok)
+		return *reader = &c->readas->user, 0;
+	if (!st->default_privs_ready && privs_for_owner(st, 0, &st->default_privs) != 0)
+		return -1;
+	st->default_privs_ready = true;
+	if (st->default_privs.exec_ok)
+		*reader = &st->default_privs.user;
+	return 0;
+}
+
 /* ---- The recursion ---- */
 
 static int expand_local(struct xstate *st, const char *name, const struct xctx *c, bool top);
@@ -281,21 +404,43 @@ static bool list_empty(const char *text)
 	return empty;
 }
 
+static unsigned long newlines(const char *from, const char *to)
+{
+	unsigned long n = 0;
+	while (from < to && (from = memchr(from, '\n', (size_t)(to - from))) != NULL) {
+		n++;
+		from++;
+	}
+	return n;
+}
+
+static void log_bad_entry(const struct xstate *st, const struct xctx *c, const char *err)
+{
+	if (c->file)
+		log_msg(LOG_WARNING, "%s: skipping a bad entry at %s:%lu: %s", st->orig, c->file, c->line, err);
+	else
+		log_msg(LOG_WARNING, "%s: skipping a bad entry in the list of %s: %s", st->orig,
+			c->self ? c->self : "?", err);
+}
+
 /* Parses text into items and expands each. lines: .forward/:include: syntax. */
 static int expand_list(struct xstate *st, const char *text, bool lines, const struct xctx *c)
 {
 	struct alias_item *it = malloc(sizeof *it);
-	const char *p = text, *err;
+	struct xctx ic = *c;   /* c with the line of the current item */
+	const char *p = text, *counted = text, *err;
 	int rc, out = 0;
 	if (!it)
-		return res_errno(st->r, ENOMEM, false, "expansion"), -1;
+		return no_memory(st);
+	ic.line = 1;
 	while (out == 0 && (rc = alias_next_item(&p, lines, it, &err)) != 0) {
+		ic.line += newlines(counted, p);   /* p is still on the item's line */
+		counted = p;
 		if (rc < 0) {
-			log_msg(LOG_WARNING, "%s: skipping a bad entry in the list of %s: %s", st->orig,
-				c->self ? c->self : "?", err);
+			log_bad_entry(st, &ic, err);
 			continue;
 		}
-		out = expand_item(st, it, c);
+		out = expand_item(st, it, &ic);
 	}
 	free(it);
 	return out;
@@ -335,15 +480,16 @@ static int expand_alias(struct xstate *st, const char *key, const char *value, c
 	if (owner_sender(st, key, sbuf, sizeof sbuf, &sub.sender) != 0 || alias_privs(st) != 0)
 		return -1;
 	snprintf(done_key, sizeof done_key, "A\x1f%s\x1f%s", key, sub.sender ? sub.sender : "");
-	int fresh = strset_add(&st->done, done_key);
+	int fresh = done_add(&st->done, done_key);
 	if (fresh <= 0)
-		return fresh == 0 ? 0 : (res_errno(st->r, ENOMEM, false, "expansion"), -1);
+		return fresh == 0 ? 0 : no_memory(st);
 	if (push(st, FR_ALIAS, key) != 0)
 		return -1;
-	sub.privs = &st->alias_privs;
+	sub.privs = sub.readas = &st->alias_privs;
 	sub.fwd_user = NULL;
 	sub.self = key;
 	sub.recipient = key;
+	sub.file = NULL;
 	int rc = expand_list(st, value, false, &sub);
 	pop(st);
 	return rc;
@@ -366,7 +512,17 @@ static int find_user(struct xstate *st, const char *name, const struct xctx *c, 
 		return *st->r = lr, -1;
 	if (top)
 		return res_set(st->r, EX_NOUSER, "5.1.1", "unknown user: %s", name), -1;
-	return bounce(st, c, EX_NOUSER, "5.1.1", "unknown user: %s", name);
+	return bounce_item(st, c, EX_NOUSER, "5.1.1", "unknown user", name);
+}
+
+/* Expands a list text held in memory: its bytes count against the text a recipient may hold. */
+static int expand_text(struct xstate *st, const char *text, const struct xctx *c)
+{
+	size_t len = strlen(text);
+	st->text_held += len;
+	int rc = expand_list(st, text, true, c);
+	st->text_held -= len;
+	return rc;
 }
 
 /* A local user: ~/.forward if there is a usable one, else the mailbox. */
@@ -394,14 +550,15 @@ static int expand_user(struct xstate *st, const char *name, const struct xctx *c
 	privs_none(&fp, "commands and files in root's .forward are not run");
 	fp.user = u;
 	fp.exec_ok = u.uid != 0;
-	struct xctx sub = { &fp, c->sender, c->ext, &u, name, name };
+	struct xctx sub = { .privs = &fp, .readas = &fp, .sender = c->sender, .ext = c->ext,
+			    .fwd_user = &u, .self = name, .recipient = name };
 	if (list_empty(content)) {   /* only comments: as if there were no .forward */
 		free(content);
 		return mailbox(st, c, &u);
 	}
 	rc = push(st, FR_USER, name);
 	if (rc == 0) {
-		rc = expand_list(st, content, true, &sub);
+		rc = expand_text(st, content, &sub);
 		pop(st);
 	}
 	free(content);
@@ -429,16 +586,17 @@ static void lowercase(char *s)
 
 static int expand_local(struct xstate *st, const char *name, const struct xctx *c, bool top)
 {
-	char full[ALIAS_NAME_MAX + 1], base[ALIAS_NAME_MAX + 1], *value = NULL;
+	char full[ALIAS_NAME_MAX + 1], base[ALIAS_NAME_MAX + 1], where[CFG_PATH_MAX + 32], *value = NULL;
 	const char *ext;
 	struct xctx sub = *c;
 	int rc;
 	if (++st->steps > EXPAND_MAX_STEPS)
-		return fail(st, EX_DATAERR, "5.4.6", "alias expansion too large", name);
+		return fail(st, EX_DATAERR, "5.4.6", "alias expansion too large",
+			    item_name(c, name, where, sizeof where));
 	if (strlen(name) > ALIAS_NAME_MAX || !user_name_valid(name)) {
 		if (top)
 			return res_set(st->r, EX_NOUSER, "5.1.3", "bad recipient name: %.100s", name), -1;
-		return bounce(st, c, EX_NOUSER, "5.1.3", "bad recipient name: %.100s", name);
+		return bounce_item(st, c, EX_NOUSER, "5.1.3", "bad recipient name", name);
 	}
 	snprintf(full, sizeof full, "%s", name);
 	lowercase(full);
@@ -493,27 +651,48 @@ static int run_action(struct xstate *st, const struct xctx *c, enum action_kind 
 	return emit(st, c, kind, target, c->recipient, &c->privs->user, NULL);
 }
 
+/* Reads path with the list's reader's rights; 1 with *content, 0 when bounced, -1 failure. */
+static int read_include(struct xstate *st, const struct xctx *c, const char *path, char **content,
+			uid_t *owner)
+{
+	struct fwd_include_req q = { .path = path };
+	struct result ir;
+	if (include_reader(st, c, &q.reader) != 0)
+		return -1;
+	q.for_user = c->fwd_user ? q.reader : NULL;   /* the reader's own, or anyone's to read */
+	if (!q.reader && geteuid() == 0)   /* never as root: that is what default_privs is for */
+		return bounce(st, c, EX_TEMPFAIL, "4.3.5", "cannot read :include: file %s: default_privs is "
+			      "not an unprivileged user", path);
+	q.max = st->text_held < FWD_INCLUDE_SIZE_MAX ? FWD_INCLUDE_SIZE_MAX - st->text_held : 0;
+	int rc = fwd_read_include(&q, content, owner, &ir);
+	if (rc != EX_OK && res_is_temp(&ir))
+		return *st->r = ir, -1;
+	if (rc != EX_OK)
+		return emit(st, c, ACT_BOUNCE, NULL, c->recipient, NULL, &ir);
+	return 1;
+}
+
 static int expand_include(struct xstate *st, const char *path, const struct xctx *c)
 {
 	char *content = NULL;
 	uid_t owner;
-	struct result ir;
 	struct privs ip;
 	if (on_stack(st, FR_INCLUDE, path))
 		return fail(st, EX_DATAERR, "5.4.6", ":include: loop", path);
-	int rc = fwd_read_include(path, c->fwd_user, &content, &owner, &ir);
-	if (rc != EX_OK && res_is_temp(&ir))
-		return *st->r = ir, -1;
-	if (rc != EX_OK)
-		return bounce(st, c, ir.ex, ir.dsn, "%s", ir.reason);
+	int rc = read_include(st, c, path, &content, &owner);
+	if (rc <= 0)
+		return rc;
 	if (privs_for_owner(st, owner, &ip) != 0 || push(st, FR_INCLUDE, path) != 0) {
 		free(content);
 		return -1;
 	}
 	struct xctx sub = *c;
 	sub.privs = &ip;
+	/* Nested includes are read as this file's owner, or as before when root owns it. */
+	sub.readas = owner != 0 && ip.exec_ok ? &ip : c->readas;
 	sub.self = NULL;   /* names in a list file are never "itself" */
-	rc = expand_list(st, content, true, &sub);
+	sub.file = st->stack[st->depth - 1].name;
+	rc = expand_text(st, content, &sub);
 	pop(st);
 	free(content);
 	return rc;
@@ -533,13 +712,13 @@ static int expand_item(struct xstate *st, const struct alias_item *it, const str
 		split_ext(st->cfg, it->text, base, sizeof base, &ext);
 		lowercase(base);
 		if (!user_name_valid(base))
-			return bounce(st, c, EX_NOUSER, "5.1.3", "bad recipient name: %.100s", it->text);
+			return bounce_item(st, c, EX_NOUSER, "5.1.3", "bad recipient name", it->text);
 		rc = find_user(st, base, c, false, &u);
 		return rc <= 0 ? rc : mailbox(st, c, &u);
 	}
 	case AI_REMOTE:
 		if (!remote_valid(it->text))
-			return bounce(st, c, EX_DATAERR, "5.1.3", "bad address: %.100s", it->text);
+			return bounce_item(st, c, EX_DATAERR, "5.1.3", "bad address", it->text);
 		return emit(st, c, ACT_FORWARD, it->text, it->text, &c->privs->user, NULL);
 	case AI_COMMAND:
 		return run_action(st, c, ACT_COMMAND, it->text);
@@ -547,7 +726,7 @@ static int expand_item(struct xstate *st, const struct alias_item *it, const str
 		return run_action(st, c, ACT_FILE, it->text);
 	case AI_INCLUDE:
 		return expand_include(st, it->text, c);
-	case AI_ERROR:
+	case AI_ERROR:   /* the list author's own words for the bounce */
 		res_set(&s, it->dsn[0] == '4' ? EX_TEMPFAIL : strcmp(it->dsn, "5.1.1") == 0 ? EX_NOUSER
 			: EX_UNAVAILABLE, it->dsn, "%s", it->text);
 		return emit(st, c, ACT_BOUNCE, NULL, c->recipient, NULL, &s);
@@ -620,20 +799,29 @@ void expand_free(struct expander *ex)
 	free(ex);
 }
 
+size_t expand_limit(const struct config *cfg)
+{
+	int n = cfg->expansion_limit;
+	return n <= 0 || n > EXPAND_LIMIT_HARD_MAX ? EXPAND_LIMIT_HARD_MAX : (size_t)n;
+}
+
+const char *action_chain(const struct action *a, char *buf, size_t size)
+{
+	const char *chain = a->chain ? a->chain : a->recipient ? a->recipient : "";
+	if (a->target)
+		snprintf(buf, size, "%s -> %s", chain, a->target);
+	else
+		snprintf(buf, size, "%s", chain);
+	return buf;
+}
+
 void action_list_free(struct action_list *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		struct action *a = &l->v[i];
-		free(a->target);
-		free(a->recipient);
-		free(a->orig_recipient);
-		free(a->extension);
-		free(a->sender);
-		free(a->chain);
-	}
+	store_free(l->store);
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+	l->store = NULL;
 }
 
 /* The local part of rcpt (the domain dropped), or NULL when there is none. */
@@ -652,8 +840,39 @@ static void state_free(struct xstate *st)
 {
 	while (st->depth > 0)
 		pop(st);
-	strset_free(&st->seen);
-	strset_free(&st->done);
+	ptab_free(&st->seen);
+	arena_free(&st->done);
+}
+
+static struct xstate *state_new(struct expander *ex, const char *rcpt, struct action_list *out,
+				struct result *r)
+{
+	struct xstate *st = calloc(1, sizeof *st);
+	bool oom = false;
+	if (!st || !(out->store = calloc(1, sizeof *out->store)) ||
+	    !(st->orig_kept = keep_str(out->store, rcpt, &oom))) {
+		free(st);
+		return NULL;
+	}
+	st->ex = ex;
+	st->cfg = ex->cfg;
+	st->orig = rcpt;
+	st->out = out;
+	st->r = r;
+	st->limit = expand_limit(ex->cfg);
+	st->max_depth = ex->cfg->expansion_depth < 1 ? 1 : ex->cfg->expansion_depth;
+	if (st->max_depth > EXPAND_DEPTH_HARD_MAX)
+		st->max_depth = EXPAND_DEPTH_HARD_MAX;
+	return st;
+}
+
+/* Gives back what the doubling of the vector left unused: a big list is kept for the whole
+ * LMTP transaction. */
+static void shrink(struct action_list *out)
+{
+	struct action *v = out->n ? realloc(out->v, out->n * sizeof *v) : NULL;
+	if (v)
+		out->v = v;
 }
 
 int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *out, struct result *r)
@@ -661,24 +880,17 @@ int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *
 	char local[ALIAS_NAME_MAX + 1];
 	struct privs none;
 	struct xstate *st;
-	out->v = NULL;
-	out->n = 0;
+	memset(out, 0, sizeof *out);
 	if (!local_part(rcpt, local, sizeof local))
 		return res_set(r, EX_NOUSER, "5.1.3", "bad recipient address: %.100s", rcpt);
 	if (refresh_db(ex, r) != EX_OK)
 		return r->ex;
-	if (!(st = calloc(1, sizeof *st)))
+	if (!(st = state_new(ex, rcpt, out, r))) {
+		action_list_free(out);
 		return res_errno(r, ENOMEM, false, "expansion");
-	st->ex = ex;
-	st->cfg = ex->cfg;
-	st->orig = rcpt;
-	st->out = out;
-	st->r = r;
-	st->max_depth = ex->cfg->expansion_depth < 1 ? 1 : ex->cfg->expansion_depth;
-	if (st->max_depth > EXPAND_DEPTH_HARD_MAX)
-		st->max_depth = EXPAND_DEPTH_HARD_MAX;
+	}
 	privs_none(&none, "not from a trusted source");
-	struct xctx top = { &none, NULL, NULL, NULL, NULL, local };
+	struct xctx top = { .privs = &none, .readas = &none, .recipient = local };
 	int rc = expand_local(st, local, &top, true);
 	if (rc == 0 && out->n == 0)
 		rc = bounce(st, &top, EX_NOUSER, "5.1.1", "%s expands to no recipients", rcpt);
@@ -690,6 +902,7 @@ int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *
 			res_set(r, EX_SOFTWARE, "4.3.0", "expansion failed");
 		return r->ex;
 	}
+	shrink(out);
 	*r = res_ok("%s: %zu actions", rcpt, out->n);
 	return EX_OK;
 }

@@ -52,8 +52,8 @@ static int conn_rcpt_prepare(void *ctx, const char *addr, void **handle, struct 
 
 static void conn_rcpt_release(void *ctx, void *handle)
 {
-	(void)ctx;
-	action_list_free(handle);
+	struct lmtp_conn *c = ctx;
+	deliver_release(&c->dctx, handle);   /* gives its destinations back to expansion_limit */
 	free(handle);
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/privs.h"
 #include "forward/forward.h"
 #include "tests/unit/helpers.h"
 
@@ -257,6 +258,16 @@ Test(forward, home_symlink_to_own_directory)
 
 /* ---- :include: ---- */
 
+/* An include named by for_user's .forward (NULL: by an alias), read with for_user's rights
+ * (ours for an alias here). */
+static int read_include(const char *path, const struct user_info *for_user, char **content, uid_t *owner,
+			struct result *r)
+{
+	struct fwd_include_req q = { .path = path, .reader = for_user, .for_user = for_user,
+				     .max = FWD_INCLUDE_SIZE_MAX };
+	return fwd_read_include(&q, content, owner, r);
+}
+
 Test(forward, include_ok_reports_the_owner)
 {
 	char path[1300], *content;
@@ -265,7 +276,7 @@ Test(forward, include_ok_reports_the_owner)
 	snprintf(path, sizeof path, "%s/list", dir);
 	th_write(path, "alice\nbob\n");
 	own(path, user.uid);
-	cr_assert_eq(fwd_read_include(path, NULL, &content, &owner, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(read_include(path, NULL, &content, &owner, &r), EX_OK, "%s", r.reason);
 	cr_assert_str_eq(content, "alice\nbob\n");
 	cr_assert_eq(owner, user.uid);
 	free(content);
@@ -277,16 +288,17 @@ Test(forward, include_failures)
 	uid_t owner;
 	struct result r;
 	snprintf(path, sizeof path, "%s/list", dir);
-	cr_assert_eq(fwd_read_include("relative/list", NULL, &content, &owner, &r), EX_DATAERR);
-	cr_assert_eq(fwd_read_include(path, NULL, &content, &owner, &r), EX_NOINPUT);
+	cr_assert_eq(read_include("relative/list", NULL, &content, &owner, &r), EX_DATAERR);
+	cr_assert_eq(read_include(path, NULL, &content, &owner, &r), EX_UNAVAILABLE);
+	cr_assert(strstr(r.reason, "cannot open :include: file") != NULL, "%s", r.reason);
 	th_write(path, "alice\n");
 	chmod(path, 0666);
-	cr_assert_eq(fwd_read_include(path, NULL, &content, &owner, &r), EX_NOPERM);
+	cr_assert_eq(read_include(path, NULL, &content, &owner, &r), EX_NOPERM);
 	cr_assert_str_eq(r.dsn, "5.7.1");
 	cr_assert(strstr(r.reason, "group or world writable") != NULL, "%s", r.reason);
 	chmod(path, 0644);
 	cr_assert_eq(mkdir(th_path(dir, "listdir"), 0755), 0);
-	cr_assert_eq(fwd_read_include(th_path(dir, "listdir"), NULL, &content, &owner, &r), EX_NOPERM);
+	cr_assert_eq(read_include(th_path(dir, "listdir"), NULL, &content, &owner, &r), EX_NOPERM);
 	cr_assert(strstr(r.reason, "not a regular file") != NULL, "%s", r.reason);
 }
 
@@ -301,10 +313,93 @@ Test(forward, include_from_a_forward_must_be_the_users_or_world_readable)
 	th_write(path, "alice\n");
 	chmod(path, 0640);
 	own(path, STRANGER_UID);
-	cr_assert_eq(fwd_read_include(path, &user, &content, &owner, &r), EX_NOPERM);
+	cr_assert_eq(read_include(path, &user, &content, &owner, &r), EX_UNAVAILABLE, "%s", r.reason);
+	cr_assert(strstr(r.reason, "Permission denied") != NULL, "read with the user's rights: %s", r.reason);
+	/* Read with rights the user lacks (mda not root, but not the user either): still refused. */
+	struct fwd_include_req q = { .path = path, .for_user = &user, .max = FWD_INCLUDE_SIZE_MAX };
+	cr_assert_eq(fwd_read_include(&q, &content, &owner, &r), EX_NOPERM);
 	cr_assert(strstr(r.reason, "not the user's and not world-readable") != NULL, "%s", r.reason);
 	chmod(path, 0644);
-	cr_assert_eq(fwd_read_include(path, &user, &content, &owner, &r), EX_OK);
+	cr_assert_eq(read_include(path, &user, &content, &owner, &r), EX_OK);
 	cr_assert_eq(owner, STRANGER_UID);
 	free(content);
+}
+
+/* ---- Read with the user's rights ---- */
+
+Test(forward, include_in_a_root_only_directory_tells_nothing_about_it)
+{
+	char closed[1300], there[1400], missing[1400], want[1500], *content = NULL;
+	uid_t owner;
+	struct result r;
+	if (!root())
+		cr_skip_test("needs root: the attack is root reading for a user");
+	snprintf(closed, sizeof closed, "%s/closed", dir);
+	cr_assert_eq(mkdir(closed, 0700), 0);
+	snprintf(there, sizeof there, "%s/readable.txt", closed);
+	snprintf(missing, sizeof missing, "%s/missing.txt", closed);
+	th_write(there, "victim-secret-line\n");
+	chmod(there, 0644);
+	cr_assert_eq(read_include(there, &user, &content, &owner, &r), EX_UNAVAILABLE);
+	cr_assert_null(content);
+	snprintf(want, sizeof want, "cannot open :include: file %s: Permission denied", there);
+	cr_assert_str_eq(r.reason, want);
+	cr_assert_eq(read_include(missing, &user, &content, &owner, &r), EX_UNAVAILABLE);
+	snprintf(want, sizeof want, "cannot open :include: file %s: Permission denied", missing);
+	cr_assert_str_eq(r.reason, want, "a missing file looks the same as one that is there");
+	fflush(stderr);
+	char *log = th_read(logpath, NULL);
+	cr_assert(strstr(log, "victim-secret") == NULL, "%s", log);
+	free(log);
+}
+
+Test(forward, forward_is_read_with_the_users_rights)
+{
+	char *content = (char *)"unset";
+	if (!root())
+		cr_skip_test("needs root to make a .forward only root can read");
+	write_forward("victim@elsewhere.example\n", 0600, 0);
+	assert_ignored("Permission denied");
+	cr_assert_eq(geteuid(), 0);
+	chmod(user.home, 0700);
+	chmod(fwd, 0644);
+	cr_assert_eq(read_fwd(&content), FWD_FOUND, "a home only the user may enter is fine");
+	free(content);
+}
+
+struct ids {
+	uid_t euid;
+	gid_t egid;
+	int ngroups;
+	gid_t groups[4];
+};
+
+static int record_ids(void *arg)
+{
+	struct ids *ids = arg;
+	ids->euid = geteuid();
+	ids->egid = getegid();
+	ids->ngroups = getgroups(4, ids->groups);
+	return 42;
+}
+
+Test(forward, privs_call_as_switches_and_restores_every_id)
+{
+	struct ids in, before, after;
+	struct result r;
+	if (!root())
+		cr_skip_test("only root switches");
+	record_ids(&before);
+	cr_assert_eq(privs_call_as(USER_UID, STRANGER_UID, record_ids, &in, &r), 42, "fn's value comes back");
+	cr_assert_eq(in.euid, USER_UID);
+	cr_assert_eq(in.egid, STRANGER_UID);
+	cr_assert_eq(in.ngroups, 1);
+	cr_assert_eq(in.groups[0], STRANGER_UID);
+	record_ids(&after);
+	cr_assert_eq(after.euid, 0);
+	cr_assert_eq(after.egid, before.egid);
+	cr_assert_eq(after.ngroups, before.ngroups);
+	cr_assert_eq(getuid(), 0, "the real uid never changed");
+	cr_assert_eq(privs_call_as(0, 0, record_ids, &in, &r), 42);
+	cr_assert_eq(in.euid, 0, "uid 0 is no switch");
 }

@@ -14,6 +14,7 @@
 #include "common/result.h"
 #include "mbox/mbox.h"
 #include "mda/deliver.h"
+#include "mda/stdin_mode.h"
 #include "tests/unit/helpers.h"
 
 static struct config cfg;
@@ -60,26 +61,44 @@ static void spool_of(struct mbox_spool *sp, const char *text)
 	cr_assert_eq(mbox_spool_finish(sp, &r), EX_OK);
 }
 
+/* The users and failures hand-made actions point at (an expansion keeps them in its store). */
+static struct action_user users[16];
+static char homes[16][1100];
+static struct action_status failures[4];
+static unsigned n_users, n_failures;
+
 static struct action make_action(enum action_kind kind, const char *target, const char *user, uid_t uid)
 {
 	struct action a = { .kind = kind };
-	a.target = (char *)target;
-	a.recipient = (char *)user;
-	a.orig_recipient = (char *)user;
-	a.chain = (char *)user;
-	snprintf(a.runas.name, sizeof a.runas.name, "%s", user);
-	a.runas.uid = uid;
-	a.runas.gid = uid == getuid() ? getgid() : (gid_t)uid;
-	snprintf(a.runas.home, sizeof a.runas.home, "%s/home/%s", dir, user);
-	snprintf(a.runas.shell, sizeof a.runas.shell, "/bin/sh");
-	a.status = res_ok(NULL);
+	struct action_user *u = &users[n_users++ % 16];
+	char *home = homes[(n_users - 1) % 16];
+	a.target = target;
+	a.recipient = user;
+	a.orig_recipient = user;
+	a.chain = user;
+	snprintf(home, sizeof homes[0], "%s/home/%s", dir, user);
+	*u = (struct action_user){ .name = user, .home = home, .shell = "/bin/sh", .uid = uid,
+				   .gid = uid == getuid() ? getgid() : (gid_t)uid };
+	a.runas = u;
 	return a;
+}
+
+/* Makes a an ACT_BOUNCE with this failure. */
+static void make_bounce(struct action *a, int ex, const char *dsn, const char *reason)
+{
+	struct action_status *s = &failures[n_failures++ % 4];
+	s->ex = ex;
+	snprintf(s->dsn, sizeof s->dsn, "%s", dsn);
+	s->reason = reason;
+	a->kind = ACT_BOUNCE;
+	a->target = NULL;
+	a->status = s;
 }
 
 static int deliver(struct action *v, size_t n, const char *text, struct result *r)
 {
 	struct mbox_spool sp;
-	struct action_list l = { v, n };
+	struct action_list l = { v, n, NULL };
 	spool_of(&sp, text);
 	int rc = deliver_to_recipient(&ctx, &env, "alice", &l, &sp, r);
 	mbox_spool_close(&sp);
@@ -270,7 +289,7 @@ Test(deliver, temporary_failure_wins_over_permanent, .init = setup, .fini = tear
 		make_action(ACT_COMMAND, "exit 75", "alice", run_uid()),
 		make_action(ACT_MAILBOX, "alice", "alice", getuid()),
 	};
-	res_set(&v[0].status, EX_NOUSER, "5.1.1", "no such list member");
+	make_bounce(&v[0], EX_NOUSER, "5.1.1", "no such list member");
 	cr_assert_eq(deliver(v, 3, msg, &r), EX_TEMPFAIL);
 	cr_assert(access(th_path(cfg.spool_dir, "alice"), F_OK) == 0, "the good action still ran");
 	struct action b = v[0];
@@ -288,7 +307,7 @@ Test(deliver, retry_does_not_deliver_twice, .init = setup, .fini = teardown)
 		make_action(ACT_MAILBOX, "alice", "alice", getuid()),
 		make_action(ACT_COMMAND, cmd, "alice", run_uid()),
 	};
-	struct action_list l = { v, 2 };
+	struct action_list l = { v, 2, NULL };
 	spool_of(&sp, msg);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		if (attempt == 2)
@@ -324,7 +343,7 @@ static int deliver_with_planted_state(void)
 	struct result r;
 	struct mbox_spool sp;
 	struct action v[1] = { make_action(ACT_MAILBOX, "alice", "alice", getuid()) };
-	struct action_list l = { v, 1 };
+	struct action_list l = { v, 1, NULL };
 	spool_of(&sp, msg);
 	alarm(20);    /* a blocking open fails the test instead of hanging it */
 	cr_assert_neq(deliver_memo_begin(&ctx, &env, &sp, &r), EX_OK, "the plant is refused");
@@ -390,4 +409,55 @@ Test(deliver, final_address_keeps_the_mta_domain)
 	cr_assert(deliver_final_address(&c, "bob@x.example", "localhost", out_addr, sizeof out_addr));
 	cr_assert_str_eq(out_addr, "bob@x.example");
 	cr_assert(!deliver_final_address(&c, "a-very-long-local-part-that-does-not-fit-in-the-buffer", NULL, out_addr, 16));
+}
+
+/* ---- expansion_limit across the recipients of one message ---- */
+
+/* alice forwards to n remote addresses; an engine-backed context for deliver_prepare. */
+static void forwarding_alice(struct deliver_ctx *c, int n, int limit)
+{
+	char text[4096] = "", path[1200];
+	struct result r;
+	for (int i = 0; i < n; i++)
+		snprintf(text + strlen(text), sizeof text - strlen(text), "a%d@remote.example\n", i);
+	snprintf(path, sizeof path, "%s/home/alice/.forward", dir);
+	th_write(path, text);
+	cfg.expansion_limit = limit;
+	cr_assert_eq(deliver_init(c, &cfg, &r), EX_OK, "%s", r.reason);
+}
+
+Test(deliver, a_message_holds_at_most_expansion_limit_destinations, .init = setup, .fini = teardown)
+{
+	struct deliver_ctx c;
+	struct action_list first, second, third;
+	struct result r;
+	forwarding_alice(&c, 3, 5);
+	cr_assert_eq(deliver_prepare(&c, "alice", &first, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(first.n, 3);
+	/* Alone it fits: the client may send it in its next transaction (LMTP 452, stdin 75). */
+	cr_assert_eq(deliver_prepare(&c, "alice+again", &second, &r), EX_TEMPFAIL);
+	cr_assert_str_eq(r.dsn, "4.5.3");
+	cr_assert_eq(res_reply_code(&r), 452);
+	cr_assert_eq(mda_exit_code(&r), EX_TEMPFAIL);
+	cr_assert(strstr(r.reason, "expansion_limit 5") != NULL, "%s", r.reason);
+	cr_assert_eq(second.n, 0);
+	deliver_release(&c, &first);   /* the transaction ended */
+	cr_assert_eq(deliver_prepare(&c, "alice+again", &third, &r), EX_OK, "%s", r.reason);
+	deliver_release(&c, &third);
+	cr_assert_eq(c.held, 0);
+	deliver_cleanup(&c);
+}
+
+Test(deliver, a_recipient_alone_over_expansion_limit_fails_permanently, .init = setup, .fini = teardown)
+{
+	struct deliver_ctx c;
+	struct action_list l;
+	struct result r;
+	forwarding_alice(&c, 3, 2);
+	cr_assert_eq(deliver_prepare(&c, "alice", &l, &r), EX_UNAVAILABLE);
+	cr_assert_str_eq(r.dsn, "5.5.3");
+	cr_assert_eq(res_reply_code(&r) / 100, 5, "permanent: no retry can help");
+	cr_assert_eq(mda_exit_code(&r), EX_UNAVAILABLE);
+	cr_assert_eq(c.held, 0, "a refused recipient holds nothing");
+	deliver_cleanup(&c);
 }

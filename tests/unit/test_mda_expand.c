@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,8 +142,8 @@ Test(expand, plain_user_gets_the_mailbox)
 	expand_ok("alice");
 	cr_assert_eq(out.n, 1);
 	const struct action *a = find(ACT_MAILBOX, "alice");
-	cr_assert_str_eq(a->runas.name, "alice");
-	cr_assert_eq(a->runas.uid, uid_of("alice"));
+	cr_assert_str_eq(a->runas->name, "alice");
+	cr_assert_eq(a->runas->uid, uid_of("alice"));
 	cr_assert_str_eq(a->orig_recipient, "alice");
 	cr_assert_null(a->extension);
 	cr_assert_null(a->sender);
@@ -171,8 +172,10 @@ Test(expand, aliases_recurse)
 	find(ACT_MAILBOX, "alice");
 	const struct action *c = find(ACT_MAILBOX, "carol");
 	cr_assert_str_eq(c->orig_recipient, "staff", "X-Original-To is the envelope recipient");
-	cr_assert(strstr(c->chain, "staff -> staff -> team -> carol") != NULL ||
-		  strstr(c->chain, "team -> carol") != NULL, "chain: %s", c->chain);
+	char chain[EXPAND_CHAIN_TEXT_MAX];
+	action_chain(c, chain, sizeof chain);
+	cr_assert(strstr(chain, "staff -> staff -> team -> carol") != NULL ||
+		  strstr(chain, "team -> carol") != NULL, "chain: %s", chain);
 }
 
 Test(expand, unknown_user_inside_a_list_bounces_only_that_branch)
@@ -181,9 +184,9 @@ Test(expand, unknown_user_inside_a_list_bounces_only_that_branch)
 	expand_ok("list");
 	find(ACT_MAILBOX, "alice");
 	const struct action *b = find(ACT_BOUNCE, NULL);
-	cr_assert_eq(b->status.ex, EX_NOUSER);
-	cr_assert_str_eq(b->status.dsn, "5.1.1");
-	cr_assert(strstr(b->status.reason, "mallory") != NULL);
+	cr_assert_eq(b->status->ex, EX_NOUSER);
+	cr_assert_str_eq(b->status->dsn, "5.1.1");
+	cr_assert(strstr(b->status->reason, "mallory") != NULL);
 }
 
 Test(expand, remote_addresses_are_forwarded)
@@ -199,13 +202,13 @@ Test(expand, error_alias_bounces_with_its_text)
 	aliases("gone: error:5.1.1 This user has left the company\nlater: error:4.2.1 busy\n");
 	expand_ok("gone");
 	const struct action *b = find(ACT_BOUNCE, NULL);
-	cr_assert_str_eq(b->status.dsn, "5.1.1");
-	cr_assert_eq(b->status.ex, EX_NOUSER);
-	cr_assert_str_eq(b->status.reason, "This user has left the company");
+	cr_assert_str_eq(b->status->dsn, "5.1.1");
+	cr_assert_eq(b->status->ex, EX_NOUSER);
+	cr_assert_str_eq(b->status->reason, "This user has left the company");
 	expand_ok("later");
 	b = find(ACT_BOUNCE, NULL);
-	cr_assert_str_eq(b->status.dsn, "4.2.1");
-	cr_assert_eq(b->status.ex, EX_TEMPFAIL);
+	cr_assert_str_eq(b->status->dsn, "4.2.1");
+	cr_assert_eq(b->status->ex, EX_TEMPFAIL);
 }
 
 Test(expand, duplicates_are_delivered_once)
@@ -376,9 +379,9 @@ Test(expand, alias_commands_run_as_default_privs_when_root_owns_the_db)
 		cr_skip_test("the database is root-owned only when the tests run as root");
 	expand_ok("prog");
 	const struct action *c = find(ACT_COMMAND, "/bin/cat > /dev/null");
-	cr_assert_str_eq(c->runas.name, "nobody");
-	cr_assert_eq(c->runas.uid, NOBODY_UID);
-	cr_assert_eq(find(ACT_FILE, "/tmp/archive")->runas.uid, NOBODY_UID);
+	cr_assert_str_eq(c->runas->name, "nobody");
+	cr_assert_eq(c->runas->uid, NOBODY_UID);
+	cr_assert_eq(find(ACT_FILE, "/tmp/archive")->runas->uid, NOBODY_UID);
 }
 
 Test(expand, alias_commands_run_as_the_db_owner)
@@ -388,7 +391,7 @@ Test(expand, alias_commands_run_as_the_db_owner)
 		cr_assert_eq(chown(cfg.aliases_db, uid_of("bob"), uid_of("bob")), 0);
 	expand_ok("prog");
 	const struct action *c = find(ACT_COMMAND, "/bin/true");
-	cr_assert_eq(c->runas.uid, root() ? uid_of("bob") : getuid());
+	cr_assert_eq(c->runas->uid, root() ? uid_of("bob") : getuid());
 }
 
 Test(expand, forward_commands_run_as_the_user)
@@ -399,9 +402,9 @@ Test(expand, forward_commands_run_as_the_user)
 	if (uid_of("alice") == 0)
 		cr_skip_test("unprivileged as root? cannot happen");
 	const struct action *c = find(ACT_COMMAND, "/usr/bin/vacation alice");
-	cr_assert_str_eq(c->runas.name, "alice");
-	cr_assert_eq(c->runas.uid, uid_of("alice"));
-	cr_assert_eq(find(ACT_FILE, "/tmp/alice-archive")->runas.uid, uid_of("alice"));
+	cr_assert_str_eq(c->runas->name, "alice");
+	cr_assert_eq(c->runas->uid, uid_of("alice"));
+	cr_assert_eq(find(ACT_FILE, "/tmp/alice-archive")->runas->uid, uid_of("alice"));
 }
 
 Test(expand, include_commands_run_as_the_include_owner)
@@ -415,7 +418,7 @@ Test(expand, include_commands_run_as_the_include_owner)
 	aliases(text);
 	expand_ok("lst");
 	find(ACT_MAILBOX, "carol");
-	cr_assert_eq(find(ACT_COMMAND, "/bin/true")->runas.uid, root() ? uid_of("carol") : getuid());
+	cr_assert_eq(find(ACT_COMMAND, "/bin/true")->runas->uid, root() ? uid_of("carol") : getuid());
 }
 
 Test(expand, root_owned_include_runs_as_default_privs)
@@ -429,7 +432,7 @@ Test(expand, root_owned_include_runs_as_default_privs)
 	aliases(text);
 	cr_assert_eq(chown(cfg.aliases_db, uid_of("bob"), uid_of("bob")), 0);
 	expand_ok("lst");
-	cr_assert_eq(find(ACT_COMMAND, "/bin/true")->runas.uid, NOBODY_UID);
+	cr_assert_eq(find(ACT_COMMAND, "/bin/true")->runas->uid, NOBODY_UID);
 }
 
 Test(expand, allow_commands_and_allow_files_off)
@@ -439,15 +442,15 @@ Test(expand, allow_commands_and_allow_files_off)
 	expand_ok("prog");
 	find(ACT_MAILBOX, "alice");
 	const struct action *b = find(ACT_BOUNCE, NULL);
-	cr_assert_str_eq(b->status.dsn, "5.7.1");
-	cr_assert(strstr(b->status.reason, "allow_commands = no") != NULL, "%s", b->status.reason);
+	cr_assert_str_eq(b->status->dsn, "5.7.1");
+	cr_assert(strstr(b->status->reason, "allow_commands = no") != NULL, "%s", b->status->reason);
 	find(ACT_FILE, "/tmp/file");
 	cfg.allow_commands = true;
 	cfg.allow_files = false;
 	expand_ok("prog");
 	find(ACT_COMMAND, "/bin/true");
 	b = find(ACT_BOUNCE, NULL);
-	cr_assert(strstr(b->status.reason, "allow_files = no") != NULL, "%s", b->status.reason);
+	cr_assert(strstr(b->status->reason, "allow_files = no") != NULL, "%s", b->status->reason);
 }
 
 Test(expand, allow_commands_off_applies_to_forward_too)
@@ -552,4 +555,239 @@ Test(expand, incomplete_database_is_temporary)
 	th_write(cfg.aliases_db, "garbage that is not a database, long enough to be read\n");
 	cr_assert_eq(expand("list"), EX_TEMPFAIL);
 	cr_assert_str_eq(res.dsn, "4.3.0");
+}
+
+/* ---- Whose rights lists are read with ---- */
+
+static int saved_stderr = -1;
+static char logpath[1200];
+
+/* Sends the log (stderr) to a file until log_text() gives it back. */
+static void log_capture(void)
+{
+	snprintf(logpath, sizeof logpath, "%s/expand.log", dir);
+	fflush(stderr);
+	saved_stderr = dup(2);
+	int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+}
+
+static char *log_text(void)
+{
+	fflush(stderr);
+	dup2(saved_stderr, 2);
+	close(saved_stderr);
+	return th_read(logpath, NULL);
+}
+
+/* True when text appears in any action's target, recipient, chain or bounce reason. */
+static bool in_actions(const char *text)
+{
+	for (size_t i = 0; i < out.n; i++) {
+		const struct action *a = &out.v[i];
+		char chain[EXPAND_CHAIN_TEXT_MAX];
+		if ((a->target && strcasestr(a->target, text)) || strcasestr(a->recipient, text) ||
+		    strcasestr(action_chain(a, chain, sizeof chain), text) ||
+		    (a->status && strcasestr(a->status->reason, text)))
+			return true;
+	}
+	return false;
+}
+
+/* A 0700 root directory holding a 0644 file: what /root/readable.txt is. */
+static const char *root_only_file(const char *content)
+{
+	static char path[1200];
+	snprintf(path, sizeof path, "%s/rootonly", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/rootonly/readable.txt", dir);
+	th_write(path, content);
+	chmod(path, 0644);
+	return path;
+}
+
+Test(expand, include_in_a_root_only_directory_is_not_read_for_a_user)
+{
+	char text[2600], path_missing[1200];
+	if (!root())
+		cr_skip_test("needs root (an unprivileged mda cannot read /root either way)");
+	const char *path = root_only_file("Victim-Secret-Line\nsecret-two@victim.example\n|/bin/true\n");
+	snprintf(path_missing, sizeof path_missing, "%s/rootonly/missing.txt", dir);
+	snprintf(text, sizeof text, ":include:%s\n:include:%s\n", path, path_missing);
+	forward_file("alice", text);
+	log_capture();
+	expand_ok("alice");
+	char *log = log_text();
+	cr_assert(!in_actions("secret"), "the file's content reached the actions");
+	cr_assert(strcasestr(log, "secret") == NULL, "the file's content reached the log: %s", log);
+	free(log);
+	cr_assert_eq(out.n, 2, "two failed branches, nothing else: %zu actions", out.n);
+	char want[1500];
+	for (int i = 0; i < 2; i++) {
+		const struct action *b = &out.v[i];
+		cr_assert_eq(b->kind, ACT_BOUNCE);
+		/* Missing or there: both are what alice herself gets from ls. */
+		snprintf(want, sizeof want, "cannot open :include: file %s: Permission denied", i ? path_missing : path);
+		cr_assert_str_eq(b->status->reason, want);
+		cr_assert_eq(b->status->ex, EX_UNAVAILABLE);
+	}
+	cr_assert_eq(geteuid(), 0, "root again after the reading");
+	cr_assert_eq(getegid(), 0);
+}
+
+Test(expand, alias_include_is_read_as_default_privs_when_root_owns_the_db)
+{
+	char list[1200], text[2600];
+	if (!root())
+		cr_skip_test("the database is root-owned only when the tests run as root");
+	snprintf(list, sizeof list, "%s/private-list", dir);
+	th_write(list, "alice\nbob\n");
+	chmod(list, 0600);   /* root's: nobody may read it */
+	snprintf(text, sizeof text, "lst: :include:%s\nopen: :include:%s.open\n", list, list);
+	aliases(text);
+	expand_ok("lst");
+	cr_assert_eq(count(ACT_MAILBOX), 0);
+	cr_assert(strstr(find(ACT_BOUNCE, NULL)->status->reason, "Permission denied") != NULL);
+	snprintf(text, sizeof text, "%s.open", list);
+	th_write(text, "alice\nbob\n");   /* 0644: default_privs may read it */
+	expand_ok("open");
+	cr_assert_eq(count(ACT_MAILBOX), 2);
+}
+
+Test(expand, nested_include_is_read_as_the_including_files_owner)
+{
+	char outer[1200], inner[1200], text[1400];
+	if (!root())
+		cr_skip_test("needs root for files of several owners");
+	snprintf(inner, sizeof inner, "%s/home/carol/inner", dir);
+	th_write(inner, "bob\n");
+	chmod(inner, 0600);
+	cr_assert_eq(chown(inner, uid_of("carol"), uid_of("carol")), 0);
+	snprintf(outer, sizeof outer, "%s/outer", dir);
+	snprintf(text, sizeof text, ":include:%s\n", inner);
+	th_write(outer, text);
+	cr_assert_eq(chown(outer, uid_of("carol"), uid_of("carol")), 0);
+	snprintf(text, sizeof text, ":include:%s\n", outer);
+	forward_file("alice", text);
+	expand_ok("alice");
+	find(ACT_MAILBOX, "bob");   /* carol's outer list may name carol's private inner one */
+}
+
+Test(expand, forward_only_root_could_read_is_not_read)
+{
+	char path[1200];
+	if (!root())
+		cr_skip_test("needs root to make a .forward the user cannot read");
+	forward_file("alice", "secret-forward@elsewhere.example\n");
+	snprintf(path, sizeof path, "%s/.forward", home_of("alice"));
+	cr_assert_eq(chown(path, 0, 0), 0);
+	chmod(path, 0600);
+	expand_ok("alice");
+	cr_assert_eq(out.n, 1);
+	find(ACT_MAILBOX, "alice");   /* as if there were none: alice cannot read it */
+	chmod(home_of("alice"), 0700);
+	chmod(path, 0644);
+	expand_ok("alice");
+	find(ACT_FORWARD, "secret-forward@elsewhere.example");   /* a home only alice may enter */
+}
+
+Test(expand, bad_entries_of_an_include_are_named_by_file_and_line)
+{
+	char list[1200], text[1400], want[1400];
+	snprintf(list, sizeof list, "%s/home/alice/list", dir);
+	th_write(list, "bob\n\nno-such-person\n# comment\n\"unterminated\nbad@\n");
+	if (root())
+		cr_assert_eq(chown(list, uid_of("alice"), uid_of("alice")), 0);
+	snprintf(text, sizeof text, ":include:%s\n", list);
+	forward_file("alice", text);
+	log_capture();
+	expand_ok("alice");
+	char *log = log_text();
+	find(ACT_MAILBOX, "bob");
+	cr_assert_eq(count(ACT_BOUNCE), 2);
+	cr_assert(!in_actions("no-such-person") && !in_actions("bad@"), "an include's text is not quoted");
+	snprintf(want, sizeof want, "unknown user at %s:3", list);
+	cr_assert_str_eq(out.v[1].status->reason, want);
+	snprintf(want, sizeof want, "bad address at %s:6", list);
+	cr_assert_str_eq(out.v[2].status->reason, want);
+	snprintf(want, sizeof want, "skipping a bad entry at %s:5: unterminated quote", list);
+	cr_assert(strstr(log, want) != NULL, "%s", log);
+	cr_assert(strstr(log, "unterminated\"") == NULL && strstr(log, "\"unterminated") == NULL, "%s", log);
+	free(log);
+}
+
+/* ---- Size: the expansion limit and the memory of a big list ---- */
+
+static void remote_list(const char *path, size_t n, size_t *bytes)
+{
+	FILE *fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	*bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		int len = fprintf(fp, "member%06zu@list.example.org\n", i);
+		*bytes += (size_t)len;   /* the address and its NUL */
+	}
+	cr_assert_eq(fclose(fp), 0);
+	if (root())
+		cr_assert_eq(chown(path, uid_of("alice"), uid_of("alice")), 0);
+}
+
+static void include_forward(const char *user, const char *list)
+{
+	char text[1400];
+	snprintf(text, sizeof text, ":include:%s\n", list);
+	forward_file(user, text);
+}
+
+Test(expand, more_destinations_than_expansion_limit_fail_permanently)
+{
+	size_t bytes;
+	const char *list = th_path(home_of("alice"), "list");
+	remote_list(list, 4, &bytes);
+	include_forward("alice", list);
+	cfg.expansion_limit = 4;
+	expand_ok("alice");
+	cr_assert_eq(count(ACT_FORWARD), 4);
+	cfg.expansion_limit = 3;
+	cr_assert_eq(expand("alice"), EX_UNAVAILABLE);
+	cr_assert_str_eq(res.dsn, "5.5.3");
+	cr_assert(strstr(res.reason, "more than 3 destinations (expansion_limit)") != NULL, "%s", res.reason);
+	cr_assert_eq(out.n, 0, "nothing is kept of a refused recipient");
+}
+
+Test(expand, duplicates_do_not_count_against_the_limit)
+{
+	aliases("all: a@x.example, a@x.example, b@x.example, team\nteam: a@x.example, b@x.example\n");
+	cfg.expansion_limit = 2;
+	expand_ok("all");
+	cr_assert_eq(out.n, 2);
+}
+
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* 49,000 remote addresses in an :include: of a .forward: what a session holds per RCPT. */
+Test(expand, a_big_include_costs_under_300_bytes_per_destination)
+{
+	const size_t n = 49000;
+	size_t bytes;
+	const char *list = th_path(home_of("alice"), "list");
+	remote_list(list, n, &bytes);
+	include_forward("alice", list);
+	expand_ok("alice");   /* warm up: the database handle, stdio, the user lookup */
+	action_list_free(&out);
+	size_t before = heap_in_use();
+	cr_assert_eq(expand_recipient(ex, "alice", &out, &res), EX_OK, "%s", res.reason);
+	size_t held = heap_in_use() - before;
+	cr_assert_eq(count(ACT_FORWARD), n);
+	if (held == 0)
+		cr_skip_test("the allocator does not report its use (ASan?)");
+	double per = ((double)held - (double)bytes) / (double)n;
+	cr_log_info("%zu destinations hold %zu bytes: %.1f bytes each beyond the address", n, held, per);
+	fprintf(stderr, "expand: %zu destinations hold %zu bytes: %.1f bytes each plus the address\n", n, held, per);
+	cr_assert_lt(held, n * 300 + bytes, "%.1f bytes per destination beyond the address", per);
 }
