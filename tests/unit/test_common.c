@@ -267,3 +267,74 @@ Test(result, outside_text_with_line_breaks_stays_on_one_line)
 	res_printable(utf8);
 	cr_assert_str_eq(utf8, "J\xc3\xbcrgen?", "UTF-8 is kept, controls are not");
 }
+
+/* ---- quotas (common/quota.c) ---- */
+#include "common/quota.h"
+
+Test(quota, limit_from_the_file_then_the_default, .fini = th_cleanup)
+{
+	struct config c;
+	struct result r;
+	off_t lim;
+	const char *dir = th_tmpdir();
+	cfg_defaults(&c);
+	c.mailbox_size_limit = 1000;
+	cr_assert_eq(quota_limit(&c, "alice", &lim, &r), EX_OK);
+	cr_assert_eq(lim, 1000, "no file: the default");
+	snprintf(c.quota_file, sizeof c.quota_file, "%s/quota", dir);
+	th_write(c.quota_file, "# per user\nalice 10k\nbob 2M # big\ncarol 0\nalice 5\n\n");
+	cr_assert_eq(quota_limit(&c, "alice", &lim, &r), EX_OK);
+	cr_assert_eq(lim, 10240, "the first line wins");
+	cr_assert_eq(quota_limit(&c, "bob", &lim, &r), EX_OK);
+	cr_assert_eq(lim, 2 * 1024 * 1024);
+	cr_assert_eq(quota_limit(&c, "carol", &lim, &r), EX_OK);
+	cr_assert_eq(lim, 0, "0: no limit for carol");
+	cr_assert_eq(quota_limit(&c, "dave", &lim, &r), EX_OK);
+	cr_assert_eq(lim, 1000, "not listed: the default");
+	th_write(c.quota_file, "alice 10k\nbob lots\n");
+	cr_assert_eq(quota_limit(&c, "alice", &lim, &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, "quota:2: bad size"), "%s", r.reason);
+	th_write(c.quota_file, "alice\n");
+	cr_assert_eq(quota_limit(&c, "alice", &lim, &r), EX_CONFIG);
+	cr_assert(strstr(r.reason, ":1: expected: user size"), "%s", r.reason);
+}
+
+Test(quota, a_warning_is_due_once_per_crossing)
+{
+	struct config c;
+	struct result r;
+	cfg_defaults(&c);
+	snprintf(c.quota_warning, sizeof c.quota_warning, "80 95");
+	cr_assert_eq(quota_check_config(&c, &r), EX_OK);
+	cr_assert_eq(quota_crossed(&c, 1000, 700, 799), 0);
+	cr_assert_eq(quota_crossed(&c, 1000, 799, 800), 80, "exactly 80% crosses 80");
+	cr_assert_eq(quota_crossed(&c, 1000, 800, 900), 0, "already above: no second warning");
+	cr_assert_eq(quota_crossed(&c, 1000, 900, 960), 95);
+	cr_assert_eq(quota_crossed(&c, 1000, 100, 990), 95, "both crossed at once: the higher");
+	cr_assert_eq(quota_crossed(&c, 0, 100, 990), 0, "no limit, no warning");
+	snprintf(c.quota_warning, sizeof c.quota_warning, "80 banana");
+	cr_assert_eq(quota_check_config(&c, &r), EX_CONFIG);
+	snprintf(c.quota_warning, sizeof c.quota_warning, "80%%,101");
+	cr_assert_eq(quota_check_config(&c, &r), EX_CONFIG);
+	snprintf(c.quota_scope, sizeof c.quota_scope, "mars");
+	snprintf(c.quota_warning, sizeof c.quota_warning, "90");
+	cr_assert_eq(quota_check_config(&c, &r), EX_CONFIG);
+}
+
+Test(quota, warning_text_built_in_and_from_a_template, .fini = th_cleanup)
+{
+	struct config c;
+	cfg_defaults(&c);
+	char *m = quota_warning_message(&c, "alice", "host.example", 80, 800, 1000);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m, "From: Mail Delivery System <MAILER-DAEMON@host.example>\n"), "%s", m);
+	cr_assert(strstr(m, "Auto-Submitted: auto-generated\n"));
+	cr_assert(strstr(m, "\n\nYour mailbox is 80% full: 800 of 1000 bytes."), "%s", m);
+	free(m);
+	snprintf(c.quota_warning_file, sizeof c.quota_warning_file, "%s/warn", th_tmpdir());
+	th_write(c.quota_warning_file, "Subject: %u: %p%% full\n\n%s/%l\n");
+	m = quota_warning_message(&c, "bob", "h", 95, 950, 1000);
+	cr_assert_not_null(m);
+	cr_assert(strstr(m, "\nSubject: bob: 95% full\n\n950/1000\n"), "%s", m);
+	free(m);
+}
