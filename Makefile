@@ -122,10 +122,10 @@ $(BUILD)/tests/unit/only-lmtp: $(LMTP_UNIT_OBJS) $(OBJ)/mda/lmtp_proto.o $(OBJ)/
 unit-lmtp: $(BUILD)/tests/unit/only-lmtp
 	$(BUILD)/tests/unit/only-lmtp $(CRITERION_FLAGS)
 
-# unit-expand: the expansion engine's tests link only mda/expand.o and the libraries it uses,
+# unit-expand: the expansion engine's tests link only mda/expand*.o and the libraries they use,
 # so they run while the rest of mda/ is being written.
 EXPAND_UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_mda_expand*.c)) $(OBJ)/tests/unit/helpers.o
-$(BUILD)/tests/unit/only-expand: $(EXPAND_UNIT_OBJS) $(OBJ)/mda/expand.o $(foreach m,aliases forward mbox common,$(call lib_file,$(m)))
+$(BUILD)/tests/unit/only-expand: $(EXPAND_UNIT_OBJS) $(OBJ)/mda/expand.o $(OBJ)/mda/expand_list.o $(foreach m,aliases forward mbox common,$(call lib_file,$(m)))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CRITERION_LIBS)
 .PHONY: unit-expand

@@ -15,6 +15,7 @@
 #include "common/intern.h"
 #include "common/log.h"
 #include "forward/forward.h"
+#include "mda/expand_int.h"
 
 #define EXPAND_DEPTH_HARD_MAX 100      /* whatever expansion_depth says, the C stack is finite */
 #define EXPAND_MAX_STEPS      100000   /* names visited per recipient: alias bombs stop here */
@@ -28,69 +29,6 @@ struct expander {
 	struct stat db_id;            /* the file db was opened from */
 	char hostname[256];
 };
-
-/* ---- The store of one action list: its strings and users, each kept once ---- */
-
-struct action_store {
-	struct arena arena;
-	struct ptab users;           /* struct action_user in the arena */
-};
-
-static uint64_t user_hash(const struct action_user *u)
-{
-	return intern_hash(u->name) ^ u->uid;
-}
-
-static uint64_t user_item_hash(const void *ctx, uintptr_t item)
-{
-	(void)ctx;
-	return user_hash((const struct action_user *)item);
-}
-
-static bool user_eq(const void *ctx, uintptr_t item, const void *key)
-{
-	(void)ctx;
-	const struct action_user *a = (const struct action_user *)item, *b = key;
-	return a->uid == b->uid && a->gid == b->gid && strcmp(a->name, b->name) == 0 &&
-	       strcmp(a->home, b->home) == 0 && strcmp(a->shell, b->shell) == 0;
-}
-
-static const struct ptab_ops user_ops = { user_item_hash, user_eq };
-
-/* The one copy of str in the store (NULL stays NULL); *oom set on allocation failure. */
-static const char *keep_str(struct action_store *s, const char *str, bool *oom)
-{
-	const char *p = NULL;
-	if (str && arena_intern(&s->arena, str, &p) < 0)
-		*oom = true;
-	return p;
-}
-
-/* The store's copy of u, or NULL on allocation failure. */
-static const struct action_user *keep_user(struct action_store *s, const struct user_info *u)
-{
-	struct action_user key = { u->name, u->home, u->shell, u->uid, u->gid }, *a;
-	uint64_t h = user_hash(&key);
-	bool oom = false;
-	if ((a = (struct action_user *)ptab_find(&s->users, h, &key, &user_ops, NULL)))
-		return a;
-	if (!(a = arena_alloc(&s->arena, sizeof *a)))
-		return NULL;
-	*a = (struct action_user){ keep_str(s, u->name, &oom), keep_str(s, u->home, &oom),
-				   keep_str(s, u->shell, &oom), u->uid, u->gid };
-	if (oom || ptab_add(&s->users, h, (uintptr_t)a, &user_ops, NULL) != 0)
-		return NULL;
-	return a;
-}
-
-static void store_free(struct action_store *s)
-{
-	if (!s)
-		return;
-	arena_free(&s->arena);
-	ptab_free(&s->users);
-	free(s);
-}
 
 /* ---- Names already expanded ---- */
 
@@ -134,10 +72,7 @@ struct xstate {
 	struct expander *ex;
 	const struct config *cfg;
 	const char *orig;
-	const char *orig_kept;        /* orig in the store */
-	struct action_list *out;
-	size_t out_cap, limit;
-	struct ptab seen;             /* indices (+1) of out->v: actions already emitted */
+	struct action_builder list;   /* the actions emitted so far */
 	struct arena done;            /* names already expanded in the same context */
 	unsigned long steps;
 	size_t text_held;             /* bytes of .forward/:include: text being expanded */
@@ -207,110 +142,22 @@ static bool on_stack(const struct xstate *st, enum frame_kind kind, const char *
 
 /* ---- Emitting actions ---- */
 
-/* What makes two actions the same destination: kind, target (a bounce's reason), user. */
-struct akey {
-	enum action_kind kind;
-	const char *text, *user;
-};
-
-static struct akey key_of(const struct action *a)
-{
-	return (struct akey){ a->kind, a->target ? a->target : a->status->reason, a->runas->name };
-}
-
-static uint64_t akey_hash(const struct akey *k)
-{
-	return (intern_hash(k->text) * 31 + intern_hash(k->user)) ^ (uint64_t)k->kind;
-}
-
-static uint64_t seen_hash(const void *ctx, uintptr_t item)
-{
-	const struct action_list *l = ctx;
-	struct akey k = key_of(&l->v[item - 1]);
-	return akey_hash(&k);
-}
-
-static bool seen_eq(const void *ctx, uintptr_t item, const void *key)
-{
-	const struct action_list *l = ctx;
-	const struct akey *b = key;
-	struct akey a = key_of(&l->v[item - 1]);
-	return a.kind == b->kind && strcmp(a.text, b->text) == 0 && strcmp(a.user, b->user) == 0;
-}
-
-static const struct ptab_ops seen_ops = { seen_hash, seen_eq };
-
-static const struct user_info no_user = { .home = "/" };
-
-static int grow_out(struct xstate *st)
-{
-	if (st->out->n < st->out_cap)
-		return 0;
-	size_t cap = st->out_cap ? st->out_cap * 2 : 8;
-	struct action *v = realloc(st->out->v, cap * sizeof *v);
-	if (!v)
-		return no_memory(st);
-	st->out->v = v;
-	st->out_cap = cap;
-	return 0;
-}
-
-/* Fills a with copies in the store; false on allocation failure. */
-static bool keep_action(struct xstate *st, const struct xctx *c, struct action *a, const char *target,
-			const char *recipient, const struct user_info *runas, const struct result *status)
-{
-	struct action_store *s = st->out->store;
-	char chain[EXPAND_CHAIN_MAX];
-	bool oom = false;
-	chain_text(st, NULL, chain, sizeof chain);
-	if (!(a->runas = keep_user(s, runas)))
-		return false;
-	/* A mailbox's target and recipient are its user's name; a forward's recipient is its target. */
-	a->target = !target ? NULL : strcmp(target, a->runas->name) == 0 ? a->runas->name : arena_strdup(&s->arena, target);
-	if (target && !a->target)
-		return false;
-	a->recipient = target && strcmp(recipient, target) == 0 ? a->target : keep_str(s, recipient, &oom);
-	a->orig_recipient = st->orig_kept;
-	a->extension = keep_str(s, c->ext, &oom);
-	a->sender = keep_str(s, c->sender, &oom);
-	a->chain = keep_str(s, chain, &oom);
-	if (status) {
-		struct action_status *as = arena_alloc(&s->arena, sizeof *as);
-		if (!as)
-			return false;
-		as->ex = status->ex;
-		snprintf(as->dsn, sizeof as->dsn, "%s", status->dsn);
-		as->reason = keep_str(s, status->reason, &oom);
-		a->status = as;
-	}
-	return !oom;
-}
-
 static int emit(struct xstate *st, const struct xctx *c, enum action_kind kind, const char *target,
 		const char *recipient, const struct user_info *runas, const struct result *status)
 {
-	if (!runas)
-		runas = &no_user;
-	struct akey k = { kind, target ? target : status->reason, runas->name };
-	uint64_t h = akey_hash(&k);
-	if (ptab_find(&st->seen, h, &k, &seen_ops, st->out))
+	char chain[EXPAND_CHAIN_MAX], what[96];
+	chain_text(st, NULL, chain, sizeof chain);
+	struct action_spec spec = { kind, target, recipient, c->ext, c->sender, chain, runas, status };
+	switch (action_list_add(&st->list, &spec)) {
+	case ACTION_ADDED:
+	case ACTION_DUPLICATE:
 		return 0;
-	if (st->out->n >= st->limit) {
-		char what[96];
-		snprintf(what, sizeof what, "more than %zu destinations (expansion_limit)", st->limit);
+	case ACTION_FULL:
+		snprintf(what, sizeof what, "more than %zu destinations (expansion_limit)", st->list.limit);
 		return fail(st, EX_UNAVAILABLE, "5.5.3", what, NULL);
+	default:
+		return no_memory(st);
 	}
-	if (grow_out(st) != 0)
-		return -1;
-	struct action *a = &st->out->v[st->out->n];
-	memset(a, 0, sizeof *a);
-	a->kind = kind;
-	if (!keep_action(st, c, a, target, recipient, runas, status))
-		return no_memory(st);
-	st->out->n++;
-	if (ptab_add(&st->seen, h, st->out->n, &seen_ops, st->out) != 0)
-		return no_memory(st);
-	return 0;
 }
 
 static int bounce(struct xstate *st, const struct xctx *c, int ex, const char *dsn, const char *fmt,
@@ -799,31 +646,6 @@ void expand_free(struct expander *ex)
 	free(ex);
 }
 
-size_t expand_limit(const struct config *cfg)
-{
-	int n = cfg->expansion_limit;
-	return n <= 0 || n > EXPAND_LIMIT_HARD_MAX ? EXPAND_LIMIT_HARD_MAX : (size_t)n;
-}
-
-const char *action_chain(const struct action *a, char *buf, size_t size)
-{
-	const char *chain = a->chain ? a->chain : a->recipient ? a->recipient : "";
-	if (a->target)
-		snprintf(buf, size, "%s -> %s", chain, a->target);
-	else
-		snprintf(buf, size, "%s", chain);
-	return buf;
-}
-
-void action_list_free(struct action_list *l)
-{
-	store_free(l->store);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-	l->store = NULL;
-}
-
 /* The local part of rcpt (the domain dropped), or NULL when there is none. */
 static const char *local_part(const char *rcpt, char *buf, size_t cap)
 {
@@ -840,7 +662,6 @@ static void state_free(struct xstate *st)
 {
 	while (st->depth > 0)
 		pop(st);
-	ptab_free(&st->seen);
 	arena_free(&st->done);
 }
 
@@ -848,31 +669,20 @@ static struct xstate *state_new(struct expander *ex, const char *rcpt, struct ac
 				struct result *r)
 {
 	struct xstate *st = calloc(1, sizeof *st);
-	bool oom = false;
-	if (!st || !(out->store = calloc(1, sizeof *out->store)) ||
-	    !(st->orig_kept = keep_str(out->store, rcpt, &oom))) {
+	if (!st || action_list_begin(&st->list, out, rcpt, expand_limit(ex->cfg)) != 0) {
+		if (st)
+			action_list_end(&st->list, false);
 		free(st);
 		return NULL;
 	}
 	st->ex = ex;
 	st->cfg = ex->cfg;
 	st->orig = rcpt;
-	st->out = out;
 	st->r = r;
-	st->limit = expand_limit(ex->cfg);
 	st->max_depth = ex->cfg->expansion_depth < 1 ? 1 : ex->cfg->expansion_depth;
 	if (st->max_depth > EXPAND_DEPTH_HARD_MAX)
 		st->max_depth = EXPAND_DEPTH_HARD_MAX;
 	return st;
-}
-
-/* Gives back what the doubling of the vector left unused: a big list is kept for the whole
- * LMTP transaction. */
-static void shrink(struct action_list *out)
-{
-	struct action *v = out->n ? realloc(out->v, out->n * sizeof *v) : NULL;
-	if (v)
-		out->v = v;
 }
 
 int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *out, struct result *r)
@@ -885,24 +695,21 @@ int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *
 		return res_set(r, EX_NOUSER, "5.1.3", "bad recipient address: %.100s", rcpt);
 	if (refresh_db(ex, r) != EX_OK)
 		return r->ex;
-	if (!(st = state_new(ex, rcpt, out, r))) {
-		action_list_free(out);
+	if (!(st = state_new(ex, rcpt, out, r)))
 		return res_errno(r, ENOMEM, false, "expansion");
-	}
 	privs_none(&none, "not from a trusted source");
 	struct xctx top = { .privs = &none, .readas = &none, .recipient = local };
 	int rc = expand_local(st, local, &top, true);
 	if (rc == 0 && out->n == 0)
 		rc = bounce(st, &top, EX_NOUSER, "5.1.1", "%s expands to no recipients", rcpt);
+	action_list_end(&st->list, rc == 0);
 	state_free(st);
 	free(st);
 	if (rc != 0) {
-		action_list_free(out);
 		if (r->ex == EX_OK)
 			res_set(r, EX_SOFTWARE, "4.3.0", "expansion failed");
 		return r->ex;
 	}
-	shrink(out);
 	*r = res_ok("%s: %zu actions", rcpt, out->n);
 	return EX_OK;
 }

@@ -655,6 +655,23 @@ Test(expand, alias_include_is_read_as_default_privs_when_root_owns_the_db)
 	cr_assert_eq(count(ACT_MAILBOX), 2);
 }
 
+Test(expand, without_an_unprivileged_default_privs_root_reads_no_include)
+{
+	char list[1200], text[1400];
+	if (!root())
+		cr_skip_test("the database is root-owned only when the tests run as root");
+	snprintf(list, sizeof list, "%s/list", dir);
+	th_write(list, "alice\n");
+	snprintf(text, sizeof text, "lst: :include:%s\n", list);
+	aliases(text);
+	snprintf(cfg.default_privs, sizeof cfg.default_privs, "no-such-user");
+	expand_ok("lst");
+	const struct action *b = find(ACT_BOUNCE, NULL);
+	cr_assert_str_eq(b->status->dsn, "4.3.5", "the administrator's to fix: %s", b->status->reason);
+	cr_assert(strstr(b->status->reason, "default_privs") != NULL, "%s", b->status->reason);
+	cr_assert_eq(count(ACT_MAILBOX), 0);
+}
+
 Test(expand, nested_include_is_read_as_the_including_files_owner)
 {
 	char outer[1200], inner[1200], text[1400];
