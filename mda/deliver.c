@@ -81,9 +81,9 @@ int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_lis
 	if (ctx->held + actions->n > limit) {
 		size_t n = actions->n;
 		action_list_free(actions);
-		return res_set(r, EX_TEMPFAIL, "4.5.3", "%zu destinations, with the %zu of the recipients before "
-			       "it over expansion_limit %zu for one message; send it in another transaction", n,
-			       ctx->held, limit);
+		return res_set(r, EX_TEMPFAIL, "4.5.3", "%zu destinations, which with the %zu of the recipients "
+			       "before it exceed expansion_limit %zu for one message; send it in another transaction",
+			       n, ctx->held, limit);
 	}
 	ctx->held += actions->n;
 	return EX_OK;
