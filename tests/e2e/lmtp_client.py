@@ -127,7 +127,7 @@ def scenario_smtplib(n_messages="3"):
     code, caps = c.ehlo("client.test")  # LMTP.ehlo sends LHLO
     if code != 250:
         fail("LHLO gave %d" % code)
-    for word in (b"PIPELINING", b"ENHANCEDSTATUSCODES", b"8BITMIME", b"SIZE"):
+    for word in (b"PIPELINING", b"ENHANCEDSTATUSCODES", b"8BITMIME", b"SMTPUTF8", b"DSN", b"SIZE"):
         if word not in caps:
             fail("capability %s missing from %r" % (word, caps))
     rcpts = ["alice@test.example", "bob", "nosuchuser", "carol"]
@@ -157,7 +157,8 @@ def scenario_smtplib(n_messages="3"):
 def scenario_transcript():
     """The exact reply lines of one transaction, per-recipient after DATA, in RCPT order."""
     c, caps = hello()
-    want_caps = ["250-", "250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250 SIZE"]
+    want_caps = ["250-", "250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-SMTPUTF8",
+                 "250-DSN", "250 SIZE"]
     for w, got in zip(want_caps, caps):
         if not got.startswith(w):
             fail("capabilities %r" % caps)

@@ -112,6 +112,7 @@ static int fake_deliver(void *ctx, const struct envelope *env, const char *addr,
 			struct result *r)
 {
 	struct fake *f = ctx;
+	(void)orcpt;
 	FUZZ_CHECK(handle != NULL);
 	FUZZ_CHECK(f->spool_open);
 	FUZZ_CHECK(memchr(env->sender, '\0', sizeof env->sender) != NULL);
