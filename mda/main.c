@@ -33,7 +33,8 @@ static const char help_text[] =
 	"  -L address       listen for LMTP: unix:PATH, inet:HOST:PORT or systemd\n"
 	"  -h, --help       this text;  -V, --version  the version\n"
 	"Exit status: 0 delivered, 75 try again later (everything an administrator can fix),\n"
-	"67 unknown user, 65 bad data or loop, 69 a command failed, 77 refused by policy.\n"
+	"67 unknown user, 65 bad data or loop, 69 a command failed or too many destinations,\n"
+	"73 mailbox full, 77 refused by policy.\n"
 	"See mda(8) and mda.conf(5).\n";
 
 struct main_opts {
