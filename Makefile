@@ -38,7 +38,7 @@ ifeq ($(SAN),fuzz)
 CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-MODULES  = common mbox aliases forward mda mailcmd
+MODULES  = common mbox aliases forward mda mailcmd sieve
 # Library dependencies of each module, in link order.
 DEPS_common  = common
 DEPS_mbox    = mbox common
@@ -46,15 +46,16 @@ DEPS_aliases = aliases mbox common
 DEPS_forward = forward common
 DEPS_mda     = mda aliases forward mbox common
 DEPS_mailcmd = mailcmd mbox common
+DEPS_sieve   = sieve mbox common
 
 # Files holding a program's main() are not part of the module's library.
-MAINS = mda/main.c aliases/newaliases.c mailcmd/main.c
+MAINS = mda/main.c aliases/newaliases.c mailcmd/main.c sieve/sievec.c sieve/sieve_test.c
 lib_srcs = $(filter-out $(MAINS),$(wildcard $(1)/*.c))
 lib_objs = $(patsubst %.c,$(OBJ)/%.o,$(call lib_srcs,$(1)))
 lib_file = $(BUILD)/lib$(1).a
 libs_for = $(foreach m,$(DEPS_$(1)),$(call lib_file,$(m)))
 
-PROGRAMS = $(BUILD)/mda $(BUILD)/newaliases $(BUILD)/mail
+PROGRAMS = $(BUILD)/mda $(BUILD)/newaliases $(BUILD)/mail $(BUILD)/mda-sievec $(BUILD)/mda-sieve-test
 
 .PHONY: all test check-asan install uninstall clean bench torture fuzz unit e2e
 all: $(PROGRAMS)
@@ -93,14 +94,18 @@ $(BUILD)/newaliases: $(OBJ)/aliases/newaliases.o $(call libs_for,aliases)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/mail: $(OBJ)/mailcmd/main.o $(call libs_for,mailcmd)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/mda-sievec: $(OBJ)/sieve/sievec.o $(call libs_for,sieve)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/mda-sieve-test: $(OBJ)/sieve/sieve_test.o $(call libs_for,sieve)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests: tests/unit/test_MODULE*.c. `make test` links them all into one Criterion binary so
 # there is one summary; unit-MODULE builds only that module's tests (handy while others are mid-edit).
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_OBJS = $(patsubst %.c,$(OBJ)/%.o,$(UNIT_SRCS)) $(OBJ)/tests/unit/helpers.o
-$(BUILD)/tests/unit/all: $(UNIT_OBJS) $(call libs_for,mailcmd) $(call libs_for,mda)
+$(BUILD)/tests/unit/all: $(UNIT_OBJS) $(call libs_for,mailcmd) $(call libs_for,mda) $(call libs_for,sieve)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(foreach m,mailcmd mda aliases forward mbox common,$(call lib_file,$(m))) $(LDLIBS) $(CRITERION_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(foreach m,mailcmd mda sieve aliases forward mbox common,$(call lib_file,$(m))) $(LDLIBS) $(CRITERION_LIBS)
 
 define module_unit
 $(BUILD)/tests/unit/only-$(1): $(patsubst %.c,$(OBJ)/%.o,$(wildcard tests/unit/test_$(1)*.c)) $(OBJ)/tests/unit/helpers.o $(call libs_for,$(1))
@@ -135,9 +140,9 @@ unit-expand: $(BUILD)/tests/unit/only-expand
 # The fuzz targets linked with tests/fuzz/replay.c instead of libFuzzer (any compiler): `make
 # test` replays each seed corpus and kept crash input through them (tests/e2e/fuzz_replay.sh).
 FUZZ_REPLAYS = $(patsubst tests/fuzz/%.c,$(BUILD)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-$(BUILD)/tests/fuzz/fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/replay.o $(call libs_for,mailcmd) $(call libs_for,mda)
+$(BUILD)/tests/fuzz/fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/replay.o $(call libs_for,mailcmd) $(call libs_for,mda) $(call libs_for,sieve)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(foreach m,mailcmd mda aliases forward mbox common,$(call lib_file,$(m))) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(foreach m,mailcmd mda sieve aliases forward mbox common,$(call lib_file,$(m))) $(LDLIBS)
 
 unit: $(BUILD)/tests/unit/all $(PROGRAMS)
 	BUILD=$(BUILD) $(BUILD)/tests/unit/all $(CRITERION_FLAGS)

@@ -1,0 +1,206 @@
+/* The message as tests see it: the header section read once with pread and split into
+ * fields (mbox/header.h), values unfolded and RFC 2047-decoded on first use, the body read
+ * only when a body test asks. */
+#include "sieve/internal.h"
+
+#include "mbox/header.h"
+#include "mbox/mbox.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct sv_hfield {
+	struct hdr_field f;
+	struct sv_hdrval val;
+	bool ready;
+};
+
+struct sv_msg {
+	const struct mbox_spool *sp;
+	struct sv_arena *arena;
+	const struct sieve_limits *lim;
+	char *head;
+	size_t head_len;
+	bool has_body;
+	struct sv_hfield *fields;
+	size_t nfields;
+	char *body;
+	size_t body_len;
+	bool body_read, body_failed;
+	struct sv_mime *mime;
+};
+
+struct sv_mime **sv_msg_mime(struct sv_msg *m)
+{
+	return &m->mime;
+}
+
+struct sv_arena *sv_msg_arena(struct sv_msg *m)
+{
+	return m->arena;
+}
+
+static bool read_at(int fd, char *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return true;
+}
+
+struct sv_msg *sv_msg_open(const struct mbox_spool *sp, const struct sieve_limits *lim, struct sv_arena *a)
+{
+	struct sv_msg *m = sv_alloc(a, sizeof *m);
+	if (!m)
+		return NULL;
+	m->sp = sp;
+	m->arena = a;
+	m->lim = lim;
+	size_t hs = sp && sp->header_size > 0 ? (size_t)sp->header_size : 0;
+	bool truncated = hs > lim->max_header_bytes;
+	if (truncated)
+		hs = lim->max_header_bytes;
+	m->head = sv_alloc(a, hs + 1);
+	if (!m->head || (hs && !read_at(sp->fd, m->head, hs, 0)))
+		return NULL;
+	if (truncated) {
+		/* keep whole lines only: a field cut in two would be a different field */
+		char *nl = memrchr(m->head, '\n', hs);
+		hs = nl ? (size_t)(nl - m->head) + 1 : 0;
+	}
+	m->head_len = hs;
+	m->has_body = sp && (sp->header_size < sp->size ||
+			     (hs >= 1 && m->head[hs - 1] == '\n' && (hs == 1 || m->head[hs - 2] == '\n')));
+	size_t pos = 0, n = 0, cap = 0;
+	struct hdr_field f;
+	while (hdr_next(m->head, m->head_len, &pos, &f)) {
+		if (f.name_len == 0)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 32;
+			struct sv_hfield *nf = sv_alloc(a, nc * sizeof *nf);
+			if (!nf)
+				return NULL;
+			if (n)
+				memcpy(nf, m->fields, n * sizeof *nf);
+			m->fields = nf;
+			cap = nc;
+		}
+		m->fields[n].f = f;
+		m->fields[n].ready = false;
+		n++;
+	}
+	m->nfields = n;
+	return m;
+}
+
+off_t sv_msg_size(const struct sv_msg *m)
+{
+	return m->sp ? m->sp->size : 0;
+}
+
+struct sv_val sv_msg_head(const struct sv_msg *m)
+{
+	struct sv_val v = { m->head, m->head_len };
+	return v;
+}
+
+bool sv_header_name_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > 998)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 32 || c >= 127 || c == ':')
+			return false;
+	}
+	return true;
+}
+
+/* Unfolded and decoded value of a field, made once. */
+static bool field_ready(struct sv_exec *x, struct sv_hfield *h)
+{
+	if (h->ready)
+		return true;
+	char *raw = hdr_unfold(h->f.value, h->f.value_len);
+	if (!raw)
+		return false;
+	size_t rlen = strlen(raw);
+	char *dec = hdr_decode_2047(raw, rlen);
+	struct sv_arena *a = x->msg->arena;
+	h->val.raw = sv_strndup(a, raw, rlen);
+	h->val.raw_len = rlen;
+	if (dec) {
+		h->val.s = sv_strndup(a, dec, strlen(dec));
+		h->val.len = strlen(dec);
+	}
+	free(raw);
+	free(dec);
+	if (!h->val.raw || !h->val.s)
+		return false;
+	h->ready = true;
+	return true;
+}
+
+const struct sv_hdrval *sv_msg_header(struct sv_exec *x, const char *name, size_t len, size_t *n)
+{
+	struct sv_msg *m = x->msg;
+	*n = 0;
+	size_t count = 0;
+	for (size_t i = 0; i < m->nfields; i++)
+		if (m->fields[i].f.name_len == len && strncasecmp(m->fields[i].f.name, name, len) == 0)
+			count++;
+	if (!sv_step(x, 1 + m->nfields / 32, 0) || count == 0)
+		return NULL;
+	struct sv_hdrval *out = sv_alloc(x->scratch, count * sizeof *out);
+	if (!out) {
+		sv_fail(x, 0, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < m->nfields; i++) {
+		struct sv_hfield *h = &m->fields[i];
+		if (h->f.name_len != len || strncasecmp(h->f.name, name, len) != 0)
+			continue;
+		if (!field_ready(x, h)) {
+			sv_fail(x, 0, "out of memory decoding a header");
+			return NULL;
+		}
+		out[(*n)++] = h->val;
+	}
+	return out;
+}
+
+bool sv_msg_body(struct sv_exec *x, struct sv_val *out)
+{
+	struct sv_msg *m = x->msg;
+	if (!m->has_body)
+		return false;
+	if (!m->body_read) {
+		m->body_read = true;
+		size_t len = (size_t)(m->sp->size - m->sp->header_size);
+		if (len > m->lim->max_body_bytes)
+			len = m->lim->max_body_bytes;
+		m->body = sv_alloc(m->arena, len + 1);
+		if (!m->body || (len && !read_at(m->sp->fd, m->body, len, m->sp->header_size))) {
+			m->body_failed = true;
+		} else {
+			m->body_len = len;
+		}
+	}
+	if (m->body_failed) {
+		sv_fail(x, 0, "cannot read the message body");
+		return false;
+	}
+	out->s = m->body;
+	out->len = m->body_len;
+	return true;
+}

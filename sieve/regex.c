@@ -1,0 +1,100 @@
+/* The :regex match type (draft-ietf-sieve-regex) on PCRE2: i;octet matches bytes,
+ * i;ascii-casemap matches case-insensitively in UTF mode (invalid UTF-8 in a message is
+ * tolerated); every match runs under match, depth and heap limits. */
+#include "sieve/internal.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sv_regex {
+	pcre2_code *code;
+	pcre2_match_data *md;
+	pcre2_match_context *mc;
+};
+
+/* Patterns longer than this are refused: PCRE2's compile time grows with them. */
+#define SV_REGEX_MAX 4096
+
+struct sv_regex *sv_regex_compile(const char *pat, size_t len, int cmp, char *err, size_t errsize)
+{
+	uint32_t opts = 0;
+	if (len > SV_REGEX_MAX) {
+		snprintf(err, errsize, "pattern longer than %d bytes", SV_REGEX_MAX);
+		return NULL;
+	}
+	if (cmp == CMP_CASEMAP)
+		opts = PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+	/* POSIX extended syntax is what the draft names; PCRE2 is a superset of it, and the
+	 * match itself is anchored by the pattern only (as regexec is). */
+	int code;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, opts, &code, &off, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[160];
+		pcre2_get_error_message(code, msg, sizeof msg);
+		snprintf(err, errsize, "%s at offset %zu", (const char *)msg, (size_t)off);
+		return NULL;
+	}
+	struct sv_regex *rx = calloc(1, sizeof *rx);
+	if (!rx) {
+		pcre2_code_free(re);
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	rx->code = re;
+	/* JIT where the platform has it: the limits below still bound it (match limit), and its
+	 * own stack is bounded. */
+	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	rx->md = pcre2_match_data_create_from_pattern(re, NULL);
+	rx->mc = pcre2_match_context_create(NULL);
+	if (!rx->md || !rx->mc) {
+		sv_regex_free(rx);
+		snprintf(err, errsize, "out of memory");
+		return NULL;
+	}
+	return rx;
+}
+
+void sv_regex_free(struct sv_regex *rx)
+{
+	if (!rx)
+		return;
+	pcre2_match_data_free(rx->md);
+	pcre2_match_context_free(rx->mc);
+	pcre2_code_free(rx->code);
+	free(rx);
+}
+
+int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct sieve_limits *lim, size_t *caps,
+		   unsigned *ncaps, unsigned maxcaps, const char **why)
+{
+	pcre2_set_match_limit(rx->mc, lim->regex_match_limit);
+	pcre2_set_depth_limit(rx->mc, lim->regex_depth_limit);
+	pcre2_set_heap_limit(rx->mc, lim->regex_heap_limit_kb);
+	int rc = pcre2_match(rx->code, (PCRE2_SPTR)s, len, 0, 0, rx->md, rx->mc);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0) {
+		if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+		    rc == PCRE2_ERROR_JIT_STACKLIMIT)
+			*why = "regular expression match limit reached";
+		else
+			*why = "regular expression match failed";
+		return -1;
+	}
+	if (caps && ncaps) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rx->md);
+		uint32_t pairs = pcre2_get_ovector_count(rx->md);
+		unsigned n = 0;
+		for (uint32_t i = 0; i < pairs && n < maxcaps; i++, n++) {
+			bool unset = ov[2 * i] == PCRE2_UNSET || (int)i >= rc;
+			caps[2 * n] = unset ? 0 : ov[2 * i];
+			caps[2 * n + 1] = unset ? 0 : ov[2 * i + 1];
+		}
+		*ncaps = n;
+	}
+	return 1;
+}
