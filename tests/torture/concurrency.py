@@ -5,6 +5,13 @@ SAVED, deleting it and quitting. With PF_PORT/PF_LOG/PF_COUNT, PF_COUNT of the m
 through a throwaway Postfix whose local(8) appends to the same mailbox under its own
 dotlock + fcntl locking. READER_PREFIX (env, space separated) runs the `mail` session as the
 mailbox owner. Writes OUT/ok.ids and OUT/maybe.ids.
+
+Every reader session is checked: it must exit 0 having seen at least the messages that must be
+in the mailbox when it started (deliveries confirmed by then, minus the one message each earlier
+session deleted). The one empty view that is right is the one where that floor is 0: before the
+first delivery has created the mailbox or finished its append (the reader starts first), or
+once the reader has deleted everything delivered so far; mail(1) then says "0 messages" and
+exits 1. Any other exit status, a signal, or fewer messages than the floor fails the run.
 usage: concurrency.py MDA MAIL CONF SOCKET USER TOTAL SAVED OUT [PF_PORT PF_LOG PF_COUNT]"""
 import collections
 import os
@@ -26,8 +33,10 @@ reader_prefix = os.environ.get("READER_PREFIX", "").split()
 os.makedirs(out, exist_ok=True)
 lock = threading.Lock()
 ok, maybe, errors = [], [], []
-reader_runs = [0, 0]
+reader = {"runs": 0, "deleted": 0, "empty": 0}
 reader_errs = collections.Counter()
+reader_fail = []
+BANNER = re.compile(rb'^"[^"\n]*": (\d+) messages?\b', re.M)
 
 
 def stdin_writer(k, ids):
@@ -138,15 +147,50 @@ done = threading.Event()
 pf_deferrals = []
 
 
-def reader():
+def reader_seen(p):
+    """Messages the session says the mailbox holds (its banner, or "No mail"), None if neither."""
+    m = BANNER.search(p.stdout)
+    if m:
+        return int(m.group(1))
+    return 0 if p.stdout.startswith(b"No mail for ") else None
+
+
+def reader_said(p):
+    """The session's banner line and its last line, for the report."""
+    lines = p.stdout.decode(errors="replace").strip().splitlines() or ["(no output)"]
+    banner = [ln for ln in lines if BANNER.match(ln.encode(errors="replace"))]
+    return " ... ".join(dict.fromkeys(banner[:1] + lines[-1:]))[:300]
+
+
+def reader_check(p, floor):
+    """None when the session did what it should, else why not."""
+    seen = reader_seen(p)
+    if b'" complete\n' in p.stdout:
+        reader["deleted"] += 1   # quit rewrote the file without message 1 (even if wrongly)
+    if p.returncode == 0 and seen is not None and seen >= max(floor, 1):
+        return None
+    if p.returncode == 1 and seen == 0 and floor == 0:
+        reader["empty"] += 1     # nothing delivered and not yet deleted: empty is right
+        return None
+    how = "signal %d" % -p.returncode if p.returncode < 0 else "exit %d" % p.returncode
+    return "%s, saw %s messages, at least %d there" % (how, "?" if seen is None else seen, floor)
+
+
+def reader_loop():
+    path = os.path.join(os.path.dirname(conf), "spool", user)
     while not done.is_set():
-        p = subprocess.run(reader_prefix + [mail, "-C", conf, "-f", os.path.join(os.path.dirname(conf), "spool", user)],
+        with lock:
+            # Confirmed deliveries are in the file. The reader may delete one before its
+            # confirmation is counted (local(8)'s status= line is read later): hence max.
+            floor = max(0, len(ok) - reader["deleted"])
+        p = subprocess.run(reader_prefix + [mail, "-C", conf, "-f", path],
                            input=("s 1 %s\nd 1\nq\n" % saved).encode(), stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, cwd=os.path.dirname(saved))
-        reader_runs[0] += 1
-        if p.returncode != 0:
-            reader_runs[1] += 1
-            reader_errs["exit %d: %s" % (p.returncode, p.stdout.decode(errors="replace").strip()[-300:])] += 1
+        reader["runs"] += 1
+        why = reader_check(p, floor)
+        if why:
+            reader_fail.append(why)
+            reader_errs["%s: %s" % (why, reader_said(p))] += 1
         time.sleep(random.uniform(0, 0.05))
 
 
@@ -158,7 +202,7 @@ for k in range(8):
 if pf_count:
     threads.append(threading.Thread(target=postfix_writer, args=(["p%d" % i for i in range(pf_count)],)))
 start = time.monotonic()
-rt = threading.Thread(target=reader)
+rt = threading.Thread(target=reader_loop)
 rt.start()
 for t in threads:
     t.start()
@@ -168,10 +212,15 @@ done.set()
 rt.join()
 open(out + "/ok.ids", "w").write("\n".join(ok) + "\n")
 open(out + "/maybe.ids", "w").write("\n".join(maybe) + "\n")
-print("  messages=%d (postfix local: %d, deferred and retried: %d) ok=%d failed=%d reader_sessions=%d reader_nonzero_exits=%d seconds=%.0f" %
-      (total, pf_count, len(pf_deferrals), len(ok), len(maybe), reader_runs[0], reader_runs[1], time.monotonic() - start))
+print("  messages=%d (postfix local: %d, deferred and retried: %d) ok=%d failed=%d seconds=%.0f" %
+      (total, pf_count, len(pf_deferrals), len(ok), len(maybe), time.monotonic() - start))
+print("  reader sessions=%d deleted=%d empty_with_none_owed=%d failed=%d" %
+      (reader["runs"], reader["deleted"], reader["empty"], len(reader_fail)))
 for e, n in reader_errs.most_common(5):
-    print("  mail session exit != 0 (%d times): %s" % (n, e))
+    print("  mail session failed (%d times): %s" % (n, e))
+if reader["deleted"] == 0:
+    reader_fail.append("no reader session deleted a message: the reader was not exercised")
+    print("  " + reader_fail[-1])
 for e in errors[:5]:
     print("  " + e)
-sys.exit(1 if errors else 0)
+sys.exit(1 if errors or reader_fail else 0)

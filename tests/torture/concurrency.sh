@@ -47,7 +47,7 @@ for i in $(seq 50); do [ -S "$W/lmtp.sock" ] && break; sleep 0.1; done
 [ -S "$W/lmtp.sock" ] || fail "mda -L did not create its socket: $(tail -3 "$T/daemon.log")"
 note "$total messages, 4 stdin + 4 LMTP writers ($pf_count through Postfix), one mail session looping s 1 / d 1 / q"
 python3 "$HERE/concurrency.py" "$MDA" "$MAIL" "$W/mda.conf" "$W/lmtp.sock" "$user" "$total" "$saved" "$T/out" "${pfargs[@]}" ||
-	fail "some deliveries failed (see above)"
+	fail "some deliveries or reader sessions failed (see above)"
 out=$(python3 "$HERE/mbox_check.py" --ok "$T/out/ok.ids" --maybe "$T/out/maybe.ids" "$W/spool/$user" "$saved") ||
 	fail "mailbox + saved check: $out"
 echo "  $out"

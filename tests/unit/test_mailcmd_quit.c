@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mailcmd/session.h"
@@ -165,4 +168,73 @@ Test(mailcmd_quit, read_mail_goes_to_the_end_of_mbox_with_append)
 	cr_expect(!strncmp(mbox, old_mbox, strlen(old_mbox)), "old messages moved:\n%s", mbox);
 	cr_expect(older < one && one < four, "order wrong:\n%s", mbox);
 	free(mbox);
+}
+
+/* The deliverer of the race test below: locks the mailbox as mda does (no dotlock: mail -f
+ * takes none either, so only fcntl orders the two) until *stop, appending a message on every
+ * 8th lock and leaving the lock free for a moment after each. It does not wait for the lock
+ * (timeout 0) but tries again at once: its opens then fall anywhere in a quit's locked
+ * section, its rename included; "locked" (4.2.1) is only busy. Writes "delivered refused". */
+static void race_deliverer(const char *path, volatile int *stop, int fd)
+{
+	int delivered = 0, refused = 0;
+	for (int i = 0; !*stop; i++) {
+		struct mbox_lock lk;
+		struct result r = { 0 };
+		char msg[128];
+		if (mbox_lock(path, MBOX_LOCK_WRITE | MBOX_LOCK_NODOTLOCK, NULL, 0, &lk, &r) != EX_OK) {
+			if (strcmp(r.dsn, "4.2.1") != 0 && refused++ == 0)
+				fprintf(stderr, "delivery refused: %s\n", r.reason);
+			continue;
+		}
+		int n = snprintf(msg, sizeof msg, "From r@x Fri Sep 29 04:03:15 2023\nSubject: race %d\n\nbody\n\n", i);
+		if (i % 8 == 0 && mbox_append_raw(&lk, msg, (size_t)n, false, &r) == EX_OK)
+			delivered++;
+		mbox_unlock(&lk);
+		nanosleep(&(struct timespec){ 0, 20000 }, NULL);
+	}
+	dprintf(fd, "%d %d\n", delivered, refused);
+}
+
+/* The torture's mix in two processes: deliveries while sessions delete message 1 and quit,
+ * each quit renaming its rewrite over the mailbox. A delivery that opened the old file just
+ * before a rename must go on with the new one: never refused as "replaced while being
+ * opened" (a deferral for an ordinary rewrite), never written into the old file. */
+Test(mailcmd_quit, deliveries_racing_with_quits_rename_are_not_refused, .timeout = 60)
+{
+	const char *path = th_path(cfg.spool_dir, "alice");
+	int pfd[2], delivered = -1, refused = -1, quits = 0;
+	volatile int *stop = mmap(NULL, sizeof *stop, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(stop, MAP_FAILED);
+	*stop = 0;
+	mail_sess_close(&s, false);
+	cr_assert_eq(pipe(pfd), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		race_deliverer(path, stop, pfd[1]);
+		_exit(0);
+	}
+	close(pfd[1]);
+	while (quits < 100) {
+		cr_assert_eq(mail_sess_open(&s, path, false), 0);
+		bool drops = s.n >= 2;
+		if (drops)
+			s.msgs[0].flags |= MAIL_M_DELETED;
+		cr_assert_eq(mail_sess_close(&s, true), 0, "quit failed");
+		quits += drops;
+	}
+	*stop = 1;
+	FILE *fp = fdopen(pfd[0], "r");
+	cr_assert(fp && fscanf(fp, "%d %d", &delivered, &refused) == 2);
+	fclose(fp);
+	waitpid(pid, NULL, 0);
+	cr_expect_eq(refused, 0, "%d of the deliverer's locks were refused during %d quits", refused, quits);
+	struct mbox_index idx;
+	struct result r = { 0 };
+	cr_assert_eq(mbox_index_open(path, &idx, &r), EX_OK);
+	cr_expect_eq(idx.count, 4 + (size_t)delivered - (size_t)quits, "%zu messages, want 4 + %d delivered - %d deleted",
+		     idx.count, delivered, quits);
+	mbox_index_close(&idx);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "mbox/mbox.h"
@@ -231,6 +232,45 @@ Test(mbox_index, empty_and_missing_files)
 	cr_assert_eq(mbox_index_open(dir, &idx, &r), EX_NOINPUT, "a directory is not a mailbox");
 	idx = index_of("", 0);
 	cr_assert_eq(idx.count, 0);
+	mbox_index_close(&idx);
+}
+
+/* Writes data to path and records an append of [p, f) in progress, as mda does before writing. */
+static void unfinished_append(const char *path, const char *data, size_t p, size_t f)
+{
+	char j[64];
+	th_write(path, data);
+	snprintf(j, sizeof j, "%zu %zu %d", p, f, 1);
+	cr_assert_eq(setxattr(path, "user.mda.append", j, strlen(j), 0), 0, "user xattrs needed");
+}
+
+/* A reader takes no lock: what a live appender has written so far is left out, and nothing
+ * else. The mailbox reads as empty only when nothing was in it before that append (the
+ * first delivery creating it, as at the start of the torture's concurrency part); a
+ * journal whose append finished (size >= F) hides nothing. */
+Test(mbox_index, an_unfinished_append_hides_only_its_own_bytes)
+{
+	static const char two[] = "From a Fri Sep 29 04:03:49 2017\nS: 1\n\nx\n\n"
+				  "From b Fri Sep 29 04:03:50 2017\nS: 2\n\ny\n\n";
+	static const char torn[] = "From c Fri Sep 29 04:03:51 2017\nS: 3\n\nhalf of";
+	const char *dir = th_tmpdir(), *path = th_path(dir, "box");
+	char data[sizeof two + sizeof torn];
+	size_t p = sizeof two - 1, s = p + sizeof torn - 1;
+	struct mbox_index idx;
+	struct result r;
+	snprintf(data, sizeof data, "%s%s", two, torn);
+	unfinished_append(path, data, p, s + 100);
+	cr_assert_eq(mbox_index_open(path, &idx, &r), EX_OK, "%s", r.reason);
+	cr_expect_eq(idx.count, 2);
+	cr_expect_eq(idx.size, (off_t)p);
+	mbox_index_close(&idx);
+	unfinished_append(path, torn, 0, sizeof torn + 99);       /* the first delivery */
+	cr_assert_eq(mbox_index_open(path, &idx, &r), EX_OK, "%s", r.reason);
+	cr_expect_eq(idx.count, 0);
+	mbox_index_close(&idx);
+	unfinished_append(path, data, p, s);                      /* finished, journal not yet gone */
+	cr_assert_eq(mbox_index_open(path, &idx, &r), EX_OK, "%s", r.reason);
+	cr_expect_eq(idx.count, 3);
 	mbox_index_close(&idx);
 }
 
