@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-enum key_type { K_STR, K_INT, K_SIZE, K_BOOL, K_QUOTING, K_MODE, K_BARE_LF };
+enum key_type { K_STR, K_INT, K_SIZE, K_BOOL, K_QUOTING, K_MODE, K_BARE_LF, K_EXPANSION };
 
 struct key {
 	const char *name;
@@ -45,6 +45,7 @@ static const struct key keys[] = {
 	INT(command_timeout, "300"),
 	INT(expansion_depth, "20"),
 	INT(expansion_limit, "50000"),
+	{ "expansion", K_EXPANSION, offsetof(struct config, expansion), 0, "auto" },
 	SIZE(message_size_limit, "51200000"),
 	INT(lmtp_max_connections, "100"),
 	INT(lmtp_idle_timeout, "300"),
@@ -66,6 +67,9 @@ static const struct key keys[] = {
 	BOOL(fsync, "yes"),
 	{ "mbox_quoting", K_QUOTING, offsetof(struct config, mbox_quoting), 0, "mboxrd" },
 };
+
+/* Indexed by enum cfg_expansion. */
+static const char *const expansion_names[] = { "auto", "mda", "mta" };
 
 static const struct key *find_key(const char *name, size_t len)
 {
@@ -131,6 +135,11 @@ static const char *store(struct config *cfg, const struct key *k, const char *v)
 		else
 			return "expected mboxrd or mboxo";
 		return NULL;
+	case K_EXPANSION:
+		for (size_t i = 0; i < sizeof expansion_names / sizeof expansion_names[0]; i++)
+			if (!strcmp(v, expansion_names[i]))
+				return *(enum cfg_expansion *)field = (enum cfg_expansion)i, NULL;
+		return "expected auto, mda or mta";
 	case K_BARE_LF:
 		if (!strcmp(v, "normalize"))
 			*(enum lmtp_bare_lf *)field = BARE_LF_NORMALIZE;
@@ -278,6 +287,9 @@ void cfg_dump(const struct config *cfg, void *out)
 		case K_QUOTING:
 			fprintf(fp, "%s = %s\n", k->name,
 				*(const enum mbox_quoting *)field == QUOTE_MBOXO ? "mboxo" : "mboxrd");
+			break;
+		case K_EXPANSION:
+			fprintf(fp, "%s = %s\n", k->name, expansion_names[*(const enum cfg_expansion *)field]);
 			break;
 		case K_BARE_LF:
 			fprintf(fp, "%s = %s\n", k->name,

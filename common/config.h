@@ -13,6 +13,8 @@
 enum mbox_quoting { QUOTE_MBOXRD, QUOTE_MBOXO };
 /* lmtp_bare_newline: what a line ended by a bare LF gets (it never ends DATA either way). */
 enum lmtp_bare_lf { BARE_LF_NORMALIZE, BARE_LF_REJECT };
+/* expansion: who expands aliases and .forward; auto decides per invocation (mda(8)). */
+enum cfg_expansion { EXPANSION_AUTO, EXPANSION_MDA, EXPANSION_MTA };
 
 struct config {
 	char spool_dir[CFG_PATH_MAX];      /* system mailboxes: spool_dir/USER */
@@ -33,6 +35,7 @@ struct config {
 	int command_timeout;               /* seconds a |command delivery may run */
 	int expansion_depth;               /* alias/.forward nesting limit */
 	int expansion_limit;               /* destinations per recipient and per message */
+	enum cfg_expansion expansion;      /* auto, mda (aliases, .forward, :include:), mta (mailbox only) */
 	long long message_size_limit;      /* bytes, 0 = unlimited */
 	int lmtp_max_connections;
 	int lmtp_idle_timeout;             /* seconds */

@@ -24,6 +24,9 @@ int deliver_init(struct deliver_ctx *ctx, const struct config *cfg, struct resul
 {
 	memset(ctx, 0, sizeof *ctx);
 	ctx->cfg = cfg;
+	/* auto is mda here: LMTP, and stdin mode without an MTA's environment (stdin_mode.c
+	 * decides that one). */
+	ctx->expansion = cfg->expansion == EXPANSION_MTA ? EXPANSION_MTA : EXPANSION_MDA;
 	if (cfg->hostname[0]) {
 		snprintf(ctx->hostname, sizeof ctx->hostname, "%s", cfg->hostname);
 	} else if (gethostname(ctx->hostname, sizeof ctx->hostname - 1) != 0) {
@@ -75,7 +78,10 @@ int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_lis
 	}
 	if (!user_name_valid(local))
 		return res_set(r, EX_NOUSER, "5.1.3", "<%s>: invalid user name", rcpt);
-	if (expand_recipient(ctx->expander, rcpt, actions, r) != EX_OK)
+	/* mta: the MTA has expanded aliases and .forward; doing it again would deliver twice. */
+	int rc = ctx->expansion == EXPANSION_MTA ? expand_mailbox(ctx->expander, rcpt, actions, r)
+						 : expand_recipient(ctx->expander, rcpt, actions, r);
+	if (rc != EX_OK)
 		return r->ex;
 	size_t limit = expand_limit(ctx->cfg);
 	if (ctx->held + actions->n > limit) {
@@ -93,6 +99,11 @@ void deliver_release(struct deliver_ctx *ctx, struct action_list *actions)
 {
 	ctx->held -= actions->n < ctx->held ? actions->n : ctx->held;
 	action_list_free(actions);
+}
+
+const char *deliver_expansion_name(const struct deliver_ctx *ctx)
+{
+	return ctx->expansion == EXPANSION_MTA ? "mta" : "mda";
 }
 
 bool deliver_final_address(const struct deliver_ctx *ctx, const char *addr, const char *rcpt_domain,
@@ -351,9 +362,9 @@ static void log_delivery(const struct run_arg *ra, const struct result *r)
 	const char *qid = ra->env->queue_id;
 	bool show_orig = ra->orig[0] && strcasecmp(ra->orig, ra->final) != 0;
 	log_msg(res_is_ok(r) ? LOG_INFO : LOG_WARNING,
-		"%s%sto=<%s>%s%s%s, relay=local, delay=%.2f, dsn=%s, status=%s (%s)", qid, qid[0] ? ": " : "",
-		ra->final, show_orig ? ", orig_to=<" : "", show_orig ? ra->orig : "", show_orig ? ">" : "",
-		elapsed(ra->env), r->dsn, status, r->reason);
+		"%s%sto=<%s>%s%s%s, relay=local, expansion=%s, delay=%.2f, dsn=%s, status=%s (%s)", qid,
+		qid[0] ? ": " : "", ra->final, show_orig ? ", orig_to=<" : "", show_orig ? ra->orig : "",
+		show_orig ? ">" : "", deliver_expansion_name(ra->ctx), elapsed(ra->env), r->dsn, status, r->reason);
 }
 
 /* Keeps the worse of two results in *acc: any temporary failure beats a permanent one

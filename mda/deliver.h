@@ -26,13 +26,16 @@ struct deliver_ctx {
 	char hostname[256];       /* domain for Delivered-To of bare local names */
 	struct deliver_memo *memo;/* retry memory of this message (stdin mode), NULL = none */
 	size_t held;              /* destinations of prepared, unreleased recipients (expansion_limit) */
+	enum cfg_expansion expansion;  /* EXPANSION_MDA (aliases, .forward) or EXPANSION_MTA (mailbox only) */
 };
 
-/* Prepares a context (hostname, expander). EX_OK or EX_OSERR/EX_CONFIG with the reason. */
+/* Prepares a context (hostname, expander). expansion = auto becomes mda; stdin mode sets mta
+ * when it runs under an MTA that has expanded already. EX_OK or EX_OSERR/EX_CONFIG. */
 int deliver_init(struct deliver_ctx *ctx, const struct config *cfg, struct result *r);
 void deliver_cleanup(struct deliver_ctx *ctx);
 
-/* RCPT-time check: validates the name, expands it and keeps the actions in *actions for
+/* RCPT-time check: validates the name, expands it (expansion mda) or finds the user's mailbox
+ * (mta) and keeps the actions in *actions for
  * deliver_to_recipient. Returns EX_OK, EX_NOUSER (550 5.1.1), EX_TEMPFAIL (45x), ... in r.
  * The destinations of one message are bounded by expansion_limit: a recipient that alone
  * expands to more fails permanently (EX_UNAVAILABLE 5.5.3); one that fits alone but not with
@@ -66,6 +69,9 @@ int deliver_memo_begin(struct deliver_ctx *ctx, const struct envelope *env, cons
 /* Ends the retry memory: when temp_failed, the completed actions are written (fsynced) to the
  * state file so the MTA's retry skips them. Failures are logged, never fatal. */
 void deliver_memo_end(struct deliver_ctx *ctx, bool temp_failed);
+
+/* "mda" or "mta": the expansion that applies, as the log lines show it. */
+const char *deliver_expansion_name(const struct deliver_ctx *ctx);
 
 /* The Delivered-To form of an address: rcpt's own domain when it has one, else
  * "@hostname". Writes into out (size bytes); returns false when it does not fit. */

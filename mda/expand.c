@@ -342,9 +342,28 @@ static int expand_alias(struct xstate *st, const char *key, const char *value, c
 	return rc;
 }
 
+/* A uid 0 account of the system's user database (root, toor): its mailbox is read by nobody
+ * and would be written as root. A passwd_file lists the users its administrator (or a test
+ * world run as root) chose, and is taken as written. */
+static bool superuser(const struct config *cfg, const struct user_info *u)
+{
+	return u->uid == 0 && !cfg->passwd_file[0];
+}
+
+/* Temporary, so the mail waits in the MTA's queue (mailq shows why) until the alias exists. */
+static void root_refusal(struct result *r, const char *name, const char *compiler)
+{
+	res_set(r, EX_TEMPFAIL, "4.3.5", "mail for %s (uid 0) is not delivered to a mailbox: alias %s to a "
+		"person in /etc/aliases and run %s", name, name, compiler);
+}
+
 static int mailbox(struct xstate *st, const struct xctx *c, const struct user_info *u)
 {
-	return emit(st, c, ACT_MAILBOX, u->name, u->name, u, NULL);
+	struct result rr;
+	if (!superuser(st->cfg, u))
+		return emit(st, c, ACT_MAILBOX, u->name, u->name, u, NULL);
+	root_refusal(&rr, u->name, "mda-newaliases");
+	return emit(st, c, ACT_BOUNCE, NULL, c->recipient, NULL, &rr);
 }
 
 /* Looks a user up; 1 found, 0 unknown (bounced or failed per top), -1 whole failure. */
@@ -381,6 +400,10 @@ static int expand_user(struct xstate *st, const char *name, const struct xctx *c
 	int rc = find_user(st, name, c, top, &u);
 	if (rc <= 0)
 		return rc;
+	if (top && superuser(st->cfg, &u))
+		return root_refusal(st->r, name, "mda-newaliases"), -1;
+	if (superuser(st->cfg, &u))
+		return mailbox(st, c, &u);   /* the refusal: root's .forward is not read either */
 	if (c->fwd_user && c->self && strcmp(c->self, name) == 0)
 		return mailbox(st, c, &u);   /* `me` in my own .forward: no loop, my mailbox */
 	if (on_stack(st, FR_USER, name))
@@ -685,23 +708,22 @@ static struct xstate *state_new(struct expander *ex, const char *rcpt, struct ac
 	return st;
 }
 
-int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *out, struct result *r)
+/* The top of an expansion: the list for rcpt, or NULL with r filled. */
+static struct xstate *start(struct expander *ex, const char *rcpt, struct action_list *out, char *local,
+			    struct result *r)
 {
-	char local[ALIAS_NAME_MAX + 1];
-	struct privs none;
 	struct xstate *st;
 	memset(out, 0, sizeof *out);
-	if (!local_part(rcpt, local, sizeof local))
-		return res_set(r, EX_NOUSER, "5.1.3", "bad recipient address: %.100s", rcpt);
-	if (refresh_db(ex, r) != EX_OK)
-		return r->ex;
+	if (!local_part(rcpt, local, ALIAS_NAME_MAX + 1))
+		return res_set(r, EX_NOUSER, "5.1.3", "bad recipient address: %.100s", rcpt), NULL;
 	if (!(st = state_new(ex, rcpt, out, r)))
-		return res_errno(r, ENOMEM, false, "expansion");
-	privs_none(&none, "not from a trusted source");
-	struct xctx top = { .privs = &none, .readas = &none, .recipient = local };
-	int rc = expand_local(st, local, &top, true);
-	if (rc == 0 && out->n == 0)
-		rc = bounce(st, &top, EX_NOUSER, "5.1.1", "%s expands to no recipients", rcpt);
+		return res_errno(r, ENOMEM, false, "expansion"), NULL;
+	return st;
+}
+
+static int finish(struct xstate *st, int rc, const char *rcpt, struct result *r)
+{
+	size_t n = st->list.out->n;
 	action_list_end(&st->list, rc == 0);
 	state_free(st);
 	free(st);
@@ -710,6 +732,46 @@ int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *
 			res_set(r, EX_SOFTWARE, "4.3.0", "expansion failed");
 		return r->ex;
 	}
-	*r = res_ok("%s: %zu actions", rcpt, out->n);
+	*r = res_ok("%s: %zu actions", rcpt, n);
 	return EX_OK;
+}
+
+int expand_mailbox(struct expander *ex, const char *rcpt, struct action_list *out, struct result *r)
+{
+	char local[ALIAS_NAME_MAX + 1], base[ALIAS_NAME_MAX + 1];
+	const char *ext;
+	struct user_info u;
+	struct privs none;
+	struct xstate *st = start(ex, rcpt, out, local, r);
+	if (!st)
+		return r->ex;
+	lowercase(local);
+	split_ext(ex->cfg, local, base, sizeof base, &ext);
+	privs_none(&none, "not from a trusted source");
+	struct xctx top = { .privs = &none, .readas = &none, .recipient = base, .ext = ext };
+	int rc = -1;
+	if (!user_name_valid(base))
+		res_set(r, EX_NOUSER, "5.1.3", "bad recipient name: %.100s", base);
+	else if ((rc = find_user(st, base, &top, true, &u)) == 1 && superuser(ex->cfg, &u))
+		rc = (root_refusal(r, base, "newaliases"), -1);
+	else if (rc == 1)
+		rc = mailbox(st, &top, &u);
+	return finish(st, rc, rcpt, r);
+}
+
+int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *out, struct result *r)
+{
+	char local[ALIAS_NAME_MAX + 1];
+	struct privs none;
+	struct xstate *st;
+	if (refresh_db(ex, r) != EX_OK)
+		return memset(out, 0, sizeof *out), r->ex;
+	if (!(st = start(ex, rcpt, out, local, r)))
+		return r->ex;
+	privs_none(&none, "not from a trusted source");
+	struct xctx top = { .privs = &none, .readas = &none, .recipient = local };
+	int rc = expand_local(st, local, &top, true);
+	if (rc == 0 && out->n == 0)
+		rc = bounce(st, &top, EX_NOUSER, "5.1.1", "%s expands to no recipients", rcpt);
+	return finish(st, rc, rcpt, r);
 }

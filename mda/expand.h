@@ -70,10 +70,19 @@ void expand_free(struct expander *ex);
  * (failed branches appear as ACT_BOUNCE entries). Whole-recipient failures are returned
  * directly: EX_NOUSER 5.1.1 unknown user, EX_DATAERR 5.4.6 loop or too deep (reason names the
  * chain), EX_UNAVAILABLE 5.5.3 more destinations than expansion_limit, EX_TEMPFAIL 4.3.0
- * database or lookup trouble. ~/.forward files are read with their user's rights, :include:
+ * database or lookup trouble, EX_TEMPFAIL 4.3.5 when the recipient itself is a uid 0 account
+ * of the system's user database (a uid 0 user inside a list becomes such an ACT_BOUNCE). ~/.forward files are read with their user's rights, :include:
  * files with those of the user whose list names them (the alias database's owner, or
  * default_privs for root), never root's. out is always safe to free. */
 int expand_recipient(struct expander *ex, const char *rcpt, struct action_list *out, struct result *r);
+
+/* The named user's mailbox only, for an MTA that has expanded aliases and .forward already
+ * (expansion = mta): the local part of rcpt, lowercased, its recipient_delimiter extension
+ * split off (kept as the action's extension), looked up as a user. The aliases database is
+ * never opened and no .forward read. EX_OK with one ACT_MAILBOX action; EX_NOUSER 5.1.1
+ * unknown user or 5.1.3 bad name; EX_TEMPFAIL 4.3.5 for a uid 0 account of the system's user
+ * database ("alias root to a person in /etc/aliases"), 4.3.0 lookup trouble. */
+int expand_mailbox(struct expander *ex, const char *rcpt, struct action_list *out, struct result *r);
 
 /* The effective expansion_limit of cfg: destinations per recipient and per message. */
 size_t expand_limit(const struct config *cfg);

@@ -169,6 +169,18 @@ bool mda_env_recipient(const struct config *cfg, char *out, size_t size)
 	return n > 0 && (size_t)n < size;
 }
 
+const char *mda_mta_environment(void)
+{
+	/* Postfix's local(8) always sets these (and MAIL_CONFIG from postfix(1)); OpenSMTPD's mda
+	 * and mda's own |command deliveries set the same LOCAL and RECIPIENT. */
+	if (nonempty_env("LOCAL") && nonempty_env("RECIPIENT"))
+		return nonempty_env("MAIL_CONFIG") ? "Postfix local(8)" : "LOCAL and RECIPIENT";
+	/* Exim's pipe transport: MESSAGE_ID always, LOCAL_PART unless batched, QUALIFY_DOMAIN. */
+	if (nonempty_env("MESSAGE_ID") && (nonempty_env("LOCAL_PART") || nonempty_env("QUALIFY_DOMAIN")))
+		return "Exim";
+	return NULL;
+}
+
 int mda_exit_code(const struct result *r)
 {
 	if (res_is_ok(r))
@@ -247,10 +259,11 @@ static int spool_input(const struct config *cfg, int fd, struct mbox_spool *sp, 
 	return mbox_spool_finish(sp, r);
 }
 
-static void log_refused(const struct envelope *env, const char *rcpt, const struct result *r)
+static void log_refused(const struct deliver_ctx *ctx, const struct envelope *env, const char *rcpt,
+			const struct result *r)
 {
-	log_msg(LOG_WARNING, "%s: to=<%s>, relay=local, dsn=%s, status=%s (%s)", env->queue_id, rcpt, r->dsn,
-		res_is_temp(r) ? "deferred" : "bounced", r->reason);
+	log_msg(LOG_WARNING, "%s: to=<%s>, relay=local, expansion=%s, dsn=%s, status=%s (%s)", env->queue_id, rcpt,
+		deliver_expansion_name(ctx), r->dsn, res_is_temp(r) ? "deferred" : "bounced", r->reason);
 }
 
 static int deliver_all(struct deliver_ctx *ctx, const struct envelope *env, const struct mda_stdin_opts *o,
@@ -268,7 +281,7 @@ static int deliver_all(struct deliver_ctx *ctx, const struct envelope *env, cons
 		if (deliver_prepare(ctx, rcpts[i], &actions, &one) == EX_OK)
 			deliver_to_recipient_orig(ctx, env, rcpts[i], orig, &actions, sp, &one);
 		else
-			log_refused(env, rcpts[i], &one);
+			log_refused(ctx, env, rcpts[i], &one);
 		action_list_free(&actions);
 		if (!res_is_ok(&one) && n > 1) {
 			char why[sizeof one.reason];
@@ -333,8 +346,11 @@ int mda_stdin_run(const struct config *cfg, const struct mda_stdin_opts *o, int 
 			   : nonempty_env("ORIGINAL_RECIPIENT") ? nonempty_env("ORIGINAL_RECIPIENT")
 			   : block.has_orig_to && block.orig_to[0] ? block.orig_to : NULL;
 	fill_envelope(&env, sender);
-	if (deliver_init(&ctx, cfg, &r) == EX_OK)
+	if (deliver_init(&ctx, cfg, &r) == EX_OK) {
+		if (cfg->expansion == EXPANSION_AUTO && mda_mta_environment())
+			ctx.expansion = EXPANSION_MTA;
 		deliver_all(&ctx, &env, o, rcpts, n, orig, &sp, &r);
+	}
 	deliver_cleanup(&ctx);
 	mbox_spool_close(&sp);
 	return finish(&r, err);

@@ -42,6 +42,12 @@ void mda_choose_sender(const struct mda_stdin_opts *o, const struct mda_block *b
  * else $RECIPIENT, else $USER/$LOGNAME (+$EXTENSION), else the invoking user. False if none fits. */
 bool mda_env_recipient(const struct config *cfg, char *out, size_t size);
 
+/* Names the MTA whose final-delivery environment this process runs in ("Postfix local(8)",
+ * "Exim", "LOCAL and RECIPIENT" for OpenSMTPD and mda's own |command deliveries), or NULL.
+ * Such an MTA has expanded aliases and .forward already: with expansion = auto, stdin mode
+ * then delivers to the named user's mailbox only. */
+const char *mda_mta_environment(void);
+
 /* The process exit status for a result: 0, 75 for everything retryable or fixable by an
  * administrator, 67 unknown user, 65 bad data (loop, too big), 69 permanent command failure. */
 int mda_exit_code(const struct result *r);

@@ -808,3 +808,56 @@ Test(expand, a_big_include_costs_under_300_bytes_per_destination)
 	fprintf(stderr, "expand: %zu destinations hold %zu bytes: %.1f bytes each plus the address\n", n, held, per);
 	cr_assert_lt(held, n * 300 + bytes, "%.1f bytes per destination beyond the address", per);
 }
+
+/* ---- expansion = mta: the named user's mailbox, nothing else ---- */
+
+static int mailbox_only(const char *rcpt)
+{
+	action_list_free(&out);
+	if (!ex)
+		ex = expand_new(&cfg);
+	cr_assert_not_null(ex);
+	return expand_mailbox(ex, rcpt, &out, &res);
+}
+
+Test(expand, mta_expansion_is_the_mailbox_without_aliases_or_forward)
+{
+	aliases("alice: bob\n");
+	forward_file("alice", "carol\n");
+	/* Whatever the aliases database is now (the MTA's, garbage), it is never opened. */
+	th_write(cfg.aliases_db, "not a database of ours\n");
+	cr_assert_eq(mailbox_only("Alice+Lists@test.example"), EX_OK, "%s", res.reason);
+	cr_assert_eq(out.n, 1);
+	const struct action *a = find(ACT_MAILBOX, "alice");
+	cr_assert_str_eq(a->extension, "lists");
+	cr_assert_str_eq(a->orig_recipient, "Alice+Lists@test.example");
+	cr_assert_eq(a->runas->uid, uid_of("alice"));
+	cr_assert_eq(mailbox_only("mallory"), EX_NOUSER);
+	cr_assert_str_eq(res.dsn, "5.1.1");
+	cr_assert_eq(mailbox_only("../etc"), EX_NOUSER);
+	cr_assert_str_eq(res.dsn, "5.1.3");
+	cr_assert_eq(expand("alice"), EX_TEMPFAIL, "the full expansion does read the database");
+}
+
+Test(expand, root_is_refused_until_aliased)
+{
+	cfg.passwd_file[0] = '\0';   /* the system's users: root is uid 0 there */
+	cr_assert_eq(mailbox_only("root"), EX_TEMPFAIL);
+	cr_assert_str_eq(res.dsn, "4.3.5");
+	cr_assert(strstr(res.reason, "alias root to a person in /etc/aliases and run newaliases") != NULL, "%s",
+		  res.reason);
+	cr_assert_eq(expand("root"), EX_TEMPFAIL);
+	cr_assert(strstr(res.reason, "alias root to a person in /etc/aliases and run mda-newaliases") != NULL,
+		  "%s", res.reason);
+	cr_assert_eq(out.n, 0);
+	/* Reached through a list: that branch waits, the rest of the list is not lost. */
+	aliases("admins: \\root\n");
+	expand_ok("admins");
+	const struct action *b = find(ACT_BOUNCE, NULL);
+	cr_assert_str_eq(b->status->dsn, "4.3.5");
+	cr_assert_eq(count(ACT_MAILBOX), 0);
+	/* Aliased to a person, root's mail goes there. */
+	aliases("root: nobody\n");
+	expand_ok("root");
+	find(ACT_MAILBOX, "nobody");
+}

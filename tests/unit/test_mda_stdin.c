@@ -20,7 +20,8 @@ static const char *dir;
 static void clear_env(void)
 {
 	static const char *const names[] = { "SENDER", "RECIPIENT", "ORIGINAL_RECIPIENT", "LOCAL", "DOMAIN",
-					     "EXTENSION", "USER", "LOGNAME" };
+					     "EXTENSION", "USER", "LOGNAME", "MAIL_CONFIG", "LOCAL_PART",
+					     "MESSAGE_ID", "QUALIFY_DOMAIN" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		unsetenv(names[i]);
 }
@@ -214,6 +215,14 @@ Test(mda_exit, codes_follow_sysexits_and_what_mtas_retry)
 	cr_assert_eq(mda_exit_code(&r), 75, "a temporary status code must defer, not bounce");
 	res_set(&r, EX_OSERR, "4.3.0", "fork");
 	cr_assert_eq(mda_exit_code(&r), 75);
+	/* expansion_limit: over it alone bounces, over it with the recipients before it retries. */
+	res_set(&r, EX_UNAVAILABLE, "5.5.3", "more than 50000 destinations");
+	cr_assert_eq(mda_exit_code(&r), 69);
+	res_set(&r, EX_TEMPFAIL, "4.5.3", "send it in another transaction");
+	cr_assert_eq(mda_exit_code(&r), 75);
+	/* root's mailbox: the mail waits in the MTA's queue until root is aliased. */
+	res_set(&r, EX_TEMPFAIL, "4.3.5", "alias root to a person in /etc/aliases");
+	cr_assert_eq(mda_exit_code(&r), 75);
 }
 
 Test(mda_stdin, postfix_block_gives_one_set_of_trace_headers, .init = setup, .fini = teardown)
@@ -349,4 +358,149 @@ Test(mda_stdin, delivered_to_keeps_the_extension, .init = setup, .fini = teardow
 	cr_assert(strstr(box, "\nDelivered-To: alice+lists@localhost\n") != NULL, "%s", box);
 	cr_assert(strstr(box, "X-Original-To") == NULL, "%s", box);
 	free(box);
+}
+
+/* ---- Who expands: the MTA (expansion = mta) or mda ---- */
+
+static bool exists(const char *user)
+{
+	return access(th_path(cfg.spool_dir, user), F_OK) == 0;
+}
+
+/* run() with the log lines (stderr) captured into *log (malloc'd). */
+static int run_logged(const char *input, const char *sender, const char *rcpt, char **log)
+{
+	const char *path = th_path(dir, "log");
+	fflush(stderr);
+	int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	int rc = run(input, sender, NULL, rcpt, NULL);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	*log = th_read(path, NULL);
+	return rc;
+}
+
+/* What Postfix's local(8) gives mailbox_command after it expanded bob's ~/.forward
+ * ("carol, \bob"): it delivers carol itself and calls mda for bob alone. */
+static void postfix_local_environment(const char *local)
+{
+	char rcpt[128];
+	snprintf(rcpt, sizeof rcpt, "%s@localhost", local);
+	setenv("LOCAL", local, 1);
+	setenv("DOMAIN", "localhost", 1);
+	setenv("RECIPIENT", rcpt, 1);
+	setenv("ORIGINAL_RECIPIENT", rcpt, 1);
+	setenv("SENDER", "sender@example.org", 1);
+	setenv("MAIL_CONFIG", "/etc/postfix", 1);
+	setenv("USER", local, 1);
+}
+
+static void bob_forwards_to_carol(void)
+{
+	const char *fwd = th_path(dir, "home/bob/.forward");
+	th_write(fwd, "carol, \\bob\n");
+	chmod(fwd, 0644);
+}
+
+Test(mda_stdin, postfix_local_environment_means_the_mta_has_expanded, .init = setup, .fini = teardown)
+{
+	char *err;
+	bob_forwards_to_carol();
+	/* An aliases database mda cannot read (the MTA's, or garbage) and a source beside it:
+	 * with expansion = mda this defers; behind Postfix it must not matter. */
+	th_write(cfg.aliases_file, "bob: carol\n");
+	th_write(cfg.aliases_db, "this is not a GDBM database, it is somebody else's file\n");
+	postfix_local_environment("bob");
+	cr_assert_not_null(mda_mta_environment());
+	int rc = run_logged("Subject: x\n\nhello\n", NULL, NULL, &err);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	cr_assert(exists("bob"), "bob's mailbox");
+	cr_assert(!exists("carol"), "mda expanded bob's .forward again behind Postfix");
+	cr_assert(strstr(err, "relay=local, expansion=mta,") != NULL, "%s", err);
+	free(err);
+}
+
+Test(mda_stdin, without_an_mta_environment_mda_expands, .init = setup, .fini = teardown)
+{
+	char *err;
+	bob_forwards_to_carol();
+	cr_assert_null(mda_mta_environment());
+	int rc = run_logged("Subject: x\n\nhello\n", "sender@example.org", "bob", &err);
+	cr_assert_eq(rc, 0, "rc %d: %s", rc, err);
+	cr_assert(exists("bob") && exists("carol"));
+	cr_assert(strstr(err, "relay=local, expansion=mda,") != NULL, "%s", err);
+	free(err);
+}
+
+Test(mda_stdin, exim_pipe_environment_means_mta, .init = setup, .fini = teardown)
+{
+	bob_forwards_to_carol();
+	setenv("LOCAL_PART", "bob", 1);
+	setenv("DOMAIN", "localhost", 1);
+	setenv("MESSAGE_ID", "1tXyZq-000Abc-3D", 1);
+	setenv("QUALIFY_DOMAIN", "localhost", 1);
+	cr_assert_str_eq(mda_mta_environment(), "Exim");
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@x", NULL, "bob", NULL), 0);
+	cr_assert(exists("bob") && !exists("carol"));
+}
+
+Test(mda_stdin, the_configuration_beats_the_environment, .init = setup, .fini = teardown)
+{
+	bob_forwards_to_carol();
+	postfix_local_environment("bob");
+	cfg.expansion = EXPANSION_MDA;   /* -o expansion=mda */
+	cr_assert_eq(run("Subject: x\n\nhello\n", NULL, NULL, NULL, NULL), 0);
+	cr_assert(exists("carol"), "expansion = mda reads the .forward whatever the environment");
+	unlink(th_path(cfg.spool_dir, "carol"));
+	unsetenv("MAIL_CONFIG");
+	unsetenv("LOCAL");
+	unsetenv("RECIPIENT");
+	cfg.expansion = EXPANSION_MTA;   /* the mailbox_transport daemon's setting, here in stdin mode */
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@x", NULL, "bob", NULL), 0);
+	cr_assert(!exists("carol"));
+}
+
+Test(mda_stdin, mta_expansion_strips_the_extension_and_knows_unknown_users, .init = setup, .fini = teardown)
+{
+	char *err;
+	cfg.expansion = EXPANSION_MTA;
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@x", NULL, "bob+lists@localhost", NULL), 0);
+	char *box = mailbox("bob");
+	cr_assert(strstr(box, "\nDelivered-To: bob+lists@localhost\n") != NULL, "%s", box);
+	free(box);
+	cr_assert_eq(run("Subject: x\n\nhello\n", "s@x", NULL, "nosuchuser", &err), 67);
+	cr_assert(strncmp(err, "5.1.1 ", 6) == 0, "%s", err);
+	free(err);
+}
+
+Test(mda_stdin, mail_for_root_waits_for_an_alias_in_both_expansions, .init = setup, .fini = teardown)
+{
+	char *err;
+	cfg.passwd_file[0] = '\0';   /* the system's user database, where root is uid 0 */
+	for (int mode = EXPANSION_MDA; mode <= EXPANSION_MTA; mode++) {
+		cfg.expansion = (enum cfg_expansion)mode;
+		int rc = run("Subject: x\n\nhello\n", "s@x", NULL, "root", &err);
+		cr_assert_eq(rc, 75, "mode %d: rc %d: %s", mode, rc, err);
+		cr_assert(strncmp(err, "4.3.5 ", 6) == 0, "%s", err);
+		cr_assert(strstr(err, "alias root to a person in /etc/aliases") != NULL, "%s", err);
+		cr_assert(!exists("root"), "a mailbox for root was written");
+		free(err);
+	}
+}
+
+Test(mda_stdin, expansion_key_takes_auto_mda_mta_only)
+{
+	struct config c;
+	struct result r;
+	cfg_defaults(&c);
+	cr_assert_eq(c.expansion, EXPANSION_AUTO);
+	cr_assert_eq(cfg_set_option(&c, "expansion=mta", &r), EX_OK);
+	cr_assert_eq(c.expansion, EXPANSION_MTA);
+	cr_assert_eq(cfg_set_option(&c, "expansion=mda", &r), EX_OK);
+	cr_assert_eq(c.expansion, EXPANSION_MDA);
+	cr_assert_neq(cfg_set_option(&c, "expansion=postfix", &r), EX_OK);
+	cr_assert(strstr(r.reason, "expected auto, mda or mta") != NULL, "%s", r.reason);
 }
