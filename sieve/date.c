@@ -210,6 +210,9 @@ static bool date_part(const char *name, time_t t, int zone, char *out, size_t si
 		snprintf(out, size, "%02d", tm.tm_sec);
 	else if (strcasecmp(name, "time") == 0)
 		snprintf(out, size, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+	else if (strcasecmp(name, "iso8601") == 0 && zone == 0)   /* RFC 3339 5.6 "Z", as Pigeonhole */
+		snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			 tm.tm_min, tm.tm_sec);
 	else if (strcasecmp(name, "iso8601") == 0)
 		snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y, tm.tm_mon + 1, tm.tm_mday,
 			 tm.tm_hour, tm.tm_min, tm.tm_sec, zone < 0 ? '-' : '+', az / 60, az % 60);

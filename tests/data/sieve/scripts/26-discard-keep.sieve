@@ -1,0 +1,3 @@
+# discard cancels only the implicit keep; an explicit keep still delivers
+if header :contains "subject" "Meeting" { discard; keep; }
+if header :contains "from" "mallory" { discard; }

@@ -1,0 +1,2 @@
+# fileinto without require is a compile error
+fileinto "x";

@@ -1,0 +1,4 @@
+# stop ends the script; nothing after it runs
+require "fileinto";
+if true { stop; }
+fileinto "never";
