@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "aliases/aliases.h"
+#include "common/intern.h"
 #include "common/log.h"
 #include "common/user.h"
 #include "mbox/header.h"
@@ -40,6 +42,7 @@ int deliver_init(struct deliver_ctx *ctx, const struct config *cfg, struct resul
 
 void deliver_cleanup(struct deliver_ctx *ctx)
 {
+	deliver_message_reset(ctx);
 	if (ctx->memo)
 		deliver_memo_end(ctx, false);
 	if (ctx->expander)
@@ -451,6 +454,139 @@ static int deliver_one(struct deliver_ctx *ctx, struct run_arg *ra, const char *
 	return r->ex;
 }
 
+/* ---- Once per destination per message ---- */
+
+/* A destination this message has reached, and how that went. */
+struct served {
+	const char *key;
+	const char *what;     /* "mailbox alice", "command: ...", for texts */
+	int ex;
+	char dsn[12];
+	const char *reason;   /* of a failure; NULL after success */
+};
+
+struct deliver_served {
+	struct arena arena;   /* keys, reasons and the entries themselves */
+	struct ptab table;
+};
+
+static uint64_t served_hash(const void *ctx, uintptr_t item)
+{
+	(void)ctx;
+	return intern_hash(((const struct served *)item)->key);
+}
+
+static bool served_eq(const void *ctx, uintptr_t item, const void *key)
+{
+	(void)ctx;
+	return strcmp(((const struct served *)item)->key, key) == 0;
+}
+
+static const struct ptab_ops served_ops = { served_hash, served_eq };
+
+void deliver_message_reset(struct deliver_ctx *ctx)
+{
+	if (!ctx->served)
+		return;
+	arena_free(&ctx->served->arena);
+	ptab_free(&ctx->served->table);
+	free(ctx->served);
+	ctx->served = NULL;
+}
+
+/* What makes two actions one destination, as Postfix's local(8) keys its duplicate filter: a
+ * mailbox by its user, a file by uid and path, a command by uid, recipient (its environment
+ * names it) and text, a forward by address, case folded. *what_len: the length of the part
+ * texts show ("mailbox alice"). False when the key does not fit. */
+static bool served_key(const struct action *a, char *buf, size_t size, int *what_len)
+{
+	int n = -1, more = 0;
+	switch (a->kind) {
+	case ACT_MAILBOX:
+		n = snprintf(buf, size, "mailbox %s", a->runas->name);
+		break;
+	case ACT_FILE:
+		n = snprintf(buf, size, "file %s", a->target);
+		break;
+	case ACT_COMMAND:
+		n = snprintf(buf, size, "command: %s", a->target);
+		break;
+	case ACT_FORWARD:
+		n = snprintf(buf, size, "forward to %s", a->target);
+		for (char *p = buf; n > 0 && (size_t)n < size && *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		break;
+	case ACT_BOUNCE:
+		break;
+	}
+	if (n <= 0 || (size_t)n >= size)
+		return false;
+	*what_len = n;
+	/* The part no text shows: whose rights, and for a command its recipient. */
+	if (a->kind == ACT_FILE || a->kind == ACT_COMMAND)
+		more = snprintf(buf + n, size - (size_t)n, "\x1f%u\x1f%s", (unsigned)a->runas->uid,
+				a->kind == ACT_COMMAND && a->recipient ? a->recipient : "");
+	return more >= 0 && (size_t)more < size - (size_t)n;
+}
+
+/* a's destination in this message: *first is its earlier outcome (a duplicate) or NULL, in
+ * which case the entry returned is a's, to be filled by served_done. NULL without memory:
+ * the action is then delivered, a duplicate being better than a loss. */
+static struct served *served_claim(struct deliver_ctx *ctx, const struct action *a, const struct served **first)
+{
+	char key[ALIAS_ITEM_MAX + USER_NAME_MAX + 600];
+	struct served *sv;
+	int what_len = 0;
+	*first = NULL;
+	if (!served_key(a, key, sizeof key, &what_len))
+		return NULL;
+	if (!ctx->served && !(ctx->served = calloc(1, sizeof *ctx->served)))
+		return NULL;
+	uint64_t h = intern_hash(key);
+	if ((*first = (const struct served *)ptab_find(&ctx->served->table, h, key, &served_ops, NULL)))
+		return NULL;
+	sv = arena_alloc(&ctx->served->arena, sizeof *sv);
+	if (!sv || !(sv->key = arena_strdup(&ctx->served->arena, key)))
+		return NULL;
+	key[what_len] = '\0';
+	if (!(sv->what = arena_strdup(&ctx->served->arena, key)) ||
+	    ptab_add(&ctx->served->table, h, (uintptr_t)sv, &served_ops, NULL) != 0)
+		return NULL;
+	sv->ex = EX_TEMPFAIL;   /* until served_done says otherwise */
+	snprintf(sv->dsn, sizeof sv->dsn, "4.3.0");
+	sv->reason = "delivery of the first copy did not finish";
+	return sv;
+}
+
+static void served_done(struct deliver_ctx *ctx, struct served *sv, const struct result *r)
+{
+	if (!sv)
+		return;
+	sv->ex = r->ex;
+	snprintf(sv->dsn, sizeof sv->dsn, "%s", r->dsn);
+	sv->reason = res_is_ok(r) ? NULL : arena_strdup(&ctx->served->arena, r->reason);
+	if (!res_is_ok(r) && !sv->reason)
+		sv->reason = "delivery failed";
+}
+
+/* A duplicate gets its destination's first outcome: success (Postfix's local(8) and cleanup(8)
+ * drop a duplicate silently, as delivered), or that failure again, never a second copy. Logged
+ * without status=, so that counting status=sent counts copies. */
+static void duplicate(const struct run_arg *ra, const struct served *first, struct result *r)
+{
+	const char *qid = ra->env->queue_id;
+	bool show_orig = ra->orig[0] && strcasecmp(ra->orig, ra->final) != 0;
+	if (first->ex == EX_OK)
+		*r = res_ok("already delivered to %s for this message", first->what);
+	else
+		res_set(r, first->ex, first->dsn, "%s", first->reason);
+	log_msg(LOG_INFO, "%s%sto=<%s>%s%s%s, relay=local, expansion=%s, duplicate of %s in this message, "
+		"not delivered again (first copy: %s)", qid, qid[0] ? ": " : "", ra->final,
+		show_orig ? ", orig_to=<" : "", show_orig ? ra->orig : "", show_orig ? ">" : "",
+		deliver_expansion_name(ra->ctx), first->what,
+		res_is_ok(r) ? "sent" : res_is_temp(r) ? "deferred" : "bounced");
+}
+
 /* The name for Delivered-To: the addressed local part itself (extension included, as Postfix
  * writes it) when the action is for the addressed user, else the user the engine reached. */
 static const char *delivered_name(const struct deliver_ctx *ctx, const struct action *a, const char *local)
@@ -491,11 +627,19 @@ int deliver_to_recipient_orig(struct deliver_ctx *ctx, const struct envelope *en
 		if (!deliver_final_address(ctx, o, domain, orig, sizeof orig))
 			snprintf(orig, sizeof orig, "%s", o);
 		clean_copy(orig, sizeof orig, orig);
+		const struct served *first;
+		struct served *sv = served_claim(ctx, a, &first);
+		if (first) {
+			duplicate(&ra, first, &one);
+			combine(r, &one, i == 0);
+			continue;
+		}
 		if (ctx->cfg->message_size_limit > 0 && msg->size > ctx->cfg->message_size_limit)
 			res_set(&one, EX_DATAERR, "5.3.4", "message size %lld exceeds the limit %lld",
 				(long long)msg->size, ctx->cfg->message_size_limit);
 		else
 			deliver_one(ctx, &ra, hdrs, hlen, &one);
+		served_done(ctx, sv, &one);
 		log_delivery(&ra, &one);
 		combine(r, &one, i == 0);
 	}

@@ -19,6 +19,7 @@ struct envelope {
 };
 
 struct deliver_memo;
+struct deliver_served;
 
 struct deliver_ctx {
 	const struct config *cfg;
@@ -27,6 +28,7 @@ struct deliver_ctx {
 	struct deliver_memo *memo;/* retry memory of this message (stdin mode), NULL = none */
 	size_t held;              /* destinations of prepared, unreleased recipients (expansion_limit) */
 	enum cfg_expansion expansion;  /* EXPANSION_MDA (aliases, .forward) or EXPANSION_MTA (mailbox only) */
+	struct deliver_served *served; /* destinations this message has reached, NULL = none yet */
 };
 
 /* Prepares a context (hostname, expander). expansion = auto becomes mda; stdin mode sets mta
@@ -43,6 +45,13 @@ void deliver_cleanup(struct deliver_ctx *ctx);
  * LMTP 452: the client sends it in another transaction). */
 int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_list *actions,
 		    struct result *r);
+
+/* Ends a message: forgets the destinations it reached. Until then deliver_to_recipient gives
+ * each mailbox, file, command and forwarding address the message once, whichever recipients
+ * led there (a duplicate gets the first copy's outcome, logged as a duplicate). The LMTP
+ * session calls it when a transaction ends; a stdin run is one message. The expansion_limit
+ * count needs no reset: deliver_release gives each recipient's share back. */
+void deliver_message_reset(struct deliver_ctx *ctx);
 
 /* Frees a prepared recipient's actions and gives its destinations back to the message's
  * expansion_limit (the LMTP session calls it when a transaction ends or is reset). */

@@ -87,6 +87,7 @@ static int conn_data_finish(void *ctx, struct result *r)
 static void conn_data_close(void *ctx)
 {
 	struct lmtp_conn *c = ctx;
+	deliver_message_reset(&c->dctx);   /* the next transaction is a new message */
 	if (c->memo_active)
 		deliver_memo_end(&c->dctx, c->any_temp);
 	c->memo_active = false;

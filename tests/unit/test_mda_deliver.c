@@ -2,6 +2,7 @@
  * environment and timeout, sendmail argv, result ranking, retry memory. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	deliver_message_reset(&ctx);
 	th_cleanup();
 }
 
@@ -102,6 +104,7 @@ static int deliver(struct action *v, size_t n, const char *text, struct result *
 	spool_of(&sp, text);
 	int rc = deliver_to_recipient(&ctx, &env, "alice", &l, &sp, r);
 	mbox_spool_close(&sp);
+	deliver_message_reset(&ctx);   /* each call is a message of its own */
 	return rc;
 }
 
@@ -315,6 +318,7 @@ Test(deliver, retry_does_not_deliver_twice, .init = setup, .fini = teardown)
 		cr_assert_eq(deliver_memo_begin(&ctx, &env, &sp, &r), EX_OK, "%s", r.reason);
 		int rc = deliver_to_recipient(&ctx, &env, "alice", &l, &sp, &r);
 		deliver_memo_end(&ctx, rc != EX_OK && res_is_temp(&r));
+		deliver_message_reset(&ctx);   /* each attempt is a run of its own */
 		cr_assert_eq(rc, attempt < 2 ? EX_TEMPFAIL : EX_OK, "attempt %d: %s", attempt, r.reason);
 	}
 	mbox_spool_close(&sp);
@@ -460,4 +464,122 @@ Test(deliver, a_recipient_alone_over_expansion_limit_fails_permanently, .init = 
 	cr_assert_eq(mda_exit_code(&r), EX_UNAVAILABLE);
 	cr_assert_eq(c.held, 0, "a refused recipient holds nothing");
 	deliver_cleanup(&c);
+}
+
+/* ---- Once per destination per message ---- */
+
+static size_t count_status_sent(const char *log)
+{
+	size_t n = 0;
+	for (const char *p = log; (p = strstr(p, "status=sent")); p++)
+		n++;
+	return n;
+}
+
+static size_t lines_in(const char *path)
+{
+	size_t n = 0;
+	char *text = access(path, F_OK) == 0 ? th_read(path, NULL) : NULL;
+	for (const char *p = text; p && (p = strchr(p, '\n')); p++)
+		n++;
+	free(text);
+	return n;
+}
+
+static size_t copies(const char *user)
+{
+	size_t n = 0;
+	char *box = access(th_path(cfg.spool_dir, user), F_OK) == 0 ? th_read(th_path(cfg.spool_dir, user), NULL) : NULL;
+	for (const char *p = box; p && (p = strstr(p, "Return-Path:")); p++)
+		n++;
+	free(box);
+	return n;
+}
+
+/* Delivers the spool to one recipient's actions with the log captured; returns r->ex. */
+static int deliver_logged(const char *rcpt, struct action *v, size_t n, const struct mbox_spool *sp,
+			  struct result *r, char **log)
+{
+	const char *path = th_path(dir, "deliver.log");
+	struct action_list l = { v, n, NULL };
+	fflush(stderr);
+	int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 2);
+	close(fd);
+	int rc = deliver_to_recipient(&ctx, &env, rcpt, &l, sp, r);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	*log = th_read(path, NULL);
+	return rc;
+}
+
+/* RCPT alice and RCPT team (alice, bob, and alice's vacation-like command) in one message. */
+Test(deliver, each_destination_gets_a_message_once_whichever_recipients_lead_there, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct mbox_spool sp;
+	char cmd[1200], *log;
+	snprintf(cmd, sizeof cmd, "echo ran >> %s", out("runs"));
+	struct action alice[2] = {
+		make_action(ACT_MAILBOX, "alice", "alice", getuid()),
+		make_action(ACT_COMMAND, cmd, "alice", run_uid()),
+	};
+	struct action team[3] = {
+		make_action(ACT_MAILBOX, "alice", "alice", getuid()),
+		make_action(ACT_COMMAND, cmd, "alice", run_uid()),
+		make_action(ACT_MAILBOX, "bob", "bob", getuid()),
+	};
+	spool_of(&sp, msg);
+	cr_assert_eq(deliver_logged("alice", alice, 2, &sp, &r, &log), EX_OK, "%s", r.reason);
+	free(log);
+	cr_assert_eq(deliver_logged("team", team, 3, &sp, &r, &log), EX_OK, "every destination reached: %s", r.reason);
+	cr_assert_eq(copies("alice"), 1, "alice's mailbox got two copies");
+	cr_assert_eq(copies("bob"), 1);
+	cr_assert_eq(lines_in(out("runs")), 1, "the command ran twice");
+	cr_assert(strstr(log, "to=<alice@test.example>, relay=local, expansion=mda, duplicate of mailbox alice in "
+			      "this message, not delivered again (first copy: sent)") != NULL, "%s", log);
+	cr_assert_eq(count_status_sent(log), 1, "only bob's copy is a delivery: %s", log);
+	free(log);
+	/* The next message is a message of its own. */
+	deliver_message_reset(&ctx);
+	cr_assert_eq(deliver_logged("team", team, 3, &sp, &r, &log), EX_OK, "%s", r.reason);
+	free(log);
+	mbox_spool_close(&sp);
+	cr_assert_eq(copies("alice"), 2);
+	cr_assert_eq(lines_in(out("runs")), 2);
+}
+
+/* The command "CMD >> out/runs; TAIL" for rcpt1, then for rcpt2, in one message; each must
+ * end with its want; returns the second delivery's log (malloc'd). */
+static char *command_for_two(const char *cmd_head, const char *tail, const char *rcpt1, const char *rcpt2,
+			     int want1, int want2)
+{
+	struct result r;
+	struct mbox_spool sp;
+	char cmd[1200], *log;
+	snprintf(cmd, sizeof cmd, "%s >> %s%s", cmd_head, out("runs"), tail);
+	struct action a = make_action(ACT_COMMAND, cmd, rcpt1, run_uid());
+	struct action b = make_action(ACT_COMMAND, cmd, rcpt2, run_uid());
+	spool_of(&sp, msg);
+	cr_assert_eq(deliver_logged(rcpt1, &a, 1, &sp, &r, &log), want1, "%s", r.reason);
+	free(log);
+	cr_assert_eq(deliver_logged(rcpt2, &b, 1, &sp, &r, &log), want2, "%s", r.reason);
+	mbox_spool_close(&sp);
+	return log;
+}
+
+Test(deliver, a_duplicate_gets_the_first_copys_failure_not_a_new_try, .init = setup, .fini = teardown)
+{
+	char *log = command_for_two("echo ran", "; exit 75", "alice", "alice", EX_TEMPFAIL, EX_TEMPFAIL);
+	cr_assert(strstr(log, "(first copy: deferred)") != NULL, "%s", log);
+	free(log);
+	cr_assert_eq(lines_in(out("runs")), 1, "the command was tried again for the duplicate");
+}
+
+Test(deliver, same_command_for_another_recipient_is_another_destination, .init = setup, .fini = teardown)
+{
+	/* An alias command names its recipient in $RECIPIENT: list1's run is not list2's. */
+	free(command_for_two("echo $RECIPIENT", "", "list1", "list2", EX_OK, EX_OK));
+	cr_assert_eq(lines_in(out("runs")), 2);
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "aliases/aliases.h"
 #include "common/config.h"
 #include "common/result.h"
 #include "mda/stdin_mode.h"
@@ -503,4 +504,27 @@ Test(mda_stdin, expansion_key_takes_auto_mda_mta_only)
 	cr_assert_eq(c.expansion, EXPANSION_MDA);
 	cr_assert_neq(cfg_set_option(&c, "expansion=postfix", &r), EX_OK);
 	cr_assert(strstr(r.reason, "expected auto, mda or mta") != NULL, "%s", r.reason);
+}
+
+Test(mda_stdin, recipients_of_one_run_share_their_destinations, .init = setup, .fini = teardown)
+{
+	/* `mda -- alice team`: team is alice and bob; alice's mailbox gets the message once. */
+	th_write(cfg.aliases_file, "team: alice, bob\n");
+	struct alias_compile_stats st;
+	struct result r;
+	cr_assert_eq(alias_compile(cfg.aliases_file, cfg.aliases_db, NULL, &st, &r), EX_OK, "%s", r.reason);
+	const char *in_path = th_path(dir, "input");
+	th_write(in_path, "Subject: x\n\nhello\n");
+	int fd = open(in_path, O_RDONLY);
+	char *rcpts[2] = { "alice", "team" };
+	struct mda_stdin_opts o = { .sender = "s@x", .rcpts = rcpts, .n_rcpts = 2 };
+	FILE *err = tmpfile();
+	cr_assert_eq(mda_stdin_run(&cfg, &o, fd, err), 0);
+	close(fd);
+	fclose(err);
+	char *a = mailbox("alice"), *b = mailbox("bob");
+	cr_assert_eq(count(a, "Subject: x"), 1, "%s", a);
+	cr_assert_eq(count(b, "Subject: x"), 1, "%s", b);
+	free(a);
+	free(b);
 }
