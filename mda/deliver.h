@@ -40,7 +40,7 @@ void deliver_cleanup(struct deliver_ctx *ctx);
  * (mta) and keeps the actions in *actions for
  * deliver_to_recipient. Returns EX_OK, EX_NOUSER (550 5.1.1), EX_TEMPFAIL (45x), ... in r.
  * The destinations of one message are bounded by expansion_limit: a recipient that alone
- * expands to more fails permanently (EX_UNAVAILABLE 5.5.3); one that fits alone but not with
+ * expands to more fails permanently (EX_UNAVAILABLE 5.2.4); one that fits alone but not with
  * the recipients prepared before it in this message fails temporarily (EX_TEMPFAIL 4.5.3,
  * LMTP 452: the client sends it in another transaction). */
 int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_list *actions,

@@ -154,7 +154,7 @@ static int emit(struct xstate *st, const struct xctx *c, enum action_kind kind, 
 		return 0;
 	case ACTION_FULL:
 		snprintf(what, sizeof what, "more than %zu destinations (expansion_limit)", st->list.limit);
-		return fail(st, EX_UNAVAILABLE, "5.5.3", what, NULL);
+		return fail(st, EX_UNAVAILABLE, "5.2.4", what, NULL);
 	default:
 		return no_memory(st);
 	}

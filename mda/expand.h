@@ -69,7 +69,7 @@ void expand_free(struct expander *ex);
  * every address given to the delivery agent is local). On EX_OK, out holds at least one action
  * (failed branches appear as ACT_BOUNCE entries). Whole-recipient failures are returned
  * directly: EX_NOUSER 5.1.1 unknown user, EX_DATAERR 5.4.6 loop or too deep (reason names the
- * chain), EX_UNAVAILABLE 5.5.3 more destinations than expansion_limit, EX_TEMPFAIL 4.3.0
+ * chain), EX_UNAVAILABLE 5.2.4 more destinations than expansion_limit, EX_TEMPFAIL 4.3.0
  * database or lookup trouble, EX_TEMPFAIL 4.3.5 when the recipient itself is a uid 0 account
  * of the system's user database (a uid 0 user inside a list becomes such an ACT_BOUNCE). ~/.forward files are read with their user's rights, :include:
  * files with those of the user whose list names them (the alias database's owner, or

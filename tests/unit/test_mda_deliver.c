@@ -459,7 +459,7 @@ Test(deliver, a_recipient_alone_over_expansion_limit_fails_permanently, .init = 
 	struct result r;
 	forwarding_alice(&c, 3, 2);
 	cr_assert_eq(deliver_prepare(&c, "alice", &l, &r), EX_UNAVAILABLE);
-	cr_assert_str_eq(r.dsn, "5.5.3");
+	cr_assert_str_eq(r.dsn, "5.2.4");
 	cr_assert_eq(res_reply_code(&r) / 100, 5, "permanent: no retry can help");
 	cr_assert_eq(mda_exit_code(&r), EX_UNAVAILABLE);
 	cr_assert_eq(c.held, 0, "a refused recipient holds nothing");

@@ -768,7 +768,8 @@ Test(expand, more_destinations_than_expansion_limit_fail_permanently)
 	cr_assert_eq(count(ACT_FORWARD), 4);
 	cfg.expansion_limit = 3;
 	cr_assert_eq(expand("alice"), EX_UNAVAILABLE);
-	cr_assert_str_eq(res.dsn, "5.5.3");
+	cr_assert_str_eq(res.dsn, "5.2.4");   /* RFC 3463 mailing list expansion problem */
+	cr_assert_eq(res_reply_code(&res), 550, "a permanent RCPT reply an LMTP client bounces");
 	cr_assert(strstr(res.reason, "more than 3 destinations (expansion_limit)") != NULL, "%s", res.reason);
 	cr_assert_eq(out.n, 0, "nothing is kept of a refused recipient");
 }

@@ -217,7 +217,7 @@ Test(mda_exit, codes_follow_sysexits_and_what_mtas_retry)
 	res_set(&r, EX_OSERR, "4.3.0", "fork");
 	cr_assert_eq(mda_exit_code(&r), 75);
 	/* expansion_limit: over it alone bounces, over it with the recipients before it retries. */
-	res_set(&r, EX_UNAVAILABLE, "5.5.3", "more than 50000 destinations");
+	res_set(&r, EX_UNAVAILABLE, "5.2.4", "more than 50000 destinations");
 	cr_assert_eq(mda_exit_code(&r), 69);
 	res_set(&r, EX_TEMPFAIL, "4.5.3", "send it in another transaction");
 	cr_assert_eq(mda_exit_code(&r), 75);
