@@ -15,7 +15,9 @@ entries() {
 	# mda-newaliases: never shadow the MTA's newaliases (its Berkeley DB /etc/aliases.db).
 	echo "0755 $BUILD/newaliases $PREFIX/sbin/mda-newaliases"
 	echo "0755 $BUILD/mail $PREFIX/bin/mail"
-	for p in man/*.[158]; do
+	echo "0755 $BUILD/mda-sievec $PREFIX/bin/mda-sievec"
+	echo "0755 $BUILD/mda-sieve-test $PREFIX/bin/mda-sieve-test"
+	for p in man/*.[1578]; do
 		n=${p##*/}
 		[ "$n" = newaliases.8 ] && n=mda-newaliases.8
 		echo "0644 $p $PREFIX/share/man/man${n##*.}/$n"

@@ -8,11 +8,11 @@ command -v mandoc >/dev/null || skip "mandoc not installed (apt-get install mand
 cd "$SRCDIR"
 version=$(sed -n 's/^VERSION *= *//p' Makefile)
 [ -n "$version" ] || fail "no VERSION in the Makefile"
-own='mda\|mda.conf\|newaliases\|mda-newaliases\|aliases\|forward\|mail'
+own='mda\|mda.conf\|newaliases\|mda-newaliases\|aliases\|forward\|mail\|mda-sievec\|mda-sieve-test\|mda-sieve'
 pages=0
-for page in man/*.[158]; do
+for page in man/*.[1578]; do
 	out=$(mandoc -Tlint -Wstyle "$page" 2>&1 | grep -v 'outdated mandoc.db' |
-		grep -v "referenced manual not found: Xr \($own\) [158]") || true
+		grep -v "referenced manual not found: Xr \($own\) [1578]") || true
 	[ -z "$out" ] || fail "mandoc -Tlint -Wstyle $page: $out"
 	if command -v man >/dev/null; then
 		warn=$(MANWIDTH=80 man -l "$page" 2>&1 >/dev/null)
@@ -26,12 +26,12 @@ for l in sys.stdin:
 	grep -Eq "^\.TH .* \"mda $version\"|^\.Os mda $version\$" "$page" || fail "$page: footer is not mda $version"
 	pages=$((pages + 1))
 done
-for p in mda newaliases mail; do
+for p in mda newaliases mail mda-sievec mda-sieve-test; do
 	for opt in --help --version -V; do
 		out=$("$BUILD/$p" $opt 2>&1) || fail "$p $opt exited $?"
 		[ -n "$out" ] || fail "$p $opt printed nothing"
 	done
-	"$BUILD/$p" --version | head -1 | grep -Eq "^(mda|mda-newaliases|newaliases|mail) $version\$" || fail "$p --version: $("$BUILD/$p" --version)"
+	"$BUILD/$p" --version | head -1 | grep -Eq "^(mda|mda-newaliases|newaliases|mail|mda-sievec|mda-sieve-test) $version\$" || fail "$p --version: $("$BUILD/$p" --version)"
 	"$BUILD/$p" --version | grep -q 'built with GDBM [0-9].*PCRE2 [0-9].*liblockfile' || fail "$p --version names no libraries"
 	"$BUILD/$p" --help 2>/dev/null | grep -q '^usage: ' || fail "$p --help has no usage line"
 done
