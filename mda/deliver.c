@@ -63,6 +63,18 @@ static const char *split_address(const char *addr, char *local, size_t size)
 	return at ? at + 1 : NULL;
 }
 
+/* The destinations of actions this run still has to deliver. With the retry memory already
+ * running (stdin mode: it starts before the recipients are expanded) those an earlier run
+ * delivered do not count, or the MTA's retry of a message deferred with 4.5.3 would meet the
+ * same count again and again until it bounced. LMTP starts the memory only after DATA. */
+static size_t to_deliver(const struct deliver_ctx *ctx, const struct action_list *actions)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < actions->n; i++)
+		n += !deliver_memo_seen(ctx->memo, &actions->v[i]);
+	return n;
+}
+
 int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_list *actions,
 		    struct result *r)
 {
@@ -86,15 +98,14 @@ int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_lis
 						 : expand_recipient(ctx->expander, rcpt, actions, r);
 	if (rc != EX_OK)
 		return r->ex;
-	size_t limit = expand_limit(ctx->cfg);
-	if (ctx->held + actions->n > limit) {
-		size_t n = actions->n;
+	size_t limit = expand_limit(ctx->cfg), n = to_deliver(ctx, actions);
+	if (ctx->held + n > limit) {
 		action_list_free(actions);
 		return res_set(r, EX_TEMPFAIL, "4.5.3", "%zu destinations, which with the %zu of the recipients "
 			       "before it exceed expansion_limit %zu for one message; send it in another transaction",
 			       n, ctx->held, limit);
 	}
-	ctx->held += actions->n;
+	ctx->held += n;
 	return EX_OK;
 }
 
