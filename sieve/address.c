@@ -16,7 +16,13 @@ struct tok {
 
 static bool is_special(char c)
 {
-	return c && strchr("()<>[]:;@\\,.\"", c) != NULL;
+	switch (c) {
+	case '(': case ')': case '<': case '>': case '[': case ']': case ':': case ';': case '@':
+	case '\\': case ',': case '.': case '"':
+		return true;
+	default:
+		return false;
+	}
 }
 
 static bool is_wsp(char c)

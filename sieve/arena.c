@@ -74,6 +74,14 @@ char *sv_strdup(struct sv_arena *a, const char *s)
 	return sv_strndup(a, s, strlen(s));
 }
 
+bool sv_arena_owns(const struct sv_arena *a, const void *p)
+{
+	for (const struct sv_chunk *c = a->head; c; c = c->prev)
+		if ((const char *)p >= (const char *)c->data && (const char *)p < (const char *)c->data + c->used)
+			return true;
+	return false;
+}
+
 struct sv_mark sv_arena_mark(const struct sv_arena *a)
 {
 	struct sv_mark m = { a->head, a->head ? a->head->used : 0, a->used };

@@ -33,6 +33,8 @@ void sv_arena_free(struct sv_arena *a);
 void *sv_alloc(struct sv_arena *a, size_t n);
 char *sv_strndup(struct sv_arena *a, const char *s, size_t n);
 char *sv_strdup(struct sv_arena *a, const char *s);
+/* True when p points into memory handed out by a (and not given back). */
+bool sv_arena_owns(const struct sv_arena *a, const void *p);
 /* Give back everything allocated since the mark (scratch space of one command). */
 struct sv_mark sv_arena_mark(const struct sv_arena *a);
 void sv_arena_release(struct sv_arena *a, struct sv_mark m);
@@ -327,6 +329,15 @@ struct sv_var {
 struct sv_msg;
 struct sv_rb;
 
+/* Case-folded copies of long values (match.c). */
+#define SV_FOLD_CACHE 8
+#define SV_FOLD_MIN 256
+struct sv_fold {
+	const char *src;
+	size_t len;
+	const char *fold;
+};
+
 struct sv_exec {
 	const struct sieve_script *prog;
 	const struct sieve_limits *lim;
@@ -343,6 +354,8 @@ struct sv_exec {
 	uint32_t nmatch;
 	struct sv_var flags;     /* imap4flags internal variable */
 	bool *once;              /* units already run by include :once */
+	struct sv_fold fold[SV_FOLD_CACHE];
+	unsigned fold_next;
 	uint64_t steps;
 	unsigned depth;
 	time_t now;

@@ -77,25 +77,43 @@ static bool is_equal(int cmp, const char *a, size_t alen, const char *b, size_t 
 	return sv_cmp_order(cmp, a, alen, b, blen) == 0;
 }
 
-static bool contains(int cmp, const char *s, size_t slen, const char *k, size_t klen)
+/* ASCII upper-case copy of s: long values that live as long as the execution (body parts,
+ * headers: the message arena) are folded once and kept in a small cache, so 25 body tests
+ * fold the body once; the search itself is then glibc's memmem. Values in scratch memory
+ * are never cached: their address may be reused for other bytes by the next command. */
+static const char *folded(struct sv_exec *x, const char *s, size_t len, char *stackbuf, size_t bufsize)
+{
+	struct sv_fold *fc = x->fold;
+	bool cache = len >= SV_FOLD_MIN && sv_arena_owns(sv_msg_arena(x->msg), s);
+	if (cache)
+		for (unsigned i = 0; i < SV_FOLD_CACHE; i++)
+			if (fc[i].src == s && fc[i].len == len)
+				return fc[i].fold;
+	char *out = len < bufsize ? stackbuf : sv_alloc(cache ? sv_msg_arena(x->msg) : x->scratch, len + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)upper_tab[(unsigned char)s[i]];
+	if (cache && out != stackbuf) {
+		struct sv_fold *slot = &fc[x->fold_next++ % SV_FOLD_CACHE];
+		*slot = (struct sv_fold){ s, len, out };
+	}
+	return out;
+}
+
+static int contains(struct sv_exec *x, int cmp, const char *s, size_t slen, const char *k, size_t klen)
 {
 	if (klen == 0)
-		return true;
+		return 1;
 	if (klen > slen)
-		return false;
+		return 0;
 	if (cmp == CMP_OCTET)
 		return memmem(s, slen, k, klen) != NULL;
-	unsigned char first = upper_tab[(unsigned char)k[0]];
-	for (size_t i = 0; i + klen <= slen; i++) {
-		if (upper_tab[(unsigned char)s[i]] != first)
-			continue;
-		size_t j = 1;
-		while (j < klen && upper_tab[(unsigned char)s[i + j]] == upper_tab[(unsigned char)k[j]])
-			j++;
-		if (j == klen)
-			return true;
-	}
-	return false;
+	char sbuf[256], kbuf[256];
+	const char *fs = folded(x, s, slen, sbuf, sizeof sbuf), *fk = folded(x, k, klen, kbuf, sizeof kbuf);
+	if (!fs || !fk)
+		return sv_fail(x, 0, "out of memory");
+	return memmem(fs, slen, fk, klen) != NULL;
 }
 
 /* Glob matching of RFC 5228 2.7.1, wildcards as short as possible (RFC 5229 3.2): on a
@@ -222,7 +240,7 @@ int sv_match_value(struct sv_exec *x, const struct sv_cmd *c, const struct sv_ma
 			r = is_equal(m->cmp, v, len, key.s, key.len);
 			break;
 		case MT_CONTAINS:
-			r = contains(m->cmp, v, len, key.s, key.len);
+			r = contains(x, m->cmp, v, len, key.s, key.len);
 			break;
 		case MT_MATCHES: {
 			size_t caps[2 * SV_MATCH_MAX];

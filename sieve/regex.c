@@ -13,7 +13,14 @@ struct sv_regex {
 	pcre2_code *code;
 	pcre2_match_data *md;
 	pcre2_match_context *mc;
+	unsigned uses;           /* matches so far: JIT only for the regexes that run often */
+	bool jit_tried;
 };
+
+/* Matches before a regex is JIT-compiled. JIT costs ~50 us a pattern, which a stdin-mode
+ * delivery (one execution per compile) would pay for nothing; a cached program in the LMTP
+ * daemon gets it after a few messages. */
+#define SV_REGEX_JIT_AFTER 8
 
 /* Patterns longer than this are refused: PCRE2's compile time grows with them. */
 #define SV_REGEX_MAX 4096
@@ -45,9 +52,6 @@ struct sv_regex *sv_regex_compile(const char *pat, size_t len, int cmp, char *er
 		return NULL;
 	}
 	rx->code = re;
-	/* JIT where the platform has it: the limits below still bound it (match limit), and its
-	 * own stack is bounded. */
-	(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 	rx->md = pcre2_match_data_create_from_pattern(re, NULL);
 	rx->mc = pcre2_match_context_create(NULL);
 	if (!rx->md || !rx->mc) {
@@ -71,6 +75,11 @@ void sv_regex_free(struct sv_regex *rx)
 int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct sieve_limits *lim, size_t *caps,
 		   unsigned *ncaps, unsigned maxcaps, const char **why)
 {
+	if (!rx->jit_tried && ++rx->uses >= SV_REGEX_JIT_AFTER) {
+		/* where the platform has JIT: the match limit still bounds it, its stack is bounded */
+		rx->jit_tried = true;
+		(void)pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE);
+	}
 	pcre2_set_match_limit(rx->mc, lim->regex_match_limit);
 	pcre2_set_depth_limit(rx->mc, lim->regex_depth_limit);
 	pcre2_set_heap_limit(rx->mc, lim->regex_heap_limit_kb);

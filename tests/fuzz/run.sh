@@ -7,8 +7,8 @@ cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 B=build-fuzz
 command -v clang >/dev/null || { echo "fuzz: clang is missing (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
-make -s BUILD=$B CC=clang SAN=fuzz $B/libmailcmd.a $B/libmda.a $B/libaliases.a $B/libforward.a $B/libmbox.a $B/libcommon.a
-LIBS="$B/libmailcmd.a $B/libmda.a $B/libaliases.a $B/libforward.a $B/libmbox.a $B/libcommon.a"
+make -s BUILD=$B CC=clang SAN=fuzz $B/libmailcmd.a $B/libmda.a $B/libsieve.a $B/libaliases.a $B/libforward.a $B/libmbox.a $B/libcommon.a
+LIBS="$B/libmailcmd.a $B/libmda.a $B/libsieve.a $B/libaliases.a $B/libforward.a $B/libmbox.a $B/libcommon.a"
 LDLIBS="$(pkg-config --libs libpcre2-8) -lgdbm -llockfile"
 fail=0 total=0
 for src in tests/fuzz/fuzz_*.c; do
