@@ -4,8 +4,9 @@ set -eu
 BUILD_PKGS="gcc make pkg-config liblockfile-dev liblockfile-bin libpcre2-dev libgdbm-dev libcriterion-dev"
 # Test peers: Postfix (as a real MTA driving mda), s-nail and bsd-mailx (readers of what we write),
 # python3 (smtplib.LMTP, pty driver), mandoc (man page lint), swaks (SMTP/LMTP client),
-# dovecot-sieve (Pigeonhole's sieve-test, the peer of the Sieve differential test).
-TEST_PKGS="python3 mandoc s-nail bsd-mailx postfix swaks procps dovecot-sieve"
+# dovecot-sieve and mailutils (Pigeonhole's sieve-test and GNU sieve, the peers of the Sieve
+# differential test; bsd-mailx keeps the mail alternative).
+TEST_PKGS="python3 mandoc s-nail bsd-mailx postfix swaks procps dovecot-sieve mailutils"
 missing=""
 for p in $BUILD_PKGS $TEST_PKGS ${EXTRA_PKGS:-}; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -214,6 +214,53 @@ def same(ours, theirs):
     return True
 
 
+# ---------------------------------------------------------------- GNU Mailutils' sieve
+
+def parse_mailutils(out, rc):
+    """sieve -n -v logs one line per action; the implicit keep is not logged."""
+    acts = []
+    for line in out.splitlines():
+        m = re.search(r": (FILEINTO|KEEP|DISCARD|REJECT|REDIRECT) on msg uid \d+(?:: (.*))?$", line)
+        if not m:
+            if "error" in line.lower() or "cannot" in line.lower():
+                acts.append("ERROR")
+            continue
+        kind, rest = m.group(1), m.group(2) or ""
+        if kind == "FILEINTO":
+            acts.append("fileinto " + rest.replace("delivering into ", "", 1))
+        elif kind == "REDIRECT":
+            acts.append("redirect " + rest.split()[-1].strip("<>") if rest else "redirect")
+        else:
+            acts.append(kind.lower())
+    if rc != 0 and not acts:
+        return ["ERROR"]
+    return sorted(acts)
+
+
+def ours_for_mailutils(o_out, o_rc):
+    """Our actions as Mailutils logs them: no implicit keep, flags or reasons."""
+    ours = parse_ours("\n".join(l for l in o_out.splitlines() if not l.startswith("implicit keep")), o_rc)
+    if ours[:1] in (["ERROR"], ["COMPILE-ERROR"]):
+        return ours[:1]
+    out = []
+    for a in ours:
+        if a.startswith("keep") or a.startswith("vacation"):
+            if a.startswith("keep"):
+                out.append("keep")
+            continue
+        a = re.sub(r" (:copy|:create|flags=.*)$", "", re.sub(r" flags=.*$", "", a))
+        out.append(a.split(" ")[0] if a.startswith("reject") else a)
+    return sorted(out)
+
+
+def mailutils_compiles(script):
+    try:
+        return subprocess.run(["sieve", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=20).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
 # ---------------------------------------------------------------- running
 
 def run(cmd, env=None):
@@ -240,19 +287,27 @@ def pigeonhole_setup(work):
     return conf
 
 
+def load_known(name):
+    known = {}
+    with open(os.path.join(DATA, name), encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                key, _, why = line.partition(":")
+                known[tuple(key.split())] = why.strip()
+    return known
+
+
 def main():
     ours_bin, work = sys.argv[1], sys.argv[2]
     verbose = "--verbose" in sys.argv
     conf = pigeonhole_setup(work)
     as_user = ["runuser", "-u", "nobody", "--"] if os.geteuid() == 0 else []
     env = dict(os.environ, TZ="UTC", HOME=work)
-    known = {}
-    with open(os.path.join(DATA, "known-differences"), encoding="utf-8") as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#"):
-                key, _, why = line.partition(":")
-                known[tuple(key.split())] = why.strip()
+    known = load_known("known-differences")
+    known_mu = load_known("known-differences-mailutils")
+    have_mu = shutil.which("sieve") is not None
+    mu = {"agree": 0, "known": 0, "scripts": 0, "skipped": 0}
     scripts = sorted(x for x in os.listdir(os.path.join(DATA, "scripts")) if x.endswith(".sieve"))
     messages = sorted(x for x in os.listdir(os.path.join(DATA, "messages")) if x.endswith(".eml"))
     agree = differ_known = 0
@@ -280,6 +335,9 @@ def main():
                 theirs_extra.append(a)
                 i += 1
         base = DEFAULT_ARGS if not any(a in ("-f", "-r") for a in theirs_extra) else []
+        use_mu = have_mu and not extra and mailutils_compiles(spath)
+        if have_mu:
+            mu["scripts" if use_mu else "skipped"] += 1
         for m in messages:
             mpath = os.path.join(work, m)
             shutil.copy(os.path.join(DATA, "messages", m), mpath)
@@ -289,6 +347,24 @@ def main():
             ours, theirs = parse_ours(o_out, o_rc), parse_pigeonhole(t_out, t_rc)
             key = (s, m)
             wild = (s, "*")
+            if use_mu:
+                mbox = mpath + ".mbox"
+                with open(mbox, "w", encoding="utf-8", errors="surrogateescape") as f, \
+                        open(mpath, encoding="utf-8", errors="surrogateescape") as g:
+                    f.write("From sender@example.com Tue Apr  1 10:20:30 2025\n" + g.read() + "\n")
+                u_out, u_rc = run(["sieve", "-n", "-v", "-f", mbox, spath], env)
+                mine, theirs_mu = ours_for_mailutils(o_out, o_rc), parse_mailutils(u_out, u_rc)
+                if mine == theirs_mu:
+                    mu["agree"] += 1
+                else:
+                    why = known_mu.get(key) or known_mu.get(wild)
+                    line = "%s %s\n    ours:       %s\n    mailutils:  %s" % (s, m, mine, theirs_mu)
+                    if why:
+                        mu["known"] += 1
+                        print("known  %s\n    why:        %s" % (line, why))
+                    else:
+                        failures.append(line)
+                        print("DIFFER %s" % line)
             if same(ours, theirs):
                 agree += 1
                 if verbose:
@@ -307,6 +383,10 @@ def main():
     total = len(scripts) * len(messages)
     print("sieve differential: %d scripts x %d messages = %d runs: %d agree, %d differ as listed, %d differ"
           % (len(scripts), len(messages), total, agree, differ_known, len(failures)))
+    if have_mu:
+        print("sieve differential: GNU Mailutils sieve: %d scripts it compiles x %d messages: %d agree, "
+              "%d differ as listed (%d scripts it cannot compile or that need options are left out)"
+              % (mu["scripts"], len(messages), mu["agree"], mu["known"], mu["skipped"]))
     sys.exit(1 if failures else 0)
 
 
