@@ -198,6 +198,15 @@ int sv_act_fileinto(struct sv_exec *x, const struct sv_cmd *c, const char *folde
 	return 0;
 }
 
+/* The same mailbox: local parts may be case-sensitive (RFC 5321 2.4), domains are not. */
+static bool same_address(const char *a, const char *b)
+{
+	const char *at_a = strrchr(a, '@'), *at_b = strrchr(b, '@');
+	if (!at_a || !at_b || at_a - a != at_b - b)
+		return strcmp(a, b) == 0;
+	return memcmp(a, b, (size_t)(at_a - a)) == 0 && strcasecmp(at_a, at_b) == 0;
+}
+
 int sv_act_redirect(struct sv_exec *x, const struct sv_cmd *c, const char *addr, size_t len)
 {
 	if (!sv_redirect_address_valid(addr, len))
@@ -211,7 +220,7 @@ int sv_act_redirect(struct sv_exec *x, const struct sv_cmd *c, const char *addr,
 		struct sieve_action *a = &rb->acts[i];
 		if (a->kind != SIEVE_ACT_REDIRECT)
 			continue;
-		if (strcasecmp(a->address, addr) == 0) {
+		if (same_address(a->address, addr)) {
 			a->copy = a->copy && copy;
 			if (!copy)
 				rb->canceled = true;

@@ -270,9 +270,9 @@ def run(cmd, env=None):
 
 def pigeonhole_setup(work):
     os.makedirs(work, exist_ok=True)
-    for d in ("mail", "personal", "global"):
+    for d in ("mail", "personal", "global", "before"):
         os.makedirs(os.path.join(work, d), exist_ok=True)
-    for d in ("personal", "global"):
+    for d in ("personal", "global", "before"):
         for f in os.listdir(os.path.join(DATA, d)):
             shutil.copy(os.path.join(DATA, d, f), os.path.join(work, d, f))
     conf = os.path.join(work, "dovecot.conf")
@@ -317,7 +317,7 @@ def main():
         shutil.copy(os.path.join(DATA, "scripts", s), spath)
         os.chmod(spath, 0o644)
         extra = [a.replace("PERSONAL", os.path.join(work, "personal")).replace("GLOBAL", os.path.join(work, "global"))
-                 for a in script_args(spath)]
+                 .replace("BEFORE", os.path.join(work, "before")) for a in script_args(spath)]
         ours_extra, theirs_extra = [], []
         i = 0
         while i < len(extra):

@@ -25,7 +25,9 @@ Test(sieve_action, duplicates_are_merged)
 	st_expect("require \"fileinto\"; fileinto \"A\"; fileinto \"A\"; keep; keep;", ST_MSG, "fileinto \"A\"\nkeep\n");
 	/* fileinto INBOX is the keep */
 	st_expect("require \"fileinto\"; fileinto \"INBOX\"; keep; fileinto \"inbox\";", ST_MSG, "keep\n");
-	st_expect("redirect \"a@b.c\"; redirect \"A@B.C\";", ST_MSG, "redirect \"a@b.c\"\n");
+	st_expect("redirect \"a@b.c\"; redirect \"a@B.C\";", ST_MSG, "redirect \"a@b.c\"\n");
+	/* local parts may be case-sensitive (RFC 5321 2.4): two mailboxes, as in Pigeonhole */
+	st_expect("redirect \"a@b.c\"; redirect \"A@b.c\";", ST_MSG, "redirect \"a@b.c\"\nredirect \"A@b.c\"\n");
 	/* a :copy and a plain one of the same target: the plain one cancels the implicit keep */
 	st_expect("require [\"fileinto\", \"copy\"]; fileinto :copy \"A\"; fileinto \"A\";", ST_MSG, "fileinto \"A\"\n");
 	st_expect("require [\"fileinto\", \"copy\"]; fileinto :copy \"INBOX\";", ST_MSG, "keep\n");
