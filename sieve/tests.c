@@ -22,9 +22,12 @@ static const struct sv_hdrval *header_values(struct sv_exec *x, const struct sv_
 	return &v[i];
 }
 
-static int test_header(struct sv_exec *x, const struct sv_cmd *c)
+/* Calls fn for each value of each header the test names (narrowed by :index); stops at
+ * the first non-zero return. */
+typedef int (*hv_fn)(struct sv_exec *x, const struct sv_cmd *c, const struct sv_hdrval *v, size_t *count);
+
+static int each_header_value(struct sv_exec *x, const struct sv_cmd *c, hv_fn fn, size_t *count)
 {
-	size_t count = 0;
 	for (uint32_t h = 0; h < c->list[0]->n; h++) {
 		struct sv_val name;
 		if (!sv_expand(x, &c->list[0]->v[h], &name))
@@ -35,17 +38,29 @@ static int test_header(struct sv_exec *x, const struct sv_cmd *c)
 		const struct sv_hdrval *v = header_values(x, c, &name, &n);
 		if (x->failed)
 			return -1;
-		if (c->m.mt == MT_COUNT) {
-			count += n;
-			continue;
-		}
 		for (size_t i = 0; i < n; i++) {
-			int r = sv_match_value(x, c, &c->m, c->list[1], v[i].s, v[i].len);
+			int r = fn(x, c, &v[i], count);
 			if (r != 0)
 				return r;
 		}
 	}
-	return c->m.mt == MT_COUNT ? sv_match_count(x, c, c->list[1], count) : 0;
+	return 0;
+}
+
+static int header_one(struct sv_exec *x, const struct sv_cmd *c, const struct sv_hdrval *v, size_t *count)
+{
+	if (c->m.mt == MT_COUNT) {
+		(*count)++;
+		return 0;
+	}
+	return sv_match_value(x, c, &c->m, c->list[1], v->s, v->len);
+}
+
+static int test_header(struct sv_exec *x, const struct sv_cmd *c)
+{
+	size_t count = 0;
+	int r = each_header_value(x, c, header_one, &count);
+	return r != 0 || c->m.mt != MT_COUNT ? r : sv_match_count(x, c, c->list[1], count);
 }
 
 /* Matches one address part against the keys; *count gathers :count. */
@@ -62,34 +77,27 @@ static int match_address(struct sv_exec *x, const struct sv_cmd *c, const struct
 	return sv_match_value(x, c, &c->m, c->list[1], part.s, part.len);
 }
 
+static int address_one(struct sv_exec *x, const struct sv_cmd *c, const struct sv_hdrval *v, size_t *count)
+{
+	struct sv_addr addrs[64];
+	if (!sv_step(x, 1 + v->raw_len / 64, c->line))
+		return -1;
+	int na = sv_addr_parse(x->scratch, v->raw, v->raw_len, addrs, 64);
+	if (na < 0)
+		na = 1;    /* the invalid list as one pseudo-address */
+	for (int k = 0; k < na; k++) {
+		int r = match_address(x, c, &addrs[k], count);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
 static int test_address(struct sv_exec *x, const struct sv_cmd *c)
 {
 	size_t count = 0;
-	struct sv_addr addrs[64];
-	for (uint32_t h = 0; h < c->list[0]->n; h++) {
-		struct sv_val name;
-		if (!sv_expand(x, &c->list[0]->v[h], &name))
-			return -1;
-		if (!sv_header_name_valid(name.s, name.len))
-			continue;
-		size_t n;
-		const struct sv_hdrval *v = header_values(x, c, &name, &n);
-		if (x->failed)
-			return -1;
-		for (size_t i = 0; i < n; i++) {
-			if (!sv_step(x, 1 + v[i].raw_len / 64, c->line))
-				return -1;
-			int na = sv_addr_parse(x->scratch, v[i].raw, v[i].raw_len, addrs, 64);
-			if (na < 0)
-				na = 1;    /* the invalid list as one pseudo-address */
-			for (int k = 0; k < na; k++) {
-				int r = match_address(x, c, &addrs[k], &count);
-				if (r != 0)
-					return r;
-			}
-		}
-	}
-	return c->m.mt == MT_COUNT ? sv_match_count(x, c, c->list[1], count) : 0;
+	int r = each_header_value(x, c, address_one, &count);
+	return r != 0 || c->m.mt != MT_COUNT ? r : sv_match_count(x, c, c->list[1], count);
 }
 
 /* An envelope address is a bare addr-spec: split at the last '@'; "" is the null sender. */
