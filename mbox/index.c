@@ -8,6 +8,7 @@
  * often stale after gateways or editors and honouring it would glue or cut messages.
  * Leading bytes before the first From_ line are not a message; mbox_rewrite copies them
  * through unchanged so they are never lost.
+ * A file is mapped and split under a shared fcntl lock (idx_lock): no writer is mid-way then.
  */
 #include "mbox/internal.h"
 
@@ -19,11 +20,13 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
+#include "common/log.h"
 #include "mbox/header.h"
 
 uint64_t mbox_hash(const char *p, size_t n)
@@ -441,8 +444,9 @@ int mbox_index_buffer(const char *data, size_t len, struct mbox_index *idx, stru
 	return EX_OK;
 }
 
-/* Bytes of the file that are settled: a live appender's unfinished bytes (journal says
- * P <= S < F) are left out; the next lock taker either sees them completed or removes them. */
+/* Bytes of the file that are settled: an appender's unfinished bytes (journal says
+ * P <= S < F: it died, or it is live and the lock wait gave up) are left out; the next lock
+ * taker either sees them completed or removes them. */
 static size_t idx_settled(int fd, const char *path, size_t size)
 {
 	off_t p, f;
@@ -452,47 +456,117 @@ static size_t idx_settled(int fd, const char *path, size_t size)
 	return size;
 }
 
+/* How long a reader waits for writers to finish before it reads the file as it is. Appends
+ * and rewrites hold the lock for milliseconds; a lock held longer is someone stuck, and the
+ * reader should not hang with them. MBOX_TEST_INDEX_LOCK_MS (test-only) shortens the wait. */
+static long idx_lock_wait_ms(void)
+{
+	const char *v = getenv("MBOX_TEST_INDEX_LOCK_MS");
+	return v && *v ? atol(v) : 10000;
+}
+
+/* A shared fcntl lock (open file description lock) on fd while the file is mapped and split:
+ * every writer (mbox_lock, Postfix local(8), mailx) holds the exclusive lock while it appends
+ * or rewrites, and a rewrite in place (the spool directory is not ours to write) moves every
+ * byte and truncates the file. Read without the lock, it gave a view mixing old and new
+ * bytes (messages missing, or seen twice) or killed the reader with SIGBUS when the file
+ * shrank under the scan. A rewrite by rename never needed it (the old file is not touched).
+ * False when not locked (no OFD locks here, or a writer holds it too long: logged): the file
+ * is then read as before, unlocked. A POSIX lock is not a fallback: closing any descriptor
+ * of the file would drop the caller's own POSIX locks on it. */
+static bool idx_lock(int fd, const char *path)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	long waited = 0, step = 1, limit = idx_lock_wait_ms();
+	while (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+		if (errno != EAGAIN && errno != EACCES && errno != EINTR)
+			return false;
+		if (waited >= limit) {
+			log_msg(LOG_WARNING, "%s: still locked by a writer after %ld ms; reading it unlocked",
+				path, waited);
+			return false;
+		}
+		nanosleep(&(struct timespec){ step / 1000, (step % 1000) * 1000000L }, NULL);
+		waited += step;
+		step = step < 16 ? step * 2 : 16;
+	}
+	return true;
+}
+
+static void idx_unlock(int fd)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+	fcntl(fd, F_OFD_SETLK, &fl);     /* explicit: the map keeps the open file, so its lock */
+}
+
+/* Opens path read-only and takes the shared lock, again when a rewrite renamed a new file
+ * over the name while we waited: the view is then of the mailbox as it is now, not of the
+ * file the rewrite left behind. Returns the fd (*locked says whether the lock is held), or
+ * -1 with errno. */
+static int idx_open_locked(const char *path, bool *locked)
+{
+	for (int tries = 0;; tries++) {
+		struct stat st, now;
+		int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		*locked = idx_lock(fd, path);
+		if (!*locked || tries == 9 || fstat(fd, &st) != 0 || stat(path, &now) != 0 ||
+		    (st.st_dev == now.st_dev && st.st_ino == now.st_ino))
+			return fd;
+		idx_unlock(fd);
+		close(fd);
+	}
+}
+
+/* Maps the st_size bytes of fd into idx, minus a dead appender's torn tail. */
+static int idx_map(int fd, const char *path, const struct stat *st, struct mbox_index *idx, size_t *len,
+		   struct result *r)
+{
+	idx->dev = st->st_dev;
+	idx->ino = st->st_ino;
+	*len = (size_t)st->st_size;
+	if (*len == 0)
+		return EX_OK;
+	void *map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return res_errno(r, errno, false, "cannot map %s", path);
+	madvise(map, *len, MADV_WILLNEED);    /* start readahead of the whole file */
+	idx->map = map;
+	idx->map_len = *len;
+	idx->mapped = true;
+	*len = idx_settled(fd, path, *len);
+	return EX_OK;
+}
+
 int mbox_index_open(const char *path, struct mbox_index *idx, struct result *r)
 {
 	struct stat st;
+	bool locked = false;
+	size_t len = 0;
 	memset(idx, 0, sizeof *idx);
 	if (snprintf(idx->path, sizeof idx->path, "%s", path) >= (int)sizeof idx->path)
 		return res_set(r, EX_NOINPUT, "5.1.3", "mailbox path too long");
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = idx_open_locked(path, &locked);
 	if (fd < 0 && errno == ENOENT) {
 		*r = res_ok("no mailbox");
 		return EX_OK;
 	}
 	if (fd < 0)
 		return res_errno(r, errno, false, "cannot open %s", path);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		int err = errno;
-		close(fd);
-		return S_ISREG(st.st_mode) ? res_errno(r, err, false, "cannot stat %s", path)
-					   : res_set(r, EX_NOINPUT, "5.2.0", "%s is not a regular file", path);
-	}
-	idx->dev = st.st_dev;
-	idx->ino = st.st_ino;
-	size_t len = (size_t)st.st_size;
-	if (len > 0) {
-		void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			int err = errno;
-			close(fd);
-			return res_errno(r, err, false, "cannot map %s", path);
-		}
-		madvise(map, len, MADV_WILLNEED);    /* start readahead of the whole file */
-		idx->map = map;
-		idx->map_len = len;
-		idx->mapped = true;
-		len = idx_settled(fd, path, len);
-	}
+	int ex;
+	if (fstat(fd, &st) != 0)
+		ex = res_errno(r, errno, false, "cannot stat %s", path);
+	else if (!S_ISREG(st.st_mode))
+		ex = res_set(r, EX_NOINPUT, "5.2.0", "%s is not a regular file", path);
+	else if ((ex = idx_map(fd, path, &st, idx, &len, r)) == EX_OK)
+		ex = idx_build(idx, idx->map, len, r);
+	if (locked)
+		idx_unlock(fd);
 	close(fd);
-	if (idx_build(idx, idx->map, len, r) != EX_OK) {
+	if (ex != EX_OK)
 		mbox_index_close(idx);
-		return r->ex;
-	}
-	return EX_OK;
+	return ex;
 }
 
 void mbox_index_close(struct mbox_index *idx)

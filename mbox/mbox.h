@@ -179,8 +179,9 @@ struct mbox_index {
 	bool mapped;            /* map is ours to munmap */
 };
 
-/* Indexes path (no lock taken: callers that need a stable view hold mbox_lock). A missing
- * file is an empty index with ENOENT-free success. Fails with EX_NOINPUT/EX_TEMPFAIL. */
+/* Indexes path under a shared fcntl lock (up to 10 s, then unlocked), so no append or rewrite
+ * is under way; the map stays live after. A missing file is an empty index with ENOENT-free
+ * success. Fails with EX_NOINPUT/EX_TEMPFAIL. */
 int mbox_index_open(const char *path, struct mbox_index *idx, struct result *r);
 /* Indexes bytes already in memory (tests, fuzzers). The index points into data. */
 int mbox_index_buffer(const char *data, size_t len, struct mbox_index *idx, struct result *r);
@@ -214,8 +215,9 @@ void mbox_index_close(struct mbox_index *idx);
  *   tmp_dir on disk (/var/tmp, /var/lib/mda) where power loss matters.
  *   Without any record store (no user xattrs and the directory not writable) the rewrite
  *   still goes ahead, logging a warning naming the backup: a crash then needs a hand restore.
- * A reader that indexes (no lock) a mailbox whose rewrite was interrupted sees the mixed
- * bytes until the next writer's lock undoes it; its rewrite then checks the file again.
+ * A reader that indexes a mailbox whose rewrite was interrupted (the lock died with its
+ * process) sees the mixed bytes until the next writer's lock undoes it; its rewrite then
+ * checks the file again.
  * Refuses with EX_TEMPFAIL if the mailbox changed other than by appending since idx was built.
  * ------------------------------------------------------------------------------------------ */
 struct mbox_plan {

@@ -39,8 +39,6 @@ static uint64_t cpu_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t cpu_start;
-
 bool sv_step(struct sv_exec *x, uint64_t n, unsigned line)
 {
 	if (x->failed)
@@ -51,7 +49,7 @@ bool sv_step(struct sv_exec *x, uint64_t n, unsigned line)
 		sv_fail(x, line, "too many steps (limit %llu)", (unsigned long long)x->lim->max_steps);
 		return false;
 	}
-	if ((before >> 12) != (x->steps >> 12) && x->lim->max_cpu_ms && cpu_ms() - cpu_start > x->lim->max_cpu_ms) {
+	if ((before >> 12) != (x->steps >> 12) && x->lim->max_cpu_ms && cpu_ms() - x->cpu_start > x->lim->max_cpu_ms) {
 		sv_fail(x, line, "CPU time limit reached (%u ms)", x->lim->max_cpu_ms);
 		return false;
 	}
@@ -287,7 +285,7 @@ struct sieve_result *sieve_execute(const struct sieve_script *const *scripts, si
 	x.now = opts->now ? opts->now : time(NULL);
 	x.rb = sv_rb_new(&priv->arena);
 	x.msg = sv_msg_open(msg, lim, &priv->arena);
-	cpu_start = cpu_ms();
+	x.cpu_start = cpu_ms();
 	bool keep = true;
 	if (!x.rb || !x.msg) {
 		sv_fail(&x, 0, "cannot read the message");

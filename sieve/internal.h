@@ -357,6 +357,7 @@ struct sv_exec {
 	struct sv_fold fold[SV_FOLD_CACHE];
 	unsigned fold_next;
 	uint64_t steps;
+	uint64_t cpu_start;       /* thread CPU ms when the execution began */
 	unsigned depth;
 	time_t now;
 	bool failed;

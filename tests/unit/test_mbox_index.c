@@ -1,11 +1,14 @@
 /* Unit tests for the mbox index: offsets, sizes, line counts, header fields, flags, and the
  * real-world mboxes it must tolerate (mboxo/mboxrd, CRLF, lying Content-Length, NUL, 8-bit). */
 #include <criterion/criterion.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mbox/mbox.h"
@@ -390,5 +393,137 @@ Test(mbox_index, scanned_pages_of_a_big_file_leave_the_resident_set)
 	cr_assert_str_eq(idx.msgs[n - 1].subject, "m23999");
 	cr_assert_eq(memcmp(idx.map + idx.msgs[0].start, "From a@x ", 9), 0);
 	cr_assert_eq(memcmp(idx.map + idx.msgs[n / 2].body, body, sizeof body - 1), 0);
+	mbox_index_close(&idx);
+}
+
+/* ---- a reader racing with writers: it waits for the lock every writer holds ---- */
+
+/* box: A (long) B C; *after: B C, what a quit deleting A writes. Static storage. */
+static void rw_boxes(const char **box, const char **after)
+{
+	static char b[8192], a[4096];
+	char body[3000];
+	memset(body, 'a', sizeof body - 1);
+	body[sizeof body - 1] = '\0';
+	snprintf(a, sizeof a, "From b Fri Sep 29 04:03:50 2017\nSubject: B\n\nbee\n\n"
+			      "From c Fri Sep 29 04:03:51 2017\nSubject: C\n\nsea\n\n");
+	snprintf(b, sizeof b, "From a Fri Sep 29 04:03:49 2017\nSubject: A\n\n%s\n\n%s", body, a);
+	*box = b;
+	*after = a;
+}
+
+/* A writer holding the mailbox lock as mda and mail do (mbox_lock), stopped in the middle of
+ * a rewrite that deletes message A. 'i': in place, the new bytes are over the old ones and
+ * the file is not yet truncated (the state inplace.c passes through); 'r': by rename, the new
+ * file written and not yet renamed. Says y/n on ready, finishes when go says so. */
+static void rw_writer(const char *path, const char *after, char how, int ready, int go)
+{
+	struct mbox_lock lk;
+	struct result r;
+	char tmp[CFG_PATH_MAX + 8], c = 'n';
+	size_t n = strlen(after);
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	if (mbox_lock(path, MBOX_LOCK_WRITE | MBOX_LOCK_NODOTLOCK, NULL, 5, &lk, &r) == EX_OK) {
+		FILE *f = how == 'r' ? fopen(tmp, "w") : NULL;
+		if (how == 'i')
+			c = pwrite(lk.fd, after, n, 0) == (ssize_t)n ? 'y' : 'n';
+		else if (f)
+			c = fputs(after, f) >= 0 && fclose(f) == 0 ? 'y' : 'n';
+	}
+	(void)!write(ready, &c, 1);
+	(void)!read(go, &c, 1);
+	if (how == 'i')
+		(void)!ftruncate(lk.fd, (off_t)n);
+	else
+		rename(tmp, path);
+	mbox_unlock(&lk);
+	_exit(0);
+}
+
+/* Indexes path in a child and says "COUNT SUBJECT-OF-1" on out. */
+static void rw_reader(const char *path, int out)
+{
+	struct mbox_index idx;
+	struct result r;
+	if (mbox_index_open(path, &idx, &r) != EX_OK)
+		dprintf(out, "error %s\n", r.reason);
+	else
+		dprintf(out, "%zu %s\n", idx.count, idx.count && idx.msgs[0].subject ? idx.msgs[0].subject : "-");
+	_exit(0);
+}
+
+/* Runs a reader while a writer is stopped mid-rewrite ('i' or 'r'), lets the writer finish
+ * half a second later, and returns what the reader saw in out. */
+static void rw_race(char how, char *out, size_t size)
+{
+	const char *path = th_path(th_tmpdir(), "box"), *box, *after;
+	int ready[2], go[2], said[2];
+	char c = 0;
+	rw_boxes(&box, &after);
+	th_write(path, box);
+	cr_assert(pipe(ready) == 0 && pipe(go) == 0 && pipe(said) == 0);
+	fflush(NULL);
+	pid_t w = fork();
+	cr_assert_geq(w, 0);
+	if (w == 0)
+		rw_writer(path, after, how, ready[1], go[0]);
+	cr_assert_eq(read(ready[0], &c, 1), 1);
+	cr_assert_eq(c, 'y', "the writer could not set the scene");
+	pid_t rd = fork();
+	cr_assert_geq(rd, 0);
+	if (rd == 0)
+		rw_reader(path, said[1]);
+	close(said[1]);
+	/* Unlocked, the reader answers at once with the half-done file; locked, it waits. */
+	poll(&(struct pollfd){ .fd = said[0], .events = POLLIN }, 1, 500);
+	cr_assert_eq(write(go[1], "g", 1), 1);
+	ssize_t n = read(said[0], out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+	waitpid(w, NULL, 0);
+	waitpid(rd, NULL, 0);
+}
+
+/* The reader's half of the torture finding: a quit rewriting the mailbox in place (Debian's
+ * root:mail 2775 spool) moves every byte under a reader that takes no lock. Read halfway,
+ * the file held B C followed by the old tail, whose B C came back as two more messages (and
+ * a truncation during the scan killed the reader with SIGBUS). Under the shared lock the
+ * reader sees the mailbox before or after the rewrite, never during it. */
+Test(mbox_index, a_rewrite_in_place_is_never_read_half_done, .timeout = 20)
+{
+	char said[256];
+	rw_race('i', said, sizeof said);
+	cr_expect_str_eq(said, "2 B\n", "the reader saw \"%s\" of a mailbox holding B C", said);
+}
+
+/* A reader that waited for a rewrite by rename reads the new file, not the one the rename
+ * left behind (the view of a quit, whose own rewrite would then refuse: "replaced"). */
+Test(mbox_index, a_reader_that_waited_for_a_rename_reads_the_new_file, .timeout = 20)
+{
+	char said[256];
+	rw_race('r', said, sizeof said);
+	cr_expect_str_eq(said, "2 B\n", "the reader saw \"%s\" of a mailbox holding B C", said);
+}
+
+/* A lock held on and on (a stuck writer) does not hang the reader: after the wait it reads
+ * the file as it is, as every reader did before the lock. */
+Test(mbox_index, a_lock_held_too_long_is_waited_for_then_read_through, .timeout = 20)
+{
+	const char *path = th_path(th_tmpdir(), "box"), *box, *after;
+	struct mbox_index idx;
+	struct result r;
+	struct timespec t0, t1;
+	rw_boxes(&box, &after);
+	th_write(path, box);
+	int holder = th_hold_fcntl(path);
+	setenv("MBOX_TEST_INDEX_LOCK_MS", "300", 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int ex = mbox_index_open(path, &idx, &r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	unsetenv("MBOX_TEST_INDEX_LOCK_MS");
+	th_release(holder);
+	cr_assert_eq(ex, EX_OK, "%s", r.reason);
+	cr_expect_eq(idx.count, 3);
+	double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	cr_expect_geq(waited, 0.25, "the reader did not wait for the writer (%.3f s)", waited);
 	mbox_index_close(&idx);
 }

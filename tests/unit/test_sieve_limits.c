@@ -190,3 +190,21 @@ Test(sieve_limit, hostile_matches_pattern_is_linear)
 	free(pat);
 	free(msg);
 }
+
+Test(sieve_limit, cpu_time)
+{
+	/* many scans of a 1 MiB body take far more than 1 ms of CPU: the clock stops them */
+	struct sieve_limits lim;
+	sieve_limits_default(&lim);
+	lim.max_cpu_ms = 1;
+	lim.max_steps = (uint64_t)1 << 40;
+	char *msg = repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", 16000, "Subject: x\n\n",
+			   "");
+	char *script = repeat("if body :raw :matches \"*needle*\" { discard; }\n", 500, "require \"body\";\n", "");
+	char *out = run_limited(script, msg, &lim);
+	cr_assert(strstr(out, "implicit keep\nerror test.sieve:"), "%s", out);
+	cr_assert(strstr(out, "CPU time limit reached (1 ms)"), "%s", out);
+	free(out);
+	free(script);
+	free(msg);
+}
