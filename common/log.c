@@ -46,6 +46,20 @@ void log_msg(int prio, const char *fmt, ...)
 	}
 }
 
+void log_startup_error(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_msg(LOG_ERR, "%s", line);
+	if (!to_stderr) {
+		res_printable(line);
+		fprintf(stderr, "%s: error: %s\n", log_ident, line);
+	}
+}
+
 bool log_hold_stderr(void)
 {
 	if (!to_stderr || held_fd >= 0)

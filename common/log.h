@@ -13,6 +13,11 @@ void log_init(const char *ident, const char *destination);
 /* Logs one line at priority prio (LOG_INFO, LOG_WARNING, LOG_ERR). */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A failure that stops a program before it serves anything (configuration, listening
+ * sockets): logged as log_msg does and, when the log is syslog, also written to stderr, so
+ * the administrator who started it sees why at once (syslog may go nowhere yet). */
+void log_startup_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* With log=stderr, keeps the lines (the process's and those of its forked children) back
  * until log_release_stderr, so that the first line an MTA reads is the final status line:
  * Postfix takes the DSN and its class from the first "D.S.N text" of a command's output.

@@ -33,7 +33,7 @@
 
 struct lmtp_listener {
 	int fd;
-	char unix_path[sizeof ((struct sockaddr_un *)0)->sun_path];  /* ours to unlink, or "" */
+	char unix_path[CFG_PATH_MAX];  /* ours to unlink, or "" */
 	dev_t dev;
 	ino_t ino;
 };
@@ -140,11 +140,11 @@ static int add_listener(struct lmtp_server *sv, int fd, const char *unix_path, s
 	return EX_OK;
 }
 
-/* True when something accepts connections on path: a live server must never be replaced. */
-static bool unix_socket_alive(const char *path)
+/* True when something accepts connections on name (relative to the working directory). */
+static bool unix_socket_alive(const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", name);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
@@ -153,14 +153,15 @@ static bool unix_socket_alive(const char *path)
 	return alive;
 }
 
-static int check_stale(const char *path, struct result *r)
+/* A live server must never be replaced; a dead one's socket file may. */
+static int check_stale(const char *name, const char *path, struct result *r)
 {
 	struct stat st;
-	if (lstat(path, &st) != 0)
+	if (lstat(name, &st) != 0)
 		return errno == ENOENT ? EX_OK : res_errno(r, errno, false, "lstat %s", path);
 	if (!S_ISSOCK(st.st_mode))
 		return res_set(r, EX_CANTCREAT, "4.3.5", "%s exists and is not a socket; not replacing it", path);
-	if (unix_socket_alive(path))
+	if (unix_socket_alive(name))
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "another server is listening on %s", path);
 	return EX_OK;
 }
@@ -168,7 +169,7 @@ static int check_stale(const char *path, struct result *r)
 /* lmtp_socket_owner/lmtp_socket_group on the new socket. Failing that (no such user or group,
  * or not permitted) it stays as created, with the daemon's owner and group and
  * lmtp_socket_mode: closed to everyone else, never opened wider. One warning says why. */
-static void give_socket(const char *path, const struct config *cfg)
+static void give_socket(const char *name, const struct config *cfg)
 {
 	const char *user = cfg->lmtp_socket_owner, *group = cfg->lmtp_socket_group;
 	uid_t uid = (uid_t)-1;
@@ -185,7 +186,7 @@ static void give_socket(const char *path, const struct config *cfg)
 	else {
 		uid = pw ? pw->pw_uid : (uid_t)-1;
 		gid = gr ? gr->gr_gid : (gid_t)-1;
-		if (chown(path, uid, gid) == 0)
+		if (chown(name, uid, gid) == 0)
 			return;
 		problem = strerror(errno);
 	}
@@ -194,41 +195,71 @@ static void give_socket(const char *path, const struct config *cfg)
 		(unsigned long)getegid(), cfg->lmtp_socket_mode);
 }
 
-/* Binds under a temporary name, sets owner, group and mode, then renames over path: clients
- * never see the socket with the wrong mode, and a stale socket file is replaced in one atomic
- * step. */
-static int open_unix(struct lmtp_server *sv, const char *path, struct result *r)
+/* Binds name.PID.tmp in the working directory, sets owner, group and mode, then renames it
+ * over name: clients never see the socket with the wrong mode, and a stale socket file is
+ * replaced in one atomic step. Returns the listening fd or -1 (r set). */
+static int bind_unix_here(const char *name, const char *path, const struct config *cfg, struct result *r)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof sa.sun_path];
-	mode_t mode = (mode_t)strtol(sv->cfg.lmtp_socket_mode, NULL, 8);
-	int n = snprintf(tmp, sizeof tmp, "%s.%u.tmp", path, (unsigned)getpid());
-	if (strlen(path) >= sizeof sa.sun_path || n < 0 || (size_t)n >= sizeof tmp)
-		return res_set(r, EX_USAGE, "4.3.5", "socket path too long: %s", path);
-	if (check_stale(path, r) != EX_OK)
-		return r->ex;
-	char dir[sizeof tmp];
-	snprintf(dir, sizeof dir, "%s", path);
-	if (mkdir(dirname(dir), 0755) != 0 && errno != EEXIST)
-		return res_errno(r, errno, false, "mkdir for %s", path);
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", tmp);
+	mode_t mode = (mode_t)strtol(cfg->lmtp_socket_mode, NULL, 8);
+	int n = snprintf(sa.sun_path, sizeof sa.sun_path, "%s.%u.tmp", name, (unsigned)getpid());
+	if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
+		res_set(r, EX_USAGE, "4.3.5", "socket name too long: %s", path);
+		return -1;
+	}
+	if (check_stale(name, path, r) != EX_OK)
+		return -1;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return res_errno(r, errno, false, "socket");
-	unlink(tmp);
+	if (fd < 0) {
+		res_errno(r, errno, false, "socket");
+		return -1;
+	}
+	unlink(sa.sun_path);
 	/* Under a umask that closes it: nobody connects before chmod decides who may. */
 	mode_t old_umask = umask(0177);
 	int bound = bind(fd, (struct sockaddr *)&sa, sizeof sa);
 	umask(old_umask);
 	if (bound == 0)
-		give_socket(tmp, &sv->cfg);
-	if (bound != 0 || listen(fd, LMTP_BACKLOG) != 0 || chmod(tmp, mode) != 0 || rename(tmp, path) != 0) {
+		give_socket(sa.sun_path, cfg);
+	if (bound != 0 || listen(fd, LMTP_BACKLOG) != 0 || chmod(sa.sun_path, mode) != 0 ||
+	    rename(sa.sun_path, name) != 0) {
 		int err = errno;
 		close(fd);
-		unlink(tmp);
-		return res_errno(r, err, false, "listen on unix:%s", path);
+		unlink(sa.sun_path);
+		res_errno(r, err, false, "listen on unix:%s", path);
+		return -1;
 	}
-	return add_listener(sv, fd, path, r);
+	return fd;
+}
+
+/* The socket is made from inside its directory, so only its name counts against the 108
+ * bytes of sun_path, not the whole path: Postfix connects the same way (private/NAME from
+ * its queue directory), so any queue_directory Postfix accepts works here too. */
+static int open_unix(struct lmtp_server *sv, const char *path, struct result *r)
+{
+	char dir[CFG_PATH_MAX], base[CFG_PATH_MAX];
+	if (strlen(path) >= CFG_PATH_MAX)
+		return res_set(r, EX_USAGE, "4.3.5", "socket path too long: %s", path);
+	snprintf(dir, sizeof dir, "%s", path);
+	snprintf(base, sizeof base, "%s", path);
+	const char *d = dirname(dir), *name = basename(base);
+	if (mkdir(d, 0755) != 0 && errno != EEXIST)
+		return res_errno(r, errno, false, "mkdir for %s", path);
+	int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (here < 0)
+		return res_errno(r, errno, false, "open the working directory");
+	int fd = -1;
+	if (chdir(d) != 0)
+		res_errno(r, errno, false, "cannot enter %s", d);
+	else
+		fd = bind_unix_here(name, path, &sv->cfg, r);
+	if (fchdir(here) != 0 && fd >= 0) {
+		close(fd);
+		fd = -1;
+		res_errno(r, errno, false, "cannot return to the working directory");
+	}
+	close(here);
+	return fd < 0 ? r->ex : add_listener(sv, fd, path, r);
 }
 
 /* "HOST:PORT" or "[V6]:PORT"; HOST "" or "*" is every address. */
@@ -543,11 +574,11 @@ int lmtp_serve_listen(const struct mda_invocation *inv, const char *address)
 	struct result r;
 	sigset_t block, orig;
 	if (load_config(inv, &sv.cfg, &r) != EX_OK) {
-		log_msg(LOG_ERR, "%s", r.reason);
+		log_startup_error("%s", r.reason);
 		return r.ex;
 	}
 	if (open_listeners(&sv, address, &r) != EX_OK) {
-		log_msg(LOG_ERR, "%s", r.reason);
+		log_startup_error("%s", r.reason);
 		close_listeners(&sv);
 		return r.ex;
 	}

@@ -167,4 +167,14 @@ kill -TERM "$DPID"; wait "$DPID" || fail "activated daemon exit status"
 DPID=
 check "systemd's socket file is systemd's to remove" [ -S "$W/sd.sock" ]
 check "activated daemon refuses without LISTEN_PID" absent "$MDA" -C "$W/mda.conf" -L systemd 2>/dev/null
+# A socket whose whole path is longer than sun_path's 108 bytes: Postfix connects to
+# private/NAME from its queue directory, so only the name has to fit (a deep queue_directory).
+deep=$W/deep/$(printf 'd%.0s' $(seq 60))/$(printf 'e%.0s' $(seq 60))
+mkdir -p "$deep"
+SOCK=$deep/mda-lmtp start_daemon
+SOCK=mda-lmtp
+(cd "$deep" && client transcript)
+kill -TERM "$DPID"; wait "$DPID" || fail "deep-path daemon exit status"
+DPID=
+check "the deep socket is removed at SIGTERM" [ ! -e "$deep/mda-lmtp" ]
 echo ok

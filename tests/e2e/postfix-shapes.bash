@@ -90,8 +90,12 @@ shape_setup() {
 		eval "$daemon" 2>>"$W/daemon.log" &
 		DPID=$!
 		local sock=$W/pf/queue/private/mda-lmtp i
-		for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
-		[ -S "$sock" ] || fail "the README's daemon did not listen: $(tail -3 "$W/daemon.log")"
+		for i in $(seq 100); do
+			[ -S "$sock" ] && break
+			kill -0 "$DPID" 2>/dev/null || { wait "$DPID"; fail "the README's daemon exited ($?): $(tail -3 "$W/daemon.log")"; }
+			sleep 0.1
+		done
+		[ -S "$sock" ] || fail "the README's daemon did not listen in 10 s: $(tail -3 "$W/daemon.log"; ls -la "$W/pf/queue/private" | tail -5)"
 	fi
 	note "shape $SHAPE: main.cf from README: ${lines[*]: -3}"
 }
