@@ -1,5 +1,6 @@
 /* mda.conf parsing: a table of keys drives defaults, file parsing, -o overrides and dumps. */
 #include "common/config.h"
+#include "common/quota.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -61,6 +62,21 @@ static const struct key keys[] = {
 	BOOL(quota_full_tempfail, "no"),
 	STR(quota_warning, ""),
 	STR(quota_warning_file, ""),
+	STR(sieve, "~/.dovecot.sieve"),
+	STR(sieve_dir, "~/sieve"),
+	STR(sieve_global_dir, "/etc/mda/sieve"),
+	STR(sieve_before, ""),
+	STR(sieve_after, ""),
+	STR(sieve_extensions, ""),
+	STR(sieve_state, "~/.mda-sieve.db"),
+	STR(mail_folder_dir, "~/mail"),
+	INT(sieve_max_actions, "32"),
+	INT(sieve_max_redirects, "4"),
+	INT(sieve_max_cpu_time, "5"),
+	SIZE(sieve_max_script_size, "1048576"),
+	INT(sieve_vacation_min_period, "86400"),
+	INT(sieve_vacation_max_period, "0"),
+	INT(sieve_vacation_default_period, "604800"),
 	BOOL(biff, "yes"),
 	BOOL(allow_commands, "yes"),
 	BOOL(allow_files, "yes"),
@@ -261,7 +277,8 @@ int cfg_init(struct config *cfg, const char *conf_path, char *const *overrides, 
 	for (size_t i = 0; i < n_overrides; i++)
 		if (cfg_set_option(cfg, overrides[i], r) != EX_OK)
 			return r->ex;
-	return EX_OK;
+	/* Keys whose values are lists are checked whole, once they are all known. */
+	return quota_check_config(cfg, r);
 }
 
 void cfg_dump(const struct config *cfg, void *out)

@@ -13,9 +13,12 @@
 #include "aliases/aliases.h"
 #include "common/intern.h"
 #include "common/log.h"
+#include "common/quota.h"
 #include "common/user.h"
 #include "mbox/header.h"
+#include "mda/biff.h"
 #include "mda/deliver_int.h"
+#include "mda/deliver_quota.h"
 
 /* Loop detection reads at most this much of the header section; a loop's Delivered-To lines
  * are near the top, and a bigger read would let one message cost us memory. */
@@ -104,6 +107,10 @@ int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_lis
 		return res_set(r, EX_TEMPFAIL, "4.5.3", "%zu destinations, which with the %zu of the recipients "
 			       "before it exceed expansion_limit %zu for one message; send it in another transaction",
 			       n, ctx->held, limit);
+	}
+	if (deliver_quota_at_rcpt(ctx->cfg, actions, r) != EX_OK) {
+		action_list_free(actions);
+		return r->ex;
 	}
 	ctx->held += n;
 	return EX_OK;
@@ -194,25 +201,65 @@ struct run_arg {
 	const char *sender;       /* cleaned envelope sender, "" = null sender */
 	const char *headers;      /* Return-Path, X-Original-To, Delivered-To lines */
 	const struct mbox_spool *msg;
+	off_t quota_limit;        /* mailbox: its byte limit (read before dropping privileges), 0 = none */
 	char where[CFG_PATH_MAX + 128];   /* "mailbox /var/mail/x" for the log */
 };
 
-static int run_append(struct run_arg *ra, const char *path, bool dotlock, gid_t gid, struct result *r)
+/* Where and how one append goes; limit and sizes only for spool mailboxes. */
+struct append_to {
+	const char *path;
+	bool dotlock;
+	gid_t gid;
+	off_t limit;
+	struct mbox_sizes *sizes;
+};
+
+static int run_append(struct run_arg *ra, const struct append_to *to, const char *sender, const char *headers,
+		      const struct mbox_spool *msg, struct result *r)
 {
 	const struct config *cfg = ra->ctx->cfg;
 	struct mbox_delivery d = {
-		.path = path,
-		.owner = { .uid = ra->a->runas->uid, .gid = gid },
-		.dotlock = dotlock,
-		.sender = ra->sender,
+		.path = to->path,
+		.owner = { .uid = ra->a->runas->uid, .gid = to->gid },
+		.dotlock = to->dotlock,
+		.sender = sender,
 		.arrival = ra->env->arrival,
-		.headers = ra->headers,
-		.msg = ra->msg,
+		.headers = headers,
+		.msg = msg,
 		.quoting = cfg->mbox_quoting,
 		.lock_timeout = cfg->lock_timeout,
 		.fsync = cfg->fsync,
+		.size_limit = to->limit,
+		.limit_tempfail = cfg->quota_full_tempfail,
+		.sizes = to->sizes,
 	};
 	return mbox_append(&d, r);
+}
+
+/* After a delivery that crossed a quota_warning percentage: the warning goes into the same
+ * mailbox, from the null sender, past the limit (it is short, and a user who is not told
+ * loses mail). Its failure is logged; the delivery stands. */
+static void warn_quota(struct run_arg *ra, const struct append_to *to)
+{
+	const struct config *cfg = ra->ctx->cfg;
+	const char *user = ra->a->runas->name;
+	struct mbox_spool sp;
+	struct result r = { 0 };
+	char headers[USER_NAME_MAX + 64];
+	int percent = deliver_quota_warning(cfg, user, ra->ctx->hostname, to->limit, to->sizes, &sp, &r);
+	if (percent <= 0) {
+		if (percent < 0)
+			log_msg(LOG_WARNING, "%s: no quota warning: %s", user, r.reason);
+		return;
+	}
+	struct append_to unlimited = { to->path, to->dotlock, to->gid, 0, NULL };
+	snprintf(headers, sizeof headers, "Return-Path: <>\nDelivered-To: %s\n", user);
+	if (run_append(ra, &unlimited, "", headers, &sp, &r) != EX_OK)
+		log_msg(LOG_WARNING, "%s: no quota warning: %s", user, r.reason);
+	else
+		log_msg(LOG_INFO, "%s: mailbox %s is %d%% full (%lld of %lld bytes): warning delivered", user, to->path,
+			percent, (long long)to->sizes->after, (long long)to->limit);
+	mbox_spool_close(&sp);
 }
 
 /* A missing mail_group is an administrator's mistake, never the sender's: leave gid as is. */
@@ -227,9 +274,14 @@ static int run_mailbox(struct run_arg *ra, struct result *r)
 	if (snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, ra->a->runas->name) >= (int)sizeof path)
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "mailbox path too long");
 	snprintf(ra->where, sizeof ra->where, "mailbox %s", path);
-	if (run_append(ra, path, true, mail_gid(cfg, ra->a->runas->gid), r) != EX_OK)
+	struct mbox_sizes sizes = { 0, 0 };
+	struct append_to to = { path, true, mail_gid(cfg, ra->a->runas->gid), ra->quota_limit, &sizes };
+	if (run_append(ra, &to, ra->sender, ra->headers, ra->msg, r) != EX_OK)
 		return r->ex;
 	*r = res_ok("delivered to mailbox %s", path);
+	if (cfg->biff)
+		biff_notify(ra->a->runas->name, sizes.before, path);
+	warn_quota(ra, &to);
 	return EX_OK;
 }
 
@@ -239,7 +291,8 @@ static int run_file(struct run_arg *ra, struct result *r)
 	snprintf(ra->where, sizeof ra->where, "file %s", path);
 	if (path[0] != '/')
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "file destination %s is not an absolute path", path);
-	if (run_append(ra, path, false, ra->a->runas->gid, r) != EX_OK)
+	struct append_to to = { path, false, ra->a->runas->gid, 0, NULL };
+	if (run_append(ra, &to, ra->sender, ra->headers, ra->msg, r) != EX_OK)
 		return r->ex;
 	*r = res_ok("delivered to file %s", path);
 	return EX_OK;
@@ -457,6 +510,9 @@ static int deliver_one(struct deliver_ctx *ctx, struct run_arg *ra, const char *
 	if (!build_headers(headers, sizeof headers, ra->sender, ra->orig, ra->final))
 		return res_set(r, EX_DATAERR, "5.1.3", "addresses too long for trace headers");
 	ra->headers = headers;
+	ra->quota_limit = 0;
+	if (a->kind == ACT_MAILBOX && quota_limit(ctx->cfg, a->runas->name, &ra->quota_limit, r) != EX_OK)
+		return r->ex;
 	user_of(a->runas, &u);
 	deliver_as_user(ctx->cfg, &u, a->kind == ACT_MAILBOX, run_action, ra, r);
 	ra->headers = NULL;

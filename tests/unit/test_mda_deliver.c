@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/quota.h"
 #include "common/result.h"
 #include "mbox/mbox.h"
 #include "mda/deliver.h"
@@ -582,4 +583,143 @@ Test(deliver, same_command_for_another_recipient_is_another_destination, .init =
 	/* An alias command names its recipient in $RECIPIENT: list1's run is not list2's. */
 	free(command_for_two("echo $RECIPIENT", "", "list1", "list2", EX_OK, EX_OK));
 	cr_assert_eq(lines_in(out("runs")), 2);
+}
+
+/* ---- quotas (mailbox_size_limit, quota_file, quota_warning) and biff ---- */
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include "mda/expand.h"
+
+static off_t spool_size(const char *user)
+{
+	struct stat st;
+	return stat(th_path(cfg.spool_dir, user), &st) == 0 ? st.st_size : -1;
+}
+
+Test(deliver, a_message_past_the_limit_is_refused_and_the_mailbox_left_as_it_was, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action a = make_action(ACT_MAILBOX, "alice", "alice", getuid());
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "%s", r.reason);
+	off_t one = spool_size("alice");
+	/* Exactly room for a second copy: it fits; a third does not, and permanently. */
+	cfg.mailbox_size_limit = 2 * one;
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "limit = size after: fits (%s)", r.reason);
+	cr_assert_eq(spool_size("alice"), 2 * one);
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_CANTCREAT, "%s", r.reason);
+	cr_assert_str_eq(r.dsn, "5.2.2");
+	cr_assert_eq(res_reply_code(&r), 552);
+	cr_assert_eq(spool_size("alice"), 2 * one, "the refused message left nothing");
+	cfg.quota_full_tempfail = true;
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_TEMPFAIL, "%s", r.reason);
+	cr_assert_str_eq(r.dsn, "4.2.2");
+	cr_assert_eq(res_reply_code(&r), 452);
+	cr_assert_eq(spool_size("alice"), 2 * one);
+}
+
+Test(deliver, a_user_line_in_quota_file_beats_mailbox_size_limit, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action a = make_action(ACT_MAILBOX, "alice", "alice", getuid());
+	struct action b = make_action(ACT_MAILBOX, "bob", "bob", getuid());
+	cfg.mailbox_size_limit = 10;
+	snprintf(cfg.quota_file, sizeof cfg.quota_file, "%s/quota", dir);
+	th_write(cfg.quota_file, "alice 0\n");
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "alice has no limit: %s", r.reason);
+	cr_assert_eq(deliver(&b, 1, msg, &r), EX_CANTCREAT, "bob has the default 10 bytes");
+	th_write(cfg.quota_file, "alice 0\nbob oops\n");
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_CONFIG, "a bad quota_file line stops delivery");
+	cr_assert(strstr(r.reason, "quota:2: ") != NULL, "%s", r.reason);
+}
+
+static size_t count_in(const char *user, const char *needle)
+{
+	char *box = th_read(th_path(cfg.spool_dir, user), NULL);
+	size_t n = 0;
+	for (const char *p = box; p && (p = strstr(p, needle)); p++)
+		n++;
+	free(box);
+	return n;
+}
+
+Test(deliver, crossing_a_warning_percentage_leaves_one_warning, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action a = make_action(ACT_MAILBOX, "alice", "alice", getuid());
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK);
+	off_t one = spool_size("alice");
+	/* 20 copies fill it: the 8th reaches 40%. */
+	cfg.mailbox_size_limit = 20 * one;
+	snprintf(cfg.quota_warning, sizeof cfg.quota_warning, "40 100");
+	cr_assert_eq(quota_check_config(&cfg, &r), EX_OK, "%s", r.reason);
+	for (int i = 2; i <= 7; i++)
+		cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(count_in("alice", "\nFrom MAILER-DAEMON "), 0, "35%%: no warning yet");
+	off_t before = spool_size("alice");
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK);
+	cr_assert_eq(count_in("alice", "\nFrom MAILER-DAEMON "), 1, "the 40%% crossing warns");
+	cr_assert_eq(count_in("alice", "Your mailbox is 40% full"), 1);
+	cr_assert_eq(count_in("alice", "\nReturn-Path: <>\nDelivered-To: alice\n"), 1, "from the null sender");
+	cr_assert_gt(spool_size("alice"), before + one, "the warning is in the mailbox");
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK);
+	cr_assert_eq(count_in("alice", "\nFrom MAILER-DAEMON "), 1, "still over 40%%: no second warning");
+}
+
+Test(deliver, a_full_mailbox_is_refused_at_rcpt_time, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action_list l;
+	struct action a = make_action(ACT_MAILBOX, "alice", "alice", getuid());
+	ctx.expander = expand_new(&cfg);
+	cr_assert_not_null(ctx.expander);
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK);
+	cfg.mailbox_size_limit = spool_size("alice") + 1;
+	cr_assert_eq(deliver_prepare(&ctx, "alice@test.example", &l, &r), EX_OK, "one byte of room: %s", r.reason);
+	deliver_release(&ctx, &l);
+	cfg.mailbox_size_limit = spool_size("alice");
+	cr_assert_eq(deliver_prepare(&ctx, "alice@test.example", &l, &r), EX_CANTCREAT, "full: refused");
+	cr_assert_str_eq(r.dsn, "5.2.2");
+	cr_assert(strstr(r.reason, "mailbox full") != NULL, "%s", r.reason);
+	cfg.quota_full_tempfail = true;
+	cr_assert_eq(deliver_prepare(&ctx, "alice@test.example", &l, &r), EX_TEMPFAIL);
+	cr_assert_str_eq(r.dsn, "4.2.2");
+	cr_assert_eq(ctx.held, 0, "a refused recipient holds no destinations");
+	cr_assert_eq(deliver_prepare(&ctx, "bob@test.example", &l, &r), EX_OK, "bob has no mailbox yet: %s", r.reason);
+	deliver_release(&ctx, &l);
+	expand_free(ctx.expander);
+	ctx.expander = NULL;
+}
+
+Test(deliver, each_mailbox_delivery_sends_one_comsat_datagram, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	char port[16], got[512], want[1200];
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+	cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	snprintf(port, sizeof port, "%u", ntohs(sa.sin_port));
+	setenv("MDA_TEST_BIFF_PORT", port, 1);
+	struct action a = make_action(ACT_MAILBOX, "alice", "alice", getuid());
+	struct action f = make_action(ACT_FILE, out("file"), "alice", run_uid());
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK);
+	off_t first = spool_size("alice");
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK);
+	cr_assert_eq(deliver(&f, 1, msg, &r), EX_OK, "%s", r.reason);
+	cfg.biff = false;
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK);
+	unsetenv("MDA_TEST_BIFF_PORT");
+	const char *path = th_path(cfg.spool_dir, "alice");
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 2000), 1, "datagram %d", i + 1);
+		ssize_t n = recv(fd, got, sizeof got - 1, 0);
+		got[n > 0 ? n : 0] = '\0';
+		snprintf(want, sizeof want, "alice@%lld:%s", i ? (long long)first : 0LL, path);
+		cr_assert_str_eq(got, want, "user@offset:mailbox");
+	}
+	cr_assert_eq(poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 300), 0,
+		     "no datagram for a file delivery, none with biff = no");
+	close(fd);
 }
