@@ -51,10 +51,27 @@ struct config {
 	bool quota_full_tempfail;          /* over quota: 452 4.2.2 instead of 552 5.2.2 */
 	char quota_warning[64];            /* percentages whose crossing sends a warning, "" = none */
 	char quota_warning_file[CFG_PATH_MAX]; /* the warning's text (%u %p %s %l), "" = built in */
+	/* Sieve (mda-sieve(7)); paths starting with "~/" are in the user's home directory. */
+	char sieve[CFG_PATH_MAX];          /* the user's script, "" = no per-user scripts */
+	char sieve_dir[CFG_PATH_MAX];      /* include :personal */
+	char sieve_global_dir[CFG_PATH_MAX]; /* include :global */
+	char sieve_before[CFG_PATH_MAX];   /* script or directory of *.sieve run first, "" = none */
+	char sieve_after[CFG_PATH_MAX];    /* the same, run after the user's */
+	char sieve_extensions[256];        /* capabilities to disable ("-vacation -reject") */
+	char sieve_state[CFG_PATH_MAX];    /* the user's GDBM memory (vacation, duplicate), "" = none */
+	char mail_folder_dir[CFG_PATH_MAX];/* fileinto folders: mail(1)'s +name directory */
+	int sieve_max_actions;
+	int sieve_max_redirects;
+	int sieve_max_cpu_time;            /* seconds per execution */
+	long long sieve_max_script_size;   /* bytes */
+	int sieve_vacation_min_period;     /* seconds */
+	int sieve_vacation_max_period;     /* seconds, 0 = no maximum */
+	int sieve_vacation_default_period; /* seconds */
 	bool biff;                         /* comsat notification after each mailbox append */
 	bool allow_commands;               /* |command in aliases/.forward */
 	bool allow_files;                  /* /file in aliases/.forward */
 	bool fsync;                        /* fsync before success; off only for benchmarks of the peer kind */
+	bool shared_spool;                 /* other hosts lock these mailboxes: dotlocks go stale by age only */
 	enum mbox_quoting mbox_quoting;
 	char file[CFG_PATH_MAX];           /* the file these values came from, "" if none */
 };
