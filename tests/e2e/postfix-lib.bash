@@ -113,19 +113,22 @@ pf_stop() {
 	[ -n "$pid" ] && kill -9 -- "-$pid" 2>/dev/null || true
 }
 
-# pf_send FROM TO FILE: submits FILE over SMTP and prints the queue id.
-pf_send() {
-	python3 - "$PF_PORT" "$1" "$2" "$3" <<-'EOF'
+# pf_send_many FILE FROM RCPT...: submits FILE over SMTP to PF_PORT in one transaction (with
+# SMTPUTF8 when an address needs it) and prints the queue id; fails when a RCPT is refused.
+pf_send_many() {
+	python3 - "$PF_PORT" "$@" <<-'EOF'
 	import re, smtplib, sys
-	port, sender, rcpt, path = sys.argv[1:5]
+	port, path, sender, rcpts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 	with open(path, "rb") as f:
 	    data = f.read()
 	s = smtplib.SMTP("127.0.0.1", int(port), local_hostname="client.test", timeout=20)
 	s.ehlo()
-	s.mail(sender)
-	code, msg = s.rcpt(rcpt)
-	if code != 250:
-	    sys.exit("RCPT refused: %d %s" % (code, msg))
+	utf8 = any(ord(c) > 127 for c in sender + "".join(rcpts))
+	s.mail(sender, ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else [])
+	for r in rcpts:
+	    code, msg = s.rcpt(r)
+	    if code != 250:
+	        sys.exit("RCPT %s refused: %d %s" % (r, code, msg))
 	code, msg = s.data(data)
 	s.quit()
 	m = re.search(rb"queued as ([0-9A-Za-z]+)", msg)
@@ -134,6 +137,9 @@ pf_send() {
 	print(m.group(1).decode())
 	EOF
 }
+
+# pf_send FROM TO FILE: one recipient.
+pf_send() { pf_send_many "$3" "$1" "$2"; }
 
 # pf_wait_status QID RCPT [SECS] [SKIP]: waits for the delivery status line of QID and prints
 # it; SKIP log lines are ignored (count them before a retry).

@@ -104,25 +104,9 @@ note() { echo "  $*"; }
 
 # send_multi FROM RCPT...: one SMTP transaction, prints the queue id.
 send_multi() {
-	python3 - "$PORT" "$@" <<-'EOF'
-	import re, smtplib, sys
-	port, sender, rcpts = sys.argv[1], sys.argv[2], sys.argv[3:]
-	body = ("From: sender@example.org\r\nSubject: shape test\r\nMessage-ID: <shape.%s@example.org>\r\n\r\n"
-	        "one message, several ways to reach the same people\r\n" % rcpts[0]).encode()
-	s = smtplib.SMTP("127.0.0.1", int(port), local_hostname="client.test", timeout=20)
-	s.ehlo()
-	s.mail(sender)
-	for r in rcpts:
-	    code, msg = s.rcpt(r)
-	    if code != 250:
-	        sys.exit("RCPT %s refused: %d %s" % (r, code, msg))
-	code, msg = s.data(body)
-	s.quit()
-	m = re.search(rb"queued as ([0-9A-Za-z]+)", msg)
-	if code != 250 or not m:
-	    sys.exit("DATA: %d %s" % (code, msg))
-	print(m.group(1).decode())
-	EOF
+	printf 'From: sender@example.org\r\nSubject: shape test\r\nMessage-ID: <shape.%s@example.org>\r\n\r\n%s\r\n' \
+		"$2" "one message, several ways to reach the same people" >"$W/outgoing"
+	pf_send_many "$W/outgoing" "$@"
 }
 
 copies() { local n; n=$(grep -c '^Subject: shape test' "$W/spool/$1" 2>/dev/null); echo "${n:-0}"; }

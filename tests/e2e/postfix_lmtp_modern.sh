@@ -53,28 +53,8 @@ DPID=$!
 for _ in $(seq 50); do [ -S "$W/pf/queue/private/mda-lmtp" ] && break; sleep 0.1; done
 [ -S "$W/pf/queue/private/mda-lmtp" ] || fail "mda -L did not listen: $(tail -3 "$W/daemon.log")"
 
-# send FROM RCPT... < message: one SMTP transaction (SMTPUTF8 when an address needs it).
-# (The message goes through a file: python's stdin is the script.)
-send() {
-	cat >"$W/outgoing"
-	python3 - "$PORT" "$W/outgoing" "$@" <<-'EOF'
-	import re, smtplib, sys
-	port, path, sender, rcpts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-	body = open(path, "rb").read()
-	s = smtplib.SMTP("127.0.0.1", int(port), local_hostname="client.test", timeout=20)
-	s.ehlo()
-	utf8 = any(ord(c) > 127 for c in sender + "".join(rcpts))
-	s.mail(sender, ["SMTPUTF8", "BODY=8BITMIME"] if utf8 else [])
-	for r in rcpts:
-	    code, msg = s.rcpt(r)
-	    if code != 250:
-	        sys.exit("RCPT %s: %d %s" % (r, code, msg))
-	code, msg = s.data(body)
-	s.quit()
-	m = re.search(rb"queued as ([0-9A-Za-z]+)", msg)
-	print(m.group(1).decode() if m else sys.exit("DATA %d %s" % (code, msg)))
-	EOF
-}
+# send FROM RCPT... < message
+send() { cat >"$W/outgoing" && pf_send_many "$W/outgoing" "$@"; }
 status_of() {   # QID RCPT
 	local i line
 	for i in $(seq 150); do
