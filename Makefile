@@ -44,7 +44,7 @@ DEPS_common  = common
 DEPS_mbox    = mbox common
 DEPS_aliases = aliases mbox common
 DEPS_forward = forward common
-DEPS_mda     = mda aliases forward mbox common
+DEPS_mda     = mda sieve aliases forward mbox common
 DEPS_mailcmd = mailcmd mbox common
 DEPS_sieve   = sieve mbox common
 

@@ -19,6 +19,7 @@
 #include "mda/biff.h"
 #include "mda/deliver_int.h"
 #include "mda/deliver_quota.h"
+#include "mda/deliver_sieve.h"
 
 /* Loop detection reads at most this much of the header section; a loop's Delivered-To lines
  * are near the top, and a bigger read would let one message cost us memory. */
@@ -51,6 +52,8 @@ void deliver_cleanup(struct deliver_ctx *ctx)
 	if (ctx->expander)
 		expand_free(ctx->expander);
 	ctx->expander = NULL;
+	deliver_sieve_free(ctx->sieve);
+	ctx->sieve = NULL;
 }
 
 /* Splits "local@domain" at the last '@': the local part is copied to out (lowercase kept as
@@ -202,6 +205,7 @@ struct run_arg {
 	const char *headers;      /* Return-Path, X-Original-To, Delivered-To lines */
 	const struct mbox_spool *msg;
 	off_t quota_limit;        /* mailbox: its byte limit (read before dropping privileges), 0 = none */
+	const struct deliver_sieve_set *sieve;  /* mailbox: the user's Sieve scripts, NULL = none */
 	char where[CFG_PATH_MAX + 128];   /* "mailbox /var/mail/x" for the log */
 };
 
@@ -265,6 +269,49 @@ static void warn_quota(struct run_arg *ra, const struct append_to *to)
 /* A missing mail_group is an administrator's mistake, never the sender's: leave gid as is. */
 static gid_t mail_gid(const struct config *cfg, gid_t fallback);
 
+/* The spool mailbox part of a mailbox delivery (also Sieve's keep, headers then carrying
+ * its flags). */
+static int append_mailbox(struct run_arg *ra, const char *path, const char *headers, struct result *r)
+{
+	const struct config *cfg = ra->ctx->cfg;
+	struct mbox_sizes sizes = { 0, 0 };
+	struct append_to to = { path, true, mail_gid(cfg, ra->a->runas->gid), ra->quota_limit, &sizes };
+	if (run_append(ra, &to, ra->sender, headers, ra->msg, r) != EX_OK)
+		return r->ex;
+	*r = res_ok("delivered to mailbox %s", path);
+	if (cfg->biff)
+		biff_notify(ra->a->runas->name, sizes.before, path);
+	warn_quota(ra, &to);
+	return EX_OK;
+}
+
+/* Sieve's appends: the trace headers, then extra (its flags). A folder is a file of the user's
+ * (no dotlock, the user's group), as mail(1) saves into one. */
+static int sieve_append(void *arg, const char *path, bool spool, const char *extra, struct result *r)
+{
+	struct run_arg *ra = arg;
+	char headers[DELIVER_HEADERS_MAX + 1024];
+	if (snprintf(headers, sizeof headers, "%s%s", ra->headers, extra ? extra : "") >= (int)sizeof headers)
+		return res_set(r, EX_DATAERR, "5.1.3", "trace headers too long");
+	if (spool)
+		return append_mailbox(ra, path, headers, r);
+	struct append_to to = { path, false, ra->a->runas->gid, 0, NULL };
+	return run_append(ra, &to, ra->sender, headers, ra->msg, r);
+}
+
+static int run_sieve(struct run_arg *ra, const char *path, struct result *r)
+{
+	struct user_info u = { .uid = ra->a->runas->uid, .gid = ra->a->runas->gid };
+	snprintf(u.name, sizeof u.name, "%s", ra->a->runas->name);
+	snprintf(u.home, sizeof u.home, "%s", ra->a->runas->home);
+	struct deliver_sieve_job job = {
+		.cfg = ra->ctx->cfg, .user = &u, .hostname = ra->ctx->hostname, .rcpt = ra->final,
+		.orig = ra->orig, .sender = ra->sender, .queue_id = ra->env->queue_id, .spool_path = path,
+		.msg = ra->msg, .append = sieve_append, .arg = ra,
+	};
+	return deliver_sieve_run(ra->sieve, &job, r);
+}
+
 static int run_mailbox(struct run_arg *ra, struct result *r)
 {
 	const struct config *cfg = ra->ctx->cfg;
@@ -274,15 +321,9 @@ static int run_mailbox(struct run_arg *ra, struct result *r)
 	if (snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, ra->a->runas->name) >= (int)sizeof path)
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "mailbox path too long");
 	snprintf(ra->where, sizeof ra->where, "mailbox %s", path);
-	struct mbox_sizes sizes = { 0, 0 };
-	struct append_to to = { path, true, mail_gid(cfg, ra->a->runas->gid), ra->quota_limit, &sizes };
-	if (run_append(ra, &to, ra->sender, ra->headers, ra->msg, r) != EX_OK)
-		return r->ex;
-	*r = res_ok("delivered to mailbox %s", path);
-	if (cfg->biff)
-		biff_notify(ra->a->runas->name, sizes.before, path);
-	warn_quota(ra, &to);
-	return EX_OK;
+	if (ra->sieve)
+		return run_sieve(ra, path, r);
+	return append_mailbox(ra, path, ra->headers, r);
 }
 
 static int run_file(struct run_arg *ra, struct result *r)
@@ -423,15 +464,34 @@ static double elapsed(const struct envelope *env)
 	return d < 0 ? 0 : d;
 }
 
+/* ra->where as a quoted log value: quotes and backslashes escaped, so the line stays one
+ * key="value" list a script can split. */
+static void quoted_where(const char *where, char *out, size_t size)
+{
+	size_t n = 0;
+	for (const char *p = where; *p && n + 3 < size; p++) {
+		if (*p == '"' || *p == '\\')
+			out[n++] = '\\';
+		out[n++] = *p;
+	}
+	out[n] = '\0';
+}
+
+/* One line per destination, Postfix's fields first (queue id, to, orig_to, relay, delay, dsn,
+ * status), then what an administrator counts by: the client, the size, the destination. */
 static void log_delivery(const struct run_arg *ra, const struct result *r)
 {
 	const char *status = res_is_ok(r) ? "sent" : res_is_temp(r) ? "deferred" : "bounced";
-	const char *qid = ra->env->queue_id;
+	const char *qid = ra->env->queue_id, *client = ra->env->client;
+	char dest[sizeof ra->where * 2 + 1];
 	bool show_orig = ra->orig[0] && strcasecmp(ra->orig, ra->final) != 0;
+	double delay = elapsed(ra->env);
+	quoted_where(ra->where[0] ? ra->where : "-", dest, sizeof dest);
 	log_msg(res_is_ok(r) ? LOG_INFO : LOG_WARNING,
-		"%s%sto=<%s>%s%s%s, relay=local, expansion=%s, delay=%.2f, dsn=%s, status=%s (%s)", qid,
-		qid[0] ? ": " : "", ra->final, show_orig ? ", orig_to=<" : "", show_orig ? ra->orig : "",
-		show_orig ? ">" : "", deliver_expansion_name(ra->ctx), elapsed(ra->env), r->dsn, status, r->reason);
+		"%s%sto=<%s>%s%s%s, relay=local, expansion=%s, %s%s%ssize=%lld, dest=\"%s\", delay=%.2f, delay_ms=%.0f, "
+		"dsn=%s, status=%s (%s)", qid, qid[0] ? ": " : "", ra->final, show_orig ? ", orig_to=<" : "",
+		show_orig ? ra->orig : "", show_orig ? ">" : "", deliver_expansion_name(ra->ctx), client[0] ? "client=" : "",
+		client, client[0] ? ", " : "", (long long)ra->msg->size, dest, delay, delay * 1000, r->dsn, status, r->reason);
 }
 
 /* Keeps the worse of two results in *acc: any temporary failure beats a permanent one
@@ -514,6 +574,8 @@ static int deliver_one(struct deliver_ctx *ctx, struct run_arg *ra, const char *
 	if (a->kind == ACT_MAILBOX && quota_limit(ctx->cfg, a->runas->name, &ra->quota_limit, r) != EX_OK)
 		return r->ex;
 	user_of(a->runas, &u);
+	/* Compiled (or found in the cache) here, in the long-lived process, run in the child. */
+	ra->sieve = a->kind == ACT_MAILBOX ? deliver_sieve_load(&ctx->sieve, ctx->cfg, &u) : NULL;
 	deliver_as_user(ctx->cfg, &u, a->kind == ACT_MAILBOX, run_action, ra, r);
 	ra->headers = NULL;
 	if (res_is_ok(r))

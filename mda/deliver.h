@@ -14,12 +14,14 @@
 struct envelope {
 	char sender[1024];        /* envelope sender, "" for the null sender <> */
 	char queue_id[32];        /* for log lines; LMTP session/transaction id or stdin pid-based id */
+	char client[400];         /* LMTP: the client (XFORWARD's original one when given), "" = none */
 	time_t arrival;
 	struct timespec started;  /* for delay= in the log */
 };
 
 struct deliver_memo;
 struct deliver_served;
+struct deliver_sieve;
 
 struct deliver_ctx {
 	const struct config *cfg;
@@ -29,6 +31,7 @@ struct deliver_ctx {
 	size_t held;              /* destinations of prepared, unreleased recipients (expansion_limit) */
 	enum cfg_expansion expansion;  /* EXPANSION_MDA (aliases, .forward) or EXPANSION_MTA (mailbox only) */
 	struct deliver_served *served; /* destinations this message has reached, NULL = none yet */
+	struct deliver_sieve *sieve;   /* compiled Sieve scripts (mda/deliver_sieve.h), NULL = none yet */
 };
 
 /* Prepares a context (hostname, expander). expansion = auto becomes mda; stdin mode sets mta
