@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -83,15 +84,41 @@ bool mail_sender_filename(const char *from, char *out, size_t size)
 	return snprintf(out, size, "%s", addr) < (int)size;
 }
 
+static volatile sig_atomic_t winsize_changed = 1;
+
+static void on_winch(int sig)
+{
+	(void)sig;
+	winsize_changed = 1;
+}
+
+/* The terminal's width, asked once and again only after a SIGWINCH: asking for every line
+ * of a header summary was two ioctls per message. 0 when stdout is no terminal. */
+static int tty_width(void)
+{
+	static int cols;
+	static bool handler;
+	if (!handler) {
+		struct sigaction sa = { .sa_handler = on_winch, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGWINCH, &sa, NULL);
+		handler = true;
+	}
+	if (winsize_changed) {
+		struct winsize ws;
+		winsize_changed = 0;
+		cols = isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+	}
+	return cols;
+}
+
 int mail_screen_width(void)
 {
 	const char *c = getenv("COLUMNS");
-	struct winsize ws;
 	if (c && atoi(c) > 10)
 		return atoi(c);
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10)
-		return ws.ws_col;
-	return 80;
+	int cols = tty_width();
+	return cols > 10 ? cols : 80;
 }
 
 /* Display columns of the character at s (wcwidth in the locale) and its byte length in *len;

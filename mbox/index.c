@@ -196,6 +196,36 @@ static bool idx_clock(const char *p, size_t n, struct tm *tm)
 	return false;
 }
 
+/* mktime of a local time, without mktime's cost per call: glibc's mktime runs tzset, which
+ * stats /etc/localtime (and rereads it when it changed) every time, and that stat per From_
+ * line was a third of `mail -H` on a big mailbox. The fields are converted as UTC minus the
+ * offset of the previous conversion and the result is checked by converting it back with
+ * localtime_r (which reads the zone once per process); only when that does not give the same
+ * fields at the same offset (the first call, a DST change between two messages, a time that
+ * does not exist or needs normalising) is mktime asked, and its offset remembered. In a
+ * repeated hour at the end of DST both answers are right; this one keeps the previous offset. */
+static time_t idx_mktime(struct tm *tm)
+{
+	static long offset;
+	static bool known;
+	if (known) {
+		time_t t = timegm(&(struct tm){ .tm_year = tm->tm_year, .tm_mon = tm->tm_mon,
+						.tm_mday = tm->tm_mday, .tm_hour = tm->tm_hour,
+						.tm_min = tm->tm_min, .tm_sec = tm->tm_sec });
+		struct tm back;
+		if (t != (time_t)-1 && localtime_r(&(time_t){ t - offset }, &back) && back.tm_gmtoff == offset &&
+		    back.tm_year == tm->tm_year && back.tm_mon == tm->tm_mon && back.tm_mday == tm->tm_mday &&
+		    back.tm_hour == tm->tm_hour && back.tm_min == tm->tm_min && back.tm_sec == tm->tm_sec)
+			return t - offset;
+	}
+	time_t t = mktime(tm);
+	if (t != (time_t)-1) {
+		offset = tm->tm_gmtoff;
+		known = true;
+	}
+	return t;
+}
+
 /* Parses "Www Mmm dd hh:mm[:ss] [zone...] yyyy [remote from host]" from the words after the
  * sender. Returns (time_t)-1 when it does not look like that. */
 static time_t idx_from_date(const char *w[], const size_t wl[], int k)
@@ -218,26 +248,64 @@ static time_t idx_from_date(const char *w[], const size_t wl[], int k)
 		return (time_t)-1;
 	tm.tm_year -= 1900;
 	tm.tm_mon = mon;
-	return mktime(&tm);
+	return idx_mktime(&tm);
 }
 
-static char *idx_strndup(const char *p, size_t n)
+/* The text fields of an index live in blocks of IDX_BLOCK bytes, freed together: a malloc
+ * per field (six per message, each with its own header and rounding) made the index of a
+ * 50,000-message mailbox twice the size of s-nail's whole process. */
+#define IDX_BLOCK ((size_t)64 << 10)
+
+struct idx_block {
+	struct idx_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* A NUL-terminated copy of [p, p+n) in idx's blocks; NULL when out of memory. A field too
+ * big for a block gets a block of its own, behind the current one, which stays current. */
+static char *idx_keep(struct mbox_index *idx, const char *p, size_t n)
 {
-	char *s = malloc(n + 1);
-	if (s) {
-		memcpy(s, p, n);
-		s[n] = '\0';
+	struct idx_block *b = idx->strings;
+	if (!b || b->cap - b->used < n + 1) {
+		bool own = n + 1 > IDX_BLOCK / 4;
+		size_t cap = own ? n + 1 : IDX_BLOCK - sizeof *b;
+		struct idx_block *nb = malloc(sizeof *nb + cap);
+		if (!nb)
+			return NULL;
+		nb->used = 0;
+		nb->cap = cap;
+		if (own && b) {
+			nb->next = b->next;
+			b->next = nb;
+		} else {
+			nb->next = b;
+			idx->strings = nb;
+		}
+		b = nb;
 	}
+	char *s = b->data + b->used;
+	memcpy(s, p, n);
+	s[n] = '\0';
+	b->used += n + 1;
 	return s;
 }
 
+/* idx_keep for a malloc'd string, which it frees; NULL in, NULL out. */
+static char *idx_keep_str(struct mbox_index *idx, char *s)
+{
+	char *k = s ? idx_keep(idx, s, strlen(s)) : NULL;
+	free(s);
+	return k;
+}
+
 /* Envelope sender and date from the From_ line [p, p+n) (line end excluded). */
-static bool idx_parse_from_line(struct mbox_msg *m, const char *p, size_t n)
+static bool idx_parse_from_line(struct mbox_index *idx, struct mbox_msg *m, const char *p, size_t n)
 {
 	const char *w[16];
 	size_t wl[16];
 	int k = idx_words(p + 5, n - 5, w, wl, 16);
-	m->envelope_sender = k > 0 ? idx_strndup(w[0], wl[0]) : idx_strndup("", 0);
+	m->envelope_sender = k > 0 ? idx_keep(idx, w[0], wl[0]) : idx_keep(idx, "", 0);
 	m->from_date = k > 1 ? idx_from_date(w, wl, k) : (time_t)-1;
 	return m->envelope_sender != NULL;
 }
@@ -254,34 +322,34 @@ static unsigned idx_flags(const struct hdr_field *f, const char *letters, const 
 }
 
 /* Unfolds and decodes a field into *dst (first occurrence wins). */
-static bool idx_text(char **dst, const struct hdr_field *f, bool decode)
+static bool idx_text(struct mbox_index *idx, char **dst, const struct hdr_field *f, bool decode)
 {
 	if (*dst)
 		return true;
 	char *u = hdr_unfold(f->value, f->value_len);
-	if (!u || !decode) {
-		*dst = u;
-		return u != NULL;
+	if (u && decode) {
+		char *dec = hdr_decode_2047(u, strlen(u));
+		free(u);
+		u = dec;
 	}
-	*dst = hdr_decode_2047(u, strlen(u));
-	free(u);
+	*dst = idx_keep_str(idx, u);
 	return *dst != NULL;
 }
 
 /* Return-Path: the bare address, "" for the null sender <> (first occurrence wins). */
-static bool idx_return_path(char **dst, const struct hdr_field *f)
+static bool idx_return_path(struct mbox_index *idx, char **dst, const struct hdr_field *f)
 {
 	char addr[CFG_PATH_MAX];
 	if (*dst)
 		return true;
 	if (!hdr_skin_address(f->value, f->value_len, addr, sizeof addr))
 		addr[0] = '\0';
-	*dst = strdup(addr);
+	*dst = idx_keep(idx, addr, strlen(addr));
 	return *dst != NULL;
 }
 
 /* Parses the header section starting at m->headers; sets m->body. */
-static bool idx_headers(struct mbox_msg *m, const char *d, size_t len)
+static bool idx_headers(struct mbox_index *idx, struct mbox_msg *m, const char *d, size_t len)
 {
 	static const unsigned status_bits[] = { MBOX_F_READ, MBOX_F_OLD };
 	static const unsigned xstatus_bits[] = { MBOX_F_DELETED, MBOX_F_ANSWERED, MBOX_F_FLAGGED };
@@ -294,25 +362,25 @@ static bool idx_headers(struct mbox_msg *m, const char *d, size_t len)
 		switch (f.name[0] | 0x20) {
 		case 'f':
 			if (hdr_name_is(&f, "From"))
-				ok = idx_text(&m->from, &f, true);
+				ok = idx_text(idx, &m->from, &f, true);
 			break;
 		case 's':
 			if (hdr_name_is(&f, "Subject"))
-				ok = idx_text(&m->subject, &f, true);
+				ok = idx_text(idx, &m->subject, &f, true);
 			else if (hdr_name_is(&f, "Status"))
 				m->flags |= idx_flags(&f, "RO", status_bits);
 			break;
 		case 'd':
 			if (hdr_name_is(&f, "Date"))
-				ok = idx_text(&m->date, &f, false);
+				ok = idx_text(idx, &m->date, &f, false);
 			break;
 		case 'r':
 			if (hdr_name_is(&f, "Return-Path"))
-				ok = idx_return_path(&m->return_path, &f);
+				ok = idx_return_path(idx, &m->return_path, &f);
 			break;
 		case 't':
 			if (hdr_name_is(&f, "To"))
-				ok = idx_text(&m->to, &f, true);
+				ok = idx_text(idx, &m->to, &f, true);
 			break;
 		case 'x':
 			if (hdr_name_is(&f, "X-Status"))
@@ -356,7 +424,8 @@ static bool idx_grow(struct mbox_index *idx, size_t *cap)
 }
 
 /* Parses the message starting at s; returns the start of the next one. */
-static size_t idx_message(struct mbox_msg *m, const char *d, size_t len, size_t s, bool *ok)
+static size_t idx_message(struct mbox_index *idx, struct mbox_msg *m, const char *d, size_t len, size_t s,
+			  bool *ok)
 {
 	memset(m, 0, sizeof *m);
 	m->start = (off_t)s;
@@ -365,7 +434,7 @@ static size_t idx_message(struct mbox_msg *m, const char *d, size_t len, size_t 
 	size_t fl_len = fl_end > s && d[fl_end - 1] == '\r' ? fl_end - 1 - s : fl_end - s;
 	m->from_hash = mbox_hash(d + s, fl_end - s);
 	m->headers = (off_t)(eol ? fl_end + 1 : len);
-	*ok = idx_parse_from_line(m, d + s, fl_len) && idx_headers(m, d, len);
+	*ok = idx_parse_from_line(idx, m, d + s, fl_len) && idx_headers(idx, m, d, len);
 	size_t next = (size_t)m->body;
 	size_t lines = idx_count_nl(d + s, next - s);
 	/* The blank line ending the headers can be the separator before the next From_. */
@@ -401,7 +470,7 @@ static void idx_hashes(struct mbox_index *idx, const char *d, size_t len)
 /* Scanned parts of our own file mapping leave the process's resident set as the scan goes:
  * the page cache keeps them, a later read of a message faults its pages back in, and indexing
  * a 1 GB mailbox does not show (or count against limits) as a 1 GB process. */
-#define IDX_RELEASE_STEP ((size_t)8 << 20)
+#define IDX_RELEASE_STEP ((size_t)1 << 20)
 
 static void idx_release(const struct mbox_index *idx, size_t *released, size_t pos)
 {
@@ -423,7 +492,7 @@ static int idx_build(struct mbox_index *idx, const char *d, size_t len, struct r
 		idx_release(idx, &released, pos);
 		if (!idx_grow(idx, &cap))
 			return res_errno(r, ENOMEM, false, "cannot index %s", idx->path);
-		pos = idx_message(&idx->msgs[idx->count], d, len, pos, &ok);
+		pos = idx_message(idx, &idx->msgs[idx->count], d, len, pos, &ok);
 		idx->count++;
 		if (!ok)
 			return res_errno(r, ENOMEM, false, "cannot index %s", idx->path);
@@ -571,14 +640,11 @@ int mbox_index_open(const char *path, struct mbox_index *idx, struct result *r)
 
 void mbox_index_close(struct mbox_index *idx)
 {
-	for (size_t i = 0; i < idx->count; i++) {
-		free(idx->msgs[i].envelope_sender);
-		free(idx->msgs[i].return_path);
-		free(idx->msgs[i].from);
-		free(idx->msgs[i].subject);
-		free(idx->msgs[i].to);
-		free(idx->msgs[i].date);
+	for (struct idx_block *b = idx->strings, *next; b; b = next) {
+		next = b->next;
+		free(b);
 	}
+	idx->strings = NULL;
 	free(idx->msgs);
 	idx->msgs = NULL;
 	idx->count = 0;

@@ -85,6 +85,10 @@ int mbox_lock(const char *path, int flags, const struct mbox_owner *owner, int t
 	      struct mbox_lock *lk, struct result *r);
 /* Releases both locks and closes the file. Safe on an unlocked lk. */
 void mbox_unlock(struct mbox_lock *lk);
+/* Process-wide (config key shared_spool): true when other hosts lock the same mailboxes.
+ * Dotlocks are then made without a PID and judged stale by age only (liblockfile without
+ * L_PID: 5 minutes), since kill(PID, 0) cannot see another host's processes. Never fails. */
+void mbox_set_shared_spool(bool shared);
 
 /* ------------------------------------------------------------------------------------------
  * Append: the delivery primitive. Success only after fsync; on any failure the mailbox is
@@ -177,6 +181,7 @@ struct mbox_index {
 	uint64_t head_hash;     /* hash of the first and last 4 KiB of [0, size): mbox_rewrite */
 	uint64_t tail_hash;     /* refuses when they changed (file rewritten by someone else) */
 	bool mapped;            /* map is ours to munmap */
+	struct idx_block *strings; /* private: where the messages' text fields live */
 };
 
 /* Indexes path under a shared fcntl lock (up to 10 s, then unlocked), so no append or rewrite
