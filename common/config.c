@@ -55,6 +55,8 @@ static const struct key keys[] = {
 	INT(lmtp_client_connection_limit, "50"),
 	INT(lmtp_junk_command_limit, "100"),
 	INT(lmtp_session_time_limit, "3600"),
+	STR(lmtp_xforward_clients, ""),
+	BOOL(lmtp_received_header, "yes"),
 	{ "lmtp_bare_newline", K_BARE_LF, offsetof(struct config, lmtp_bare_newline), 0, "normalize" },
 	SIZE(mailbox_size_limit, "0"),
 	STR(quota_file, ""),

@@ -44,6 +44,8 @@ struct config {
 	int lmtp_client_connection_limit;  /* sessions per peer uid (unix) or address (inet), 0 = none */
 	int lmtp_junk_command_limit;       /* NOOP/RSET/VRFY/HELP before each counts as an error */
 	int lmtp_session_time_limit;       /* seconds; then 421 between transactions, 0 = none */
+	char lmtp_xforward_clients[512];   /* users (local peers) and addresses/nets allowed XFORWARD */
+	bool lmtp_received_header;         /* a Received: trace line for the LMTP hop */
 	enum lmtp_bare_lf lmtp_bare_newline;
 	long long mailbox_size_limit;      /* bytes a spool mailbox may hold, 0 = no limit */
 	char quota_file[CFG_PATH_MAX];     /* "user size" lines overriding it, "" = none */

@@ -320,7 +320,6 @@ static int run_mailbox(struct run_arg *ra, struct result *r)
 		return res_set(r, EX_NOUSER, "5.1.3", "invalid user name %s", ra->a->runas->name);
 	if (snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, ra->a->runas->name) >= (int)sizeof path)
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "mailbox path too long");
-	snprintf(ra->where, sizeof ra->where, "mailbox %s", path);
 	if (ra->sieve)
 		return run_sieve(ra, path, r);
 	return append_mailbox(ra, path, ra->headers, r);
@@ -329,7 +328,6 @@ static int run_mailbox(struct run_arg *ra, struct result *r)
 static int run_file(struct run_arg *ra, struct result *r)
 {
 	const char *path = ra->a->target;
-	snprintf(ra->where, sizeof ra->where, "file %s", path);
 	if (path[0] != '/')
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "file destination %s is not an absolute path", path);
 	struct append_to to = { path, false, ra->a->runas->gid, 0, NULL };
@@ -378,7 +376,6 @@ static int run_command(struct run_arg *ra, struct result *r)
 	char envbuf[8192], prefix[DELIVER_HEADERS_MAX + 1200];
 	const char *envp[16];
 	const char *argv[] = { "/bin/sh", "-c", ra->a->target, NULL };
-	snprintf(ra->where, sizeof ra->where, "command: %.1000s", ra->a->target);
 	if (!command_env(ra, envbuf, sizeof envbuf, envp, sizeof envp / sizeof envp[0]))
 		return res_set(r, EX_TEMPFAIL, "4.3.0", "command environment too large");
 	/* Commands get what Postfix gives mailbox_command: a From_ line, then our trace headers. */
@@ -400,7 +397,6 @@ static int run_forward(struct run_arg *ra, struct result *r)
 	const struct config *cfg = ra->ctx->cfg;
 	char from[1024], prefix[1200];
 	const char *envp[] = { "PATH=/usr/bin:/bin:/usr/sbin:/sbin", NULL };
-	snprintf(ra->where, sizeof ra->where, "%.1000s", ra->a->target);
 	clean_copy(from, sizeof from, ra->a->sender ? ra->a->sender : ra->sender);
 	/* The null sender must stay null, or bounces of the forward would loop back. */
 	const char *argv[] = { cfg->sendmail_path, "-oi", "-f", from[0] ? from : "<>", "--", ra->a->target, NULL };
@@ -462,6 +458,29 @@ static double elapsed(const struct envelope *env)
 	clock_gettime(CLOCK_REALTIME, &now);
 	double d = (double)(now.tv_sec - env->started.tv_sec) + (now.tv_nsec - env->started.tv_nsec) / 1e9;
 	return d < 0 ? 0 : d;
+}
+
+/* What the log's dest= names: "mailbox PATH", "file PATH", "command: TEXT", the forwarding
+ * address; made here, in the process that logs (the delivery itself may run in a child). */
+static void describe_destination(const struct deliver_ctx *ctx, const struct action *a, char *out, size_t size)
+{
+	switch (a->kind) {
+	case ACT_MAILBOX:
+		snprintf(out, size, "mailbox %s/%s", ctx->cfg->spool_dir, a->runas->name);
+		break;
+	case ACT_FILE:
+		snprintf(out, size, "file %.1000s", a->target);
+		break;
+	case ACT_COMMAND:
+		snprintf(out, size, "command: %.1000s", a->target);
+		break;
+	case ACT_FORWARD:
+		snprintf(out, size, "%.1000s", a->target);
+		break;
+	case ACT_BOUNCE:
+		out[0] = '\0';
+		break;
+	}
 }
 
 /* ra->where as a quoted log value: quotes and backslashes escaped, so the line stays one
@@ -557,7 +576,7 @@ static int deliver_one(struct deliver_ctx *ctx, struct run_arg *ra, const char *
 	const struct action *a = ra->a;
 	char headers[DELIVER_HEADERS_MAX], chain[EXPAND_CHAIN_TEXT_MAX];
 	struct user_info u;
-	ra->where[0] = '\0';
+	describe_destination(ctx, a, ra->where, sizeof ra->where);
 	if (a->kind == ACT_BOUNCE)
 		return bounce_result(a, r);
 	if (has_delivered_to(hdrs, hlen, ra->final))

@@ -8,6 +8,8 @@
 #include <linux/sock_diag.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -148,4 +150,60 @@ bool lmtp_peer_same(const struct lmtp_peer *a, const struct lmtp_peer *b)
 	default:
 		return true;
 	}
+}
+
+/* True when the first bits of a and b agree. */
+static bool prefix_equal(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	unsigned bytes = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, bytes) != 0)
+		return false;
+	return rest == 0 || ((a[bytes] ^ b[bytes]) & (unsigned char)(0xff << (8 - rest))) == 0;
+}
+
+/* One address or network item against the peer's address. */
+static bool addr_item_matches(const struct lmtp_peer *p, char *item)
+{
+	unsigned char net[16];
+	char *slash = strchr(item, '/');
+	int family = strchr(item, ':') ? AF_INET6 : AF_INET, max = family == AF_INET ? 32 : 128;
+	long bits = max;
+	if (slash) {
+		char *end;
+		*slash = '\0';
+		bits = strtol(slash + 1, &end, 10);
+		if (*end || bits < 0 || bits > max)
+			return false;
+	}
+	if (inet_pton(family, item, net) != 1 || p->family != family)
+		return false;
+	return prefix_equal(net, p->addr, (unsigned)bits);
+}
+
+/* One user name item against a local peer's uid. */
+static bool user_item_matches(const struct lmtp_peer *p, const char *item)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096];
+	return p->kind == PEER_UID && getpwnam_r(item, &pw, buf, sizeof buf, &found) == 0 && found &&
+	       found->pw_uid == p->uid;
+}
+
+bool lmtp_peer_listed(const struct lmtp_peer *p, const char *list)
+{
+	char item[128];
+	const char *q = list;
+	while (*q) {
+		size_t n = strcspn(q, ", \t");
+		if (n > 0 && n < sizeof item) {
+			memcpy(item, q, n);
+			item[n] = '\0';
+			bool is_addr = strspn(item, "0123456789abcdefABCDEF:./") == n && (strchr(item, '.') || strchr(item, ':'));
+			if (is_addr ? addr_item_matches(p, item) : user_item_matches(p, item))
+				return true;
+		}
+		q += n;
+		q += strspn(q, ", \t");
+	}
+	return false;
 }

@@ -25,6 +25,12 @@ struct lmtp_peer {
  * lives on this host (sock_diag), else its address. Never fails: at worst PEER_UNKNOWN. */
 void lmtp_peer_identify(int fd, const struct sockaddr_storage *ss, socklen_t len, struct lmtp_peer *p);
 
+/* True when the peer is on list (lmtp_xforward_clients): items separated by commas or
+ * spaces, each an IPv4/IPv6 address or network (ADDR/BITS), matched against a TCP client's
+ * address, or a user name, matched against the uid of a local client (SO_PEERCRED on a UNIX
+ * socket, sock_diag on TCP from this host). An empty list matches nobody. */
+bool lmtp_peer_listed(const struct lmtp_peer *p, const char *list);
+
 /* True when a and b count against the same lmtp_client_connection_limit. */
 bool lmtp_peer_same(const struct lmtp_peer *a, const struct lmtp_peer *b);
 

@@ -3,6 +3,7 @@
 #include "mda/lmtp_proto.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,14 @@ struct lmtp_session {
 	unsigned max_errors;
 	unsigned junk_limit;
 	bool reject_bare_lf;
+	bool xforward_ok;
+	bool received_header;
+	char helo[256];        /* the LHLO argument, for the Received line */
+
+	/* XFORWARD (Postfix's XFORWARD_README): the original client, until the transaction ends */
+	struct {
+		char name[256], addr[64], port[8], proto[16], helo[256], ident[64], source[8];
+	} xf;
 
 	enum lmtp_state state;
 	unsigned errors;
@@ -155,6 +164,7 @@ static void txn_reset(struct lmtp_session *s)
 	s->in_txn = false;
 	s->smtputf8 = false;
 	memset(&s->env, 0, sizeof s->env);
+	memset(&s->xf, 0, sizeof s->xf);      /* XFORWARD describes one transaction */
 	if (s->state == ST_DATA)
 		s->state = ST_READY;
 }
@@ -360,7 +370,11 @@ static void cmd_lhlo(struct lmtp_session *s, char *args)
 	}
 	txn_reset(s);
 	s->state = ST_READY;
+	snprintf(s->helo, sizeof s->helo, "%s", args);
+	res_printable(s->helo);
 	reply(s, "250-%s", s->hostname);
+	if (s->xforward_ok)
+		reply(s, "250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE");
 	reply(s, "250-PIPELINING");
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	reply(s, "250-8BITMIME");
@@ -377,6 +391,104 @@ static void cmd_helo(struct lmtp_session *s, char *args)
 	(void)args;
 	/* RFC 2033 4.1: an LMTP server must not answer HELO/EHLO as if it were SMTP. */
 	proto_error(s, "500 5.5.1 Error: this is LMTP, send LHLO");
+}
+
+/* The client that log lines and the Received line name: the one XFORWARD gave, else ours. */
+static void set_client(struct lmtp_session *s)
+{
+	if (s->xf.name[0] || s->xf.addr[0])
+		snprintf(s->env.client, sizeof s->env.client, "%s[%s]", s->xf.name[0] ? s->xf.name : "unknown",
+			 s->xf.addr[0] ? s->xf.addr : "unknown");
+	else
+		snprintf(s->env.client, sizeof s->env.client, "%s", s->peer);
+}
+
+/* XFORWARD's "no such value" markers: the field is cleared. */
+static bool xforward_unavailable(const char *value)
+{
+	return strcmp(value, "[UNAVAILABLE]") == 0 || strcmp(value, "[TEMPUNAVAIL]") == 0;
+}
+
+/* Printable ASCII without what would break a log line or the Received line's comments. */
+static bool xforward_value_ok(const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || strchr("()<>[]\\\";,", *p))
+			return false;
+	return true;
+}
+
+/* One XFORWARD attribute into its field; false for an unknown name or a bad value (one that
+ * does not decode, does not fit, or holds what would break a log or Received line). */
+static bool xforward_attr(struct lmtp_session *s, const char *name, const char *value)
+{
+	static const struct { const char *name; size_t off, size; } attrs[] = {
+#define XF(n, f) { n, offsetof(struct lmtp_session, xf.f), sizeof ((struct lmtp_session *)0)->xf.f }
+		XF("NAME", name), XF("ADDR", addr), XF("PORT", port), XF("PROTO", proto),
+		XF("HELO", helo), XF("IDENT", ident), XF("SOURCE", source),
+#undef XF
+	};
+	char decoded[LMTP_CMD_LINE_MAX];
+	for (size_t i = 0; i < sizeof attrs / sizeof attrs[0]; i++) {
+		if (strcasecmp(name, attrs[i].name) != 0)
+			continue;
+		char *field = (char *)s + attrs[i].off;
+		if (xforward_unavailable(value)) {
+			field[0] = '\0';
+			return true;
+		}
+		if (!lmtp_xtext_decode(value, decoded, sizeof decoded) || strlen(decoded) >= attrs[i].size ||
+		    !xforward_value_ok(decoded))
+			return false;
+		snprintf(field, attrs[i].size, "%s", decoded);
+		return true;
+	}
+	return false;
+}
+
+static void cmd_xforward(struct lmtp_session *s, char *args)
+{
+	char *name, *value;
+	if (!s->xforward_ok) {
+		proto_error(s, "550 5.7.0 Error: insufficient authorization");
+		return;
+	}
+	if (s->in_txn) {
+		proto_error(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	if (!*args) {
+		proto_error(s, "501 5.5.4 Syntax: XFORWARD attribute=value...");
+		return;
+	}
+	while ((name = next_param(&args, &value))) {
+		if (!value || !xforward_attr(s, name, value)) {
+			proto_error(s, "501 5.5.4 Bad XFORWARD attribute: %s", name);
+			return;
+		}
+	}
+	reply(s, "250 2.0.0 Ok");
+}
+
+/* RFC 5321 4.4: the trace line of this hop, at the top of the message. With XFORWARD it names
+ * the original client and says which client forwarded it. */
+static int write_received(struct lmtp_session *s, struct result *r)
+{
+	char line[2048], date[64], via[200] = "", rcpt[LMTP_CMD_LINE_MAX + 16] = "";
+	time_t now = time(NULL);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", localtime(&now));
+	bool forwarded = s->xf.name[0] || s->xf.addr[0];
+	const char *helo = forwarded && s->xf.helo[0] ? s->xf.helo : s->helo[0] ? s->helo : "unknown";
+	if (forwarded)
+		snprintf(via, sizeof via, " (forwarded by %s)", s->peer);
+	/* "for" only with one recipient: a list would tell each one who else got the message. */
+	if (s->n_rcpts == 1)
+		snprintf(rcpt, sizeof rcpt, "\r\n\tfor <%s>", s->rcpts[0].addr);
+	int n = snprintf(line, sizeof line, "Received: from %s (%s)%s\r\n\tby %s (mda) with LMTP id %s%s;\r\n\t%s\r\n",
+			 helo, s->env.client, via, s->hostname, s->env.queue_id, rcpt, date);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return EX_OK;            /* a trace line is not worth a failed delivery */
+	return s->ops.data_write(s->ctx, line, (size_t)n, r);
 }
 
 static void new_queue_id(struct lmtp_session *s)
@@ -413,6 +525,7 @@ static void cmd_mail(struct lmtp_session *s, char *args)
 	}
 	s->in_txn = true;
 	new_queue_id(s);
+	set_client(s);
 	s->env.arrival = time(NULL);
 	clock_gettime(CLOCK_REALTIME, &s->env.started);
 	reply(s, "250 2.1.0 <%s> sender OK", s->env.sender);
@@ -497,7 +610,7 @@ static void cmd_data(struct lmtp_session *s, char *args)
 		proto_error(s, "501 5.5.4 Syntax: DATA");
 		return;
 	}
-	if (s->ops.data_open(s->ctx, &r) != EX_OK) {
+	if (s->ops.data_open(s->ctx, &r) != EX_OK || (s->received_header && write_received(s, &r) != EX_OK)) {
 		s->ops.data_close(s->ctx);
 		log_msg(LOG_WARNING, "%s: cannot spool message: %s", s->env.queue_id, r.reason);
 		reply(s, "%d %s %s", res_reply_code(&r), r.dsn, r.reason);
@@ -570,7 +683,7 @@ static const struct {
 	{ "LHLO", cmd_lhlo, false }, { "MAIL", cmd_mail, false }, { "RCPT", cmd_rcpt, false },
 	{ "DATA", cmd_data, false }, { "RSET", cmd_rset, true }, { "NOOP", cmd_noop, true },
 	{ "QUIT", cmd_quit, false }, { "VRFY", cmd_vrfy, true }, { "HELP", cmd_help, true },
-	{ "HELO", cmd_helo, false }, { "EHLO", cmd_helo, false },
+	{ "HELO", cmd_helo, false }, { "EHLO", cmd_helo, false }, { "XFORWARD", cmd_xforward, false },
 	{ "EXPN", cmd_unimplemented, false }, { "BDAT", cmd_unimplemented, false },
 	{ "ETRN", cmd_unimplemented, false }, { "TURN", cmd_unimplemented, false },
 	{ "STARTTLS", cmd_unimplemented, false }, { "AUTH", cmd_unimplemented, false },
@@ -812,6 +925,8 @@ struct lmtp_session *lmtp_session_new(const struct lmtp_settings *set, const str
 	s->max_errors = set->max_errors;
 	s->junk_limit = set->junk_limit;
 	s->reject_bare_lf = set->reject_bare_lf;
+	s->xforward_ok = set->xforward;
+	s->received_header = set->received_header;
 	s->state = ST_FRESH;
 	return s;
 }

@@ -44,6 +44,8 @@ struct lmtp_settings {
 	unsigned max_errors;       /* protocol errors before 421, 0 = unlimited */
 	unsigned junk_limit;       /* NOOP/RSET/VRFY/HELP before each one counts as an error, 0 = unlimited */
 	bool reject_bare_lf;       /* lmtp_bare_newline = reject: a line ended by a bare LF is refused */
+	bool xforward;             /* the client may send XFORWARD (lmtp_xforward_clients) */
+	bool received_header;      /* write a Received: line at the top of each message */
 };
 
 struct lmtp_session;
@@ -88,7 +90,8 @@ unsigned long long lmtp_session_lines(const struct lmtp_session *s);
 
 /* Serves one session on in_fd/out_fd with cfg's limits until QUIT, disconnect, timeout, or *stop
  * set (honoured between transactions). Returns EX_OK, or EX_TEMPFAIL if delivery cannot start. */
-int lmtp_run_session(const struct config *cfg, int in_fd, int out_fd, const char *peer,
+struct lmtp_peer;
+int lmtp_run_session(const struct config *cfg, int in_fd, int out_fd, const struct lmtp_peer *peer,
 		     volatile sig_atomic_t *stop);
 
 #endif

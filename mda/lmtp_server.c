@@ -113,7 +113,7 @@ int lmtp_serve_stdio(const struct mda_invocation *inv, int in_fd, int out_fd)
 		lmtp_peer_identify(in_fd, &ss, len, &peer);
 	set_handler(SIGTERM, on_term);
 	set_handler(SIGINT, on_term);
-	return lmtp_run_session(&cfg, in_fd, out_fd, peer.name, &got_term);
+	return lmtp_run_session(&cfg, in_fd, out_fd, &peer, &got_term);
 }
 
 /* ------------------------------------------------------------------------------------------
@@ -432,7 +432,7 @@ static void reap(struct lmtp_server *sv, bool block)
 
 /* The child: default dispositions except SIGTERM (finish the transaction, then 421), and the
  * signal mask the parent started with, so commands run by deliveries inherit a clean state. */
-static void run_child(struct lmtp_server *sv, int fd, const char *peer, const sigset_t *orig)
+static void run_child(struct lmtp_server *sv, int fd, const struct lmtp_peer *peer, const sigset_t *orig)
 {
 	for (size_t i = 0; i < sv->n_ls; i++)
 		close(sv->ls[i].fd);
@@ -503,7 +503,7 @@ static void accept_one(struct lmtp_server *sv, int lfd, const sigset_t *orig)
 	}
 	pid_t pid = fork();
 	if (pid == 0)
-		run_child(sv, fd, peer.name, orig);
+		run_child(sv, fd, &peer, orig);
 	if (pid < 0) {
 		refuse(sv, fd, peer.name, "4.3.2", "Error: cannot fork, try again later");
 		return;

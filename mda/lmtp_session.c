@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "mbox/mbox.h"
 #include "mda/deliver.h"
+#include "mda/lmtp_peer.h"
 
 /* One read's worth; replies are flushed after each, which is what RFC 2920 asks of a server. */
 #define LMTP_READ_BUF 65536
@@ -238,9 +239,10 @@ static void make_session_id(char *out, size_t size)
 		 (unsigned)getpid() & 0xffffff);
 }
 
-int lmtp_run_session(const struct config *cfg, int in_fd, int out_fd, const char *peer,
+int lmtp_run_session(const struct config *cfg, int in_fd, int out_fd, const struct lmtp_peer *client,
 		     volatile sig_atomic_t *stop)
 {
+	const char *peer = client->name;
 	struct lmtp_conn c = { .cfg = cfg, .in_fd = in_fd, .out_fd = out_fd };
 	struct result r;
 	char sid[24];
@@ -269,6 +271,8 @@ int lmtp_run_session(const struct config *cfg, int in_fd, int out_fd, const char
 		.max_errors = cfg->lmtp_max_errors > 0 ? (unsigned)cfg->lmtp_max_errors : 0,
 		.junk_limit = cfg->lmtp_junk_command_limit > 0 ? (unsigned)cfg->lmtp_junk_command_limit : 0,
 		.reject_bare_lf = cfg->lmtp_bare_newline == BARE_LF_REJECT,
+		.xforward = lmtp_peer_listed(client, cfg->lmtp_xforward_clients),
+		.received_header = cfg->lmtp_received_header,
 	};
 	struct lmtp_session *s = lmtp_session_new(&set, &conn_ops, &c);
 	if (!s) {

@@ -33,7 +33,7 @@ check "one X-Original-To" [ "$(count '^X-Original-To:' "$f")" = 1 ]
 check "Return-Path value" grep -qx 'Return-Path: <sender@example.org>' "$f"
 check "Delivered-To value" grep -qx 'Delivered-To: alice@test.example' "$f"
 check "body" grep -qx 'body for alice' "$f"
-check "log line" grep -q 'to=<alice@test.example>, orig_to=<alice@localhost>, relay=local, expansion=mda, delay=[0-9.]*, dsn=2.0.0, status=sent (delivered to mailbox' "$W/err"
+check "log line" grep -q 'to=<alice@test.example>, orig_to=<alice@localhost>, relay=local, expansion=mda, size=[0-9]*, dest="mailbox [^"]*/spool/alice", delay=[0-9.]*, delay_ms=[0-9]*, dsn=2.0.0, status=sent (delivered to mailbox' "$W/err"
 
 echo "== several recipients"
 postfix_msg multi | run_mda bob carol 2>"$W/err" || fail "multi: $(cat "$W/err")"

@@ -3,7 +3,8 @@
 # DSN advertised): an internationalised message is delivered, not bounced; the DSN ORCPT
 # Postfix passes (a virtual alias rewrote the recipient) becomes X-Original-To; an
 # over-quota recipient is bounced 5.2.2 while the other recipient of the same message is
-# delivered; a full mailbox is refused at RCPT time; biff reaches a comsat listener.
+# delivered; a full mailbox is refused at RCPT time; XFORWARD names the SMTP client in the
+# Received line and the log; biff reaches a comsat listener.
 . "$SRCDIR/tests/e2e/lib.bash"
 . "$SRCDIR/tests/e2e/postfix-lib.bash"
 why=$(pf_available) || skip "$why"
@@ -32,6 +33,7 @@ cat >>"$W/mda.conf" <<EOC
 mail_group = mail
 expansion = mda
 quota_file = $W/quota
+lmtp_xforward_clients = postfix
 EOC
 chmod 644 "$W/mda.conf" "$W/quota"
 # A comsat stand-in: every datagram to the test port goes to a file.
@@ -46,7 +48,8 @@ BPID=$!
 printf 'sales@localhost %s@localhost\n' "$UA" >"$W/virtual"
 PORT=$((20000 + SFX % 20000))
 pf_start "$W/pf" "$PORT" "" "local_transport = lmtp:unix:private/mda-lmtp" "alias_maps =" \
-	"local_recipient_maps =" "smtputf8_enable = yes" "virtual_alias_maps = texthash:$W/virtual" ||
+	"local_recipient_maps =" "smtputf8_enable = yes" "virtual_alias_maps = texthash:$W/virtual" \
+	"lmtp_send_xforward_command = yes" ||
 	fail "postfix did not start"
 MDA_TEST_BIFF_PORT=$BIFF_PORT "$MDA" -C "$W/mda.conf" -L "unix:$W/pf/queue/private/mda-lmtp" 2>>"$W/daemon.log" &
 DPID=$!
@@ -98,6 +101,11 @@ qid=$(printf 'Subject: x\r\n\r\nx\r\n' | send sender@example.org "$UB@localhost"
 lb=$(status_of "$qid" "$UB@localhost")
 echo "  $lb"
 case "$lb" in *5.2.2*"RCPT TO"*) ;; *) fail "not refused at RCPT: $lb" ;; esac
+
+echo "== XFORWARD from Postfix (a trusted client): the Received line and the log name the SMTP client"
+check "mda's Received line names the SMTP client" grep -qE "^Received: from client\.test \(localhost\[127\.0\.0\.1\]\) \(forwarded by local\[uid=$(id -u postfix)\]\)" "$W/spool/$UA"
+check "a structured log line per delivery" grep -qE "to=<$UA@localhost>, relay=local, expansion=mda, client=localhost\[127\.0\.0\.1\], size=[0-9]+, dest=\"mailbox $W/spool/$UA\", delay=[0-9.]+, delay_ms=[0-9]+, dsn=2\.0\.0, status=sent" "$W/daemon.log"
+grep -m1 "client=localhost" "$W/daemon.log" | sed 's/^/  /'
 
 echo "== biff: one datagram per mailbox delivery"
 check "comsat got $UA@offset:mailbox" grep -q "^$UA@[0-9]*:$W/spool/$UA\$" "$W/biff.log"

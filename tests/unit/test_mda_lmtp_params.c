@@ -50,3 +50,36 @@ Test(lmtp_params, utf8_validity)
 	cr_assert_not(lmtp_utf8_valid("\xe2\x82"), "cut");
 	cr_assert(lmtp_has_8bit("\xc3\xa9") && !lmtp_has_8bit("ascii"));
 }
+
+/* ---- lmtp_xforward_clients: who may send XFORWARD ---- */
+#include <arpa/inet.h>
+#include <pwd.h>
+#include <unistd.h>
+#include "mda/lmtp_peer.h"
+
+static struct lmtp_peer inet_peer(int family, const char *addr)
+{
+	struct lmtp_peer p = { .kind = PEER_ADDR, .family = family };
+	cr_assert_eq(inet_pton(family, addr, p.addr), 1);
+	return p;
+}
+
+Test(lmtp_params, xforward_clients_by_address_network_and_user)
+{
+	struct lmtp_peer v4 = inet_peer(AF_INET, "192.0.2.77"), v6 = inet_peer(AF_INET6, "2001:db8::5");
+	cr_assert_not(lmtp_peer_listed(&v4, ""), "an empty list trusts nobody");
+	cr_assert(lmtp_peer_listed(&v4, "192.0.2.77"));
+	cr_assert(lmtp_peer_listed(&v4, "10.0.0.1, 192.0.2.64/26"));
+	cr_assert_not(lmtp_peer_listed(&v4, "192.0.2.0/26"), ".77 is outside .0-.63");
+	cr_assert_not(lmtp_peer_listed(&v4, "192.0.2.77/33 2001:db8::/32"), "bad prefix, other family");
+	cr_assert(lmtp_peer_listed(&v6, "192.0.2.77 2001:db8::/32"));
+	cr_assert_not(lmtp_peer_listed(&v6, "2001:db9::/32"));
+	struct passwd *me = getpwuid(getuid());
+	cr_assert_not_null(me);
+	struct lmtp_peer local = { .kind = PEER_UID, .uid = me->pw_uid };
+	cr_assert(lmtp_peer_listed(&local, me->pw_name), "a local client running as a listed user");
+	cr_assert_not(lmtp_peer_listed(&v4, me->pw_name), "a user name never matches a remote address");
+	local.uid = me->pw_uid + 1;
+	cr_assert_not(lmtp_peer_listed(&local, me->pw_name), "another uid");
+	cr_assert_not(lmtp_peer_listed(&local, "no-such-user-here"));
+}

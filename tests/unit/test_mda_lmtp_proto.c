@@ -23,6 +23,7 @@ struct fake {
 	char last_sender[1024];
 	char last_qid[32];
 	char last_orcpt[256];      /* "(none)" when the client sent no ORCPT */
+	char last_client[400];     /* env->client of the last delivery */
 	int sends_left;            /* -1: unlimited */
 };
 
@@ -93,6 +94,7 @@ static int fake_deliver(void *ctx, const struct envelope *env, const char *addr,
 	snprintf(f->last_sender, sizeof f->last_sender, "%s", env->sender);
 	snprintf(f->last_qid, sizeof f->last_qid, "%s", env->queue_id);
 	snprintf(f->last_orcpt, sizeof f->last_orcpt, "%s", orcpt ? orcpt : "(none)");
+	snprintf(f->last_client, sizeof f->last_client, "%s", env->client);
 	if (strncmp(addr, "full", 4) == 0)
 		return res_set(r, EX_TEMPFAIL, "4.2.2", "mailbox full");
 	if (f->deliveries < 8)
@@ -741,5 +743,89 @@ Test(lmtp_proto, utf8_addresses_need_smtputf8_and_must_be_utf8)
 	clear_out();
 	feed(s, "MAIL FROM:<a@x> SMTPUTF8\r\nRCPT TO:<\xc3\x28@x>\r\n");
 	cr_assert(strstr(F.out, "553 5.6.7 Error: address is not valid UTF-8"), "%s", F.out);
+	done(s);
+}
+
+/* ---- XFORWARD (trusted clients only) and the Received line ---- */
+
+static void one_message(struct lmtp_session *s, const char *rcpts)
+{
+	char cmd[512];
+	feed(s, "MAIL FROM:<a@b.example>\r\n");
+	for (const char *p = rcpts; *p;) {
+		size_t n = strcspn(p, " ");
+		snprintf(cmd, sizeof cmd, "RCPT TO:<%.*s>\r\n", (int)n, p);
+		feed(s, cmd);
+		p += n + (p[n] == ' ');
+	}
+	feed(s, "DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n");
+}
+
+Test(lmtp_proto, xforward_is_refused_to_an_untrusted_client)
+{
+	struct lmtp_session *s = fresh();
+	clear_out();
+	feed(s, "LHLO client.test\r\n");
+	cr_assert_null(strstr(F.out, "XFORWARD"), "not advertised: %s", F.out);
+	clear_out();
+	feed(s, "XFORWARD NAME=evil.example ADDR=192.0.2.66\r\n");
+	expect("550 5.7.0 Error: insufficient authorization\r\n");
+	one_message(s, "alice");
+	cr_assert_str_eq(F.last_client, "test", "the log names the real client");
+	done(s);
+}
+
+Test(lmtp_proto, xforward_names_the_original_client_for_one_transaction)
+{
+	SET.xforward = true;
+	SET.received_header = true;
+	struct lmtp_session *s = fresh();
+	clear_out();
+	feed(s, "LHLO postfix.test\r\n");
+	cr_assert(strstr(F.out, "250-XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n"), "%s", F.out);
+	clear_out();
+	feed(s, "XFORWARD NAME=spike.porcupine.org ADDR=168.100.189.2 PORT=4711\r\n"
+		"XFORWARD PROTO=ESMTP HELO=spike IDENT=4BCDE SOURCE=REMOTE\r\n");
+	expect("250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
+	one_message(s, "alice");
+	cr_assert_str_eq(F.last_client, "spike.porcupine.org[168.100.189.2]");
+	static const char first[] = "Received: from spike (spike.porcupine.org[168.100.189.2]) (forwarded by test)\r\n"
+				    "\tby mx.test (mda) with LMTP id S11\r\n\tfor <alice>;\r\n\t";
+	cr_assert(strncmp(F.data, first, sizeof first - 1) == 0, "%s", F.data);
+	cr_assert(strstr(F.data, "\r\nSubject: x\r\n\r\nbody\r\n"), "the message follows: %s", F.data);
+	/* The next transaction has no XFORWARD: it is the LMTP client's own again. */
+	one_message(s, "alice bob");
+	cr_assert_str_eq(F.last_client, "test");
+	static const char second[] = "Received: from postfix.test (test)\r\n\tby mx.test (mda) with LMTP id S12;\r\n\t";
+	cr_assert(strncmp(F.data, second, sizeof second - 1) == 0, "no 'for' with two recipients: %s", F.data);
+	done(s);
+}
+
+Test(lmtp_proto, xforward_rejects_bad_attributes_and_mid_transaction_use)
+{
+	SET.xforward = true;
+	struct lmtp_session *s = ready();
+	feed(s, "XFORWARD\r\n");
+	expect("501 5.5.4 Syntax: XFORWARD attribute=value...\r\n");
+	feed(s, "XFORWARD COLOR=red\r\n");
+	expect("501 5.5.4 Bad XFORWARD attribute: COLOR\r\n");
+	feed(s, "XFORWARD NAME=a+0Ab.example\r\n");
+	expect("501 5.5.4 Bad XFORWARD attribute: NAME\r\n");     /* a line break in a log line */
+	feed(s, "XFORWARD HELO=x(y)\r\n");
+	expect("501 5.5.4 Bad XFORWARD attribute: HELO\r\n");
+	feed(s, "XFORWARD NAME=ok.example ADDR=IPV6:2001:db8::1\r\nXFORWARD NAME=[UNAVAILABLE]\r\n");
+	expect("250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n");
+	feed(s, "MAIL FROM:<a@b.example>\r\nXFORWARD NAME=late.example\r\n");
+	expect("250 2.1.0 <a@b.example> sender OK\r\n503 5.5.1 Error: MAIL transaction in progress\r\n");
+	feed(s, "RCPT TO:<alice>\r\nDATA\r\nx\r\n.\r\n");
+	cr_assert_str_eq(F.last_client, "unknown[IPV6:2001:db8::1]", "NAME cleared, ADDR kept");
+	done(s);
+}
+
+Test(lmtp_proto, no_received_line_when_turned_off)
+{
+	struct lmtp_session *s = ready();
+	one_message(s, "alice");
+	cr_assert(strncmp(F.data, "Subject: x\r\n", 12) == 0, "%s", F.data);
 	done(s);
 }
