@@ -66,10 +66,11 @@ bool deliver_sieve_user_path(const char *tmpl, const struct user_info *u, char *
 /* One warning per script left out: its first error is FILE:LINE:COLUMN: reason. */
 static void log_unused(const char *who, const char *path, const struct sieve_errors *errs)
 {
+	int err = errno;
 	char first[512];
 	sieve_errors_first(errs, first, sizeof first);
-	log_msg(LOG_WARNING, "sieve: %s script %s not used, %s: %s", who, path,
-		errno == EPERM ? "unsafe" : "error", first[0] ? first : strerror(errno));
+	log_msg(LOG_WARNING, "sieve: %s script %s not used (%s): %s", who, path,
+		err == EPERM || err == ELOOP ? "unsafe" : "does not compile", first[0] ? first : strerror(err));
 }
 
 static void globals_free(struct global_scripts *g)
