@@ -12,6 +12,7 @@
 
 static bool to_stderr = true;
 static char log_ident[32] = "mda";
+static int threshold = LOG_DEBUG;
 static int held_fd = -1;       /* log_hold_stderr: lines wait here, children write here too */
 
 void log_init(const char *ident, const char *destination)
@@ -22,10 +23,17 @@ void log_init(const char *ident, const char *destination)
 		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void log_set_threshold(int prio)
+{
+	threshold = prio;
+}
+
 void log_msg(int prio, const char *fmt, ...)
 {
 	char line[2048];
 	va_list ap;
+	if (prio > threshold)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);

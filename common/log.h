@@ -10,6 +10,10 @@
  * with LOG_MAIL. Call again after a configuration reload. */
 void log_init(const char *ident, const char *destination);
 
+/* Drops the lines less urgent than prio from now on (the default LOG_DEBUG keeps all): mail(1)
+ * keeps its routine LOG_INFO lines for `verbose`. Never fails. */
+void log_set_threshold(int prio);
+
 /* Logs one line at priority prio (LOG_INFO, LOG_WARNING, LOG_ERR). */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

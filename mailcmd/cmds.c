@@ -16,7 +16,7 @@
 
 /* ---- helpers ---- */
 
-static int run_sh(const char *cmd, const char *input, size_t len)
+int mail_run_sh(const char *cmd, const char *input, size_t len)
 {
 	int pfd[2] = { -1, -1 }, status = 0;
 	fflush(NULL);
@@ -52,8 +52,7 @@ static int run_sh(const char *cmd, const char *input, size_t len)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* Parses a message list; an empty one means the current message. Returns count or -1. */
-static int get_list(struct mail_session *s, const char *arg, enum mail_list_mode mode, unsigned char *sel)
+int mail_get_list(struct mail_session *s, const char *arg, enum mail_list_mode mode, unsigned char *sel)
 {
 	char err[256];
 	while (isspace((unsigned char)*arg))
@@ -83,36 +82,7 @@ static int get_list(struct mail_session *s, const char *arg, enum mail_list_mode
 	return n;
 }
 
-static bool is_list_token(const char *w)
-{
-	if (strchr("*$.^:/", w[0]) || isdigit((unsigned char)w[0]))
-		return true;
-	return false;
-}
-
-/* Splits "msglist file" (save/copy/write): the file is the last word. */
-static char *split_file(char *arg)
-{
-	size_t l = strlen(arg);
-	while (l && isspace((unsigned char)arg[l - 1]))
-		arg[--l] = '\0';
-	char *sp = strrchr(arg, ' ');
-	char *tab = strrchr(arg, '\t');
-	if (tab > sp)
-		sp = tab;
-	if (!sp) {
-		static char single[CFG_PATH_MAX];
-		if (!*arg || is_list_token(arg))
-			return NULL;
-		mail_fmt(single, sizeof single, "%s", arg);
-		arg[0] = '\0';
-		return single;
-	}
-	*sp = '\0';
-	return sp + 1;
-}
-
-static const char *msg_hdr(struct mail_session *s, size_t i, size_t *len)
+const char *mail_msg_hdr(struct mail_session *s, size_t i, size_t *len)
 {
 	const char *map;
 	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
@@ -120,14 +90,12 @@ static const char *msg_hdr(struct mail_session *s, size_t i, size_t *len)
 	return map + x->headers;
 }
 
-/* Writes headers (filtered unless all) the way `type` shows them, the From_ line first when
- * from_line. */
-static void show_headers(FILE *out, struct mail_session *s, size_t i, bool all, bool from_line)
+void mail_show_headers(FILE *out, struct mail_session *s, size_t i, bool all, bool from_line)
 {
 	const char *map;
 	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
 	size_t hlen, pos = 0;
-	const char *hdr = msg_hdr(s, i, &hlen);
+	const char *hdr = mail_msg_hdr(s, i, &hlen);
 	struct hdr_field f;
 	if (from_line)
 		fwrite(map + x->start, 1, (size_t)(x->headers - x->start), out);
@@ -144,7 +112,7 @@ static void show_headers(FILE *out, struct mail_session *s, size_t i, bool all, 
 	fputc('\n', out);
 }
 
-static void mark_read(struct mail_session *s, size_t i)
+void mail_touch(struct mail_session *s, size_t i)
 {
 	s->msgs[i].flags |= MAIL_M_READ | MAIL_M_TOUCH | MAIL_M_STATUS;
 }
@@ -168,16 +136,17 @@ static FILE *open_pager(size_t lines, bool *piped)
 	return p;
 }
 
-static void type_one(struct mail_session *s, size_t i, bool all, FILE *out)
+void mail_type_one(struct mail_session *s, size_t i, bool all, FILE *out)
 {
 	const char *map;
 	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
 	size_t hlen;
-	const char *hdr = msg_hdr(s, i, &hlen);
-	fprintf(out, "Message %zu:\n", i + 1);
-	show_headers(out, s, i, all, true);
+	const char *hdr = mail_msg_hdr(s, i, &hlen);
+	if (!mail_var_isset("quiet"))
+		fprintf(out, "Message %2zu:\n", i + 1);
+	mail_show_headers(out, s, i, all, true);
 	mail_show_body(out, hdr, hlen, map + x->body, (size_t)(x->end - x->body));
-	mark_read(s, i);
+	mail_touch(s, i);
 	s->cur = i;
 }
 
@@ -191,7 +160,7 @@ static void cmd_type(struct mail_session *s, const unsigned char *sel, bool all)
 	FILE *out = open_pager(lines, &piped);
 	for (size_t i = 0; i < s->n; i++)
 		if (sel[i])
-			type_one(s, i, all, out);
+			mail_type_one(s, i, all, out);
 	if (piped)
 		pclose(out);
 	fflush(stdout);
@@ -207,7 +176,7 @@ static void cmd_top(struct mail_session *s, const unsigned char *sel)
 		const struct mbox_msg *x = mail_sess_msg(s, i, &map);
 		const char *p = map + x->body, *end = map + x->end;
 		printf("Message %zu:\n", i + 1);
-		show_headers(stdout, s, i, false, true);
+		mail_show_headers(stdout, s, i, false, true);
 		for (long l = 0; l < top && p < end; l++) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
 			size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
@@ -238,7 +207,7 @@ static void edit_one(struct mail_session *s, size_t i, bool visual)
 	const struct mbox_index *v = mail_sess_view(s, i, &pos);
 	char *text = mbox_edit_text(v, pos, s->cfg->mbox_quoting, &len);
 	s->cur = i;
-	mark_read(s, i);
+	mail_touch(s, i);
 	if (!text) {
 		fprintf(stderr, "out of memory\n");
 		return;
@@ -292,7 +261,7 @@ static void cmd_next(struct mail_session *s, int dir, const char *arg, bool firs
 		arg++;
 	if (*arg) {
 		unsigned char *sel = calloc(s->n ? s->n : 1, 1);
-		if (sel && get_list(s, arg, MAIL_LIST_UNDELETED, sel) > 0)
+		if (sel && mail_get_list(s, arg, MAIL_LIST_UNDELETED, sel) > 0)
 			for (size_t i = 0; i < s->n; i++)
 				if (sel[i]) {
 					type_single(s, i);
@@ -392,107 +361,10 @@ static void set_flag(struct mail_session *s, const unsigned char *sel, unsigned 
 		}
 }
 
-/* Appends the selected messages to a file in mbox form, through the mbox library's lock. */
-static int save_msgs(struct mail_session *s, const unsigned char *sel, const char *file, bool body_only,
-		     bool mark)
-{
-	char path[CFG_PATH_MAX];
-	struct mbox_lock lk;
-	struct result r = { 0 };
-	struct mbox_owner own = { getuid(), (gid_t)-1 };
-	size_t lines = 0;
-	long long bytes = 0;
-	if (!mail_sess_expand(s, file, path, sizeof path))
-		return -1;
-	bool exists = access(path, F_OK) == 0;
-	FILE *fp = NULL;
-	if (body_only) {
-		/* write: plain text bodies, the result is not a mailbox */
-		fp = fopen(path, "a");
-		if (!fp) {
-			fprintf(stderr, "%s: %s\n", path, strerror(errno));
-			return -1;
-		}
-	} else if (mbox_lock(path, MBOX_LOCK_WRITE | MBOX_LOCK_CREATE | MBOX_LOCK_NODOTLOCK, &own,
-			     s->cfg->lock_timeout, &lk, &r) != EX_OK) {
-		fprintf(stderr, "%s: %s\n", path, r.reason);
-		return -1;
-	}
-	for (size_t i = 0; i < s->n; i++) {
-		if (!sel[i])
-			continue;
-		const char *map;
-		const struct mbox_msg *x = mail_sess_msg(s, i, &map);
-		if (body_only) {
-			fwrite(map + x->body, 1, (size_t)(x->content_end - x->body), fp);
-			bytes += x->content_end - x->body;
-			lines += s->msgs[i].lines;
-		} else {
-			size_t len, pos;
-			unsigned f = MBOX_F_OLD | ((s->msgs[i].flags & MAIL_M_READ) ? MBOX_F_READ : 0);
-			const struct mbox_index *v = mail_sess_view(s, i, &pos);
-			char *data = mbox_render_message(v, pos, f, &len);
-			if (!data || mbox_append_raw(&lk, data, len, s->cfg->fsync, &r) != EX_OK) {
-				fprintf(stderr, "%s: %s\n", path, data ? r.reason : "out of memory");
-				free(data);
-				mbox_unlock(&lk);
-				return -1;
-			}
-			for (size_t k = 0; k < len; k++)
-				lines += data[k] == '\n';
-			bytes += (long long)len;
-			free(data);
-		}
-		if (mark)
-			s->msgs[i].flags |= MAIL_M_SAVED | MAIL_M_TOUCH;
-		s->cur = i;
-	}
-	if (fp)
-		fclose(fp);
-	else
-		mbox_unlock(&lk);
-	printf("\"%s\" %s %zu/%lld\n", file, exists ? "[Appended]" : "[New file]", lines, bytes);
-	return 0;
-}
-
-static void cmd_save(struct mail_session *s, char *arg, bool body_only, bool mark)
-{
-	char *file = split_file(arg);
-	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
-	if (!file) {
-		file = (char *)(body_only ? "" : "&");
-		if (body_only) {
-			printf("No file specified.\n");
-			free(sel);
-			return;
-		}
-	}
-	if (sel && get_list(s, arg, MAIL_LIST_UNDELETED, sel) > 0)
-		save_msgs(s, sel, file, body_only, mark);
-	free(sel);
-}
-
-/* Save/Copy: into a file named after the sender of the first message (under folder when
- * outfolder is set), as Heirloom does. */
-static void cmd_save_sender(struct mail_session *s, const unsigned char *sel, bool mark)
-{
-	char name[256], file[260];
-	size_t i = 0;
-	while (i < s->n && !sel[i])
-		i++;
-	if (i == s->n)
-		return;
-	if (!mail_sender_filename(s->msgs[i].from, name, sizeof name)) {
-		printf("Cannot make a file name from the sender of message %zu\n", i + 1);
-		return;
-	}
-	mail_fmt(file, sizeof file, "%s%s", mail_var_isset("outfolder") ? "+" : "", name);
-	save_msgs(s, sel, file, false, mark);
-}
-
 /* ---- sending from the reader ---- */
 
-static void send_draft(struct mail_session *s, struct mail_draft *d)
+/* Collects and sends d. Returns 0 when it was sent. */
+static int send_draft(struct mail_session *s, struct mail_draft *d)
 {
 	if (d->to)
 		printf("To: %s\n", d->to);
@@ -510,9 +382,12 @@ static void send_draft(struct mail_session *s, struct mail_draft *d)
 	}
 	fflush(stdout);
 	if (mail_collect(stdin, true, d, s->home) != 0)
-		return;
-	if (mail_deliver_draft(s->cfg, d, s->user, s->home) != 0)
+		return -1;
+	if (mail_deliver_draft(s->cfg, d, s->user, s->home) != 0) {
 		s->status = 1;
+		return -1;
+	}
+	return 0;
 }
 
 /* Appends text to d, every line prefixed by prefix. */
@@ -542,9 +417,9 @@ static char *msg_as_text(struct mail_session *s, size_t i, enum msg_headers h, s
 		return NULL;
 	const char *map;
 	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
-	const char *hdr = msg_hdr(s, i, &hlen);
+	const char *hdr = mail_msg_hdr(s, i, &hlen);
 	if (h != HDR_NONE)
-		show_headers(mem, s, i, h == HDR_ALL, false);
+		mail_show_headers(mem, s, i, h == HDR_ALL, false);
 	mail_show_body(mem, hdr, hlen, map + x->body, (size_t)(x->content_end - x->body));
 	if (fclose(mem) != 0) {
 		free(buf);
@@ -565,7 +440,7 @@ static void interpolate_msgs(void *ctx, const char *list, bool indent, bool all_
 {
 	struct mail_session *s = ctx;
 	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
-	if (!sel || get_list(s, list, MAIL_LIST_UNDELETED, sel) <= 0) {
+	if (!sel || mail_get_list(s, list, MAIL_LIST_UNDELETED, sel) <= 0) {
 		free(sel);
 		return;
 	}
@@ -642,7 +517,7 @@ static void cmd_reply(struct mail_session *s, const unsigned char *sel, bool all
 	if (i == s->n)
 		return;
 	size_t hlen;
-	const char *hdr = msg_hdr(s, i, &hlen);
+	const char *hdr = mail_msg_hdr(s, i, &hlen);
 	struct mail_draft d = { 0 };
 	char *rt = mail_header_get(hdr, hlen, "Reply-To");
 	char *from = rt ? rt : mail_header_get(hdr, hlen, "From");
@@ -671,10 +546,12 @@ static void cmd_reply(struct mail_session *s, const unsigned char *sel, bool all
 	if (d.in_reply_to)
 		d.references = strdup(d.in_reply_to);
 	quote_reply(s, i, &d);
+	/* Heirloom: replying touches the message and makes it current; it is marked answered
+	 * only when the reply went out and markanswered is set */
+	mail_touch(s, i);
 	s->cur = i;
-	send_draft(s, &d);
-	if (!s->status)
-		s->msgs[i].flags |= MAIL_M_ANSWERED;
+	if (send_draft(s, &d) == 0 && mail_var_isset("markanswered"))
+		s->msgs[i].flags |= MAIL_M_ANSWERED | MAIL_M_STATUS;
 	mail_draft_free(&d);
 }
 
@@ -693,42 +570,6 @@ static void cmd_mail(struct mail_session *s, const char *arg)
 }
 
 /* ---- other commands ---- */
-
-static void cmd_pipe(struct mail_session *s, char *arg)
-{
-	char *words = arg, *cmd;
-	while (isspace((unsigned char)*words))
-		words++;
-	/* leading message-list tokens, then the command (or the `cmd` variable) */
-	cmd = words;
-	while (*cmd && is_list_token(cmd)) {
-		while (*cmd && !isspace((unsigned char)*cmd))
-			cmd++;
-		while (isspace((unsigned char)*cmd))
-			cmd++;
-	}
-	char list[512];
-	snprintf(list, sizeof list, "%.*s", (int)(cmd - words), words);
-	if (!*cmd)
-		cmd = (char *)mail_var_get("cmd");
-	if (!cmd || !*cmd) {
-		printf("No command specified.\n");
-		return;
-	}
-	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
-	if (sel && get_list(s, list, MAIL_LIST_UNDELETED, sel) > 0) {
-		for (size_t i = 0; i < s->n; i++)
-			if (sel[i]) {
-				const char *map;
-				const struct mbox_msg *x = mail_sess_msg(s, i, &map);
-				printf("Pipe to: \"%s\"\n", cmd);
-				run_sh(cmd, map + x->start, (size_t)(x->end - x->start));
-				mark_read(s, i);
-				s->cur = i;
-			}
-	}
-	free(sel);
-}
 
 static void cmd_folder(struct mail_session *s, const char *arg)
 {
@@ -971,7 +812,7 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 			return;
 		}
 	}
-	if (get_list(s, arg, mode, sel) <= 0) {
+	if (mail_get_list(s, arg, mode, sel) <= 0) {
 		free(sel);
 		return;
 	}
@@ -997,8 +838,8 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 	case C_UNREAD: set_flag(s, sel, 0, MAIL_M_READ | MAIL_M_TOUCH); break;
 	case C_SIZE: cmd_size(s, sel); break;
 	case C_REPLY: cmd_reply(s, sel, true); break;
-	case C_SAVE_SENDER: cmd_save_sender(s, sel, true); break;
-	case C_COPY_SENDER: cmd_save_sender(s, sel, false); break;
+	case C_SAVE_SENDER: mail_cmd_save_sender(s, sel, MAIL_SAVE); break;
+	case C_COPY_SENDER: mail_cmd_save_sender(s, sel, MAIL_COPY); break;
 	case C_REPLY_SENDER: cmd_reply(s, sel, false); break;
 	case C_EDIT: cmd_edit(s, sel, false); break;
 	case C_VISUAL: cmd_edit(s, sel, true); break;
@@ -1052,18 +893,18 @@ void mail_sess_execute(struct mail_session *s, char *line)
 	case C_PREV: cmd_next(s, -1, line, false); break;
 	case C_Z: cmd_z(s, line); break;
 	case C_MAIL: cmd_mail(s, line); break;
-	case C_SAVE: cmd_save(s, line, false, true); break;
-	case C_COPY: cmd_save(s, line, false, false); break;
-	case C_SAVE_NOHDR: cmd_save(s, line, true, true); break;
+	case C_SAVE: mail_cmd_save(s, line, MAIL_SAVE); break;
+	case C_COPY: mail_cmd_save(s, line, MAIL_COPY); break;
+	case C_SAVE_NOHDR: mail_cmd_save(s, line, MAIL_WRITE); break;
 	case C_FOLDER: cmd_folder(s, line); break;
 	case C_FOLDERS: cmd_folders(s); break;
-	case C_SHELLCMD: run_sh(line, NULL, 0); printf("!\n"); break;
+	case C_SHELLCMD: mail_run_sh(line, NULL, 0); printf("!\n"); break;
 	case C_SHELL: {
 		const char *sh = getenv("SHELL");
-		run_sh(sh && *sh ? sh : "/bin/sh", NULL, 0);
+		mail_run_sh(sh && *sh ? sh : "/bin/sh", NULL, 0);
 		break;
 	}
-	case C_PIPE: cmd_pipe(s, line); break;
+	case C_PIPE: mail_cmd_pipe(s, line, false); break;
 	case C_EQUALS: printf("%zu\n", s->n ? s->cur + 1 : 0); break;
 	case C_HELP: cmd_help(); break;
 	case C_LIST: cmd_list(); break;
@@ -1138,12 +979,12 @@ int mail_source(const char *path)
 	return 0;
 }
 
-void mail_load_rc(const char *home)
+void mail_load_rc(const char *home, bool system_rc)
 {
 	char path[CFG_PATH_MAX + 16];
 	const char *sys = getenv("MAIL_SYSRC");
 	const char *rc = getenv("MAILRC");
-	if (!getenv("NAILRC_SKIP_SYSTEM"))
+	if (system_rc && !getenv("NAILRC_SKIP_SYSTEM"))
 		mail_source(sys && *sys ? sys : "/etc/mail.rc");
 	if (rc && *rc)
 		mail_fmt(path, sizeof path, "%s", rc);

@@ -469,6 +469,36 @@ static void add_recipients(char ***argv, size_t *argc, const char *list)
 	free(exp);
 }
 
+/* -r FROM reaches the MTA as the envelope sender: `-F "Full Name"` when FROM has one, then
+ * `-f address` (what s-nail passes; Postfix's and Exim's sendmail take both). argv has room
+ * for four more entries. */
+static void add_sender_options(char **argv, size_t *argc, const char *from)
+{
+	char addr[512];
+	if (!from || !*from || !hdr_skin_address(from, strlen(from), addr, sizeof addr))
+		return;
+	char *name = hdr_display_name(from, strlen(from));
+	if (name && *name) {
+		argv[(*argc)++] = (char *)"-F";
+		argv[(*argc)++] = name;
+	} else {
+		free(name);
+	}
+	argv[(*argc)++] = (char *)"-f";
+	argv[(*argc)++] = strdup(addr);
+	if (!argv[*argc - 1])
+		abort();
+}
+
+/* Frees the sendmail argv: the strings from opts on are malloc'd except the literal flags. */
+static void free_args(char **argv, size_t opts, size_t argc)
+{
+	for (size_t i = opts; i < argc; i++)
+		if (strcmp(argv[i], "-f") && strcmp(argv[i], "-F") && strcmp(argv[i], "--"))
+			free(argv[i]);
+	free(argv);
+}
+
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len) {
@@ -487,26 +517,30 @@ int mail_send_message(const struct config *cfg, const struct mail_draft *d, cons
 		      size_t len, char *err, size_t errlen)
 {
 	const char *prog = mail_var_get("sendmail");
-	char **argv = calloc(4, sizeof *argv);
-	size_t argc = 3;
+	char **argv = calloc(8, sizeof *argv);
+	size_t argc = 0, first_rcpt;
 	int pfd[2], status = 0;
 	if (!argv)
 		abort();
 	if (!prog || !*prog)
 		prog = cfg->sendmail_path;
-	argv[0] = (char *)prog;
-	argv[1] = (char *)"-oi";
-	argv[2] = (char *)"--";
+	argv[argc++] = (char *)prog;
+	argv[argc++] = (char *)"-oi";
+	size_t opts = argc;
+	add_sender_options(argv, &argc, d->from);
+	argv[argc++] = (char *)"--";
+	first_rcpt = argc;
 	add_recipients(&argv, &argc, d->to);
 	add_recipients(&argv, &argc, d->cc);
 	add_recipients(&argv, &argc, d->bcc);
-	if (argc == 3) {
+	if (argc == first_rcpt) {
 		snprintf(err, errlen, "No recipients specified");
-		free(argv);
+		free_args(argv, opts, argc);
 		return -1;
 	}
 	if (pipe(pfd) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free_args(argv, opts, argc);
 		return -1;
 	}
 	fflush(NULL);
@@ -527,9 +561,7 @@ int mail_send_message(const struct config *cfg, const struct mail_draft *d, cons
 	if (pid > 0)
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-	for (size_t i = 3; i < argc; i++)
-		free(argv[i]);
-	free(argv);
+	free_args(argv, opts, argc);
 	if (pid < 0 || wr < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		snprintf(err, errlen, "%s: %s", prog, pid < 0 ? strerror(errno)
 					   : WIFEXITED(status) ? "exited with failure" : "killed");

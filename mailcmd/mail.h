@@ -226,6 +226,26 @@ char *mail_locale_text(const char *utf8);
 /* Writes "Name: value" with the value unfolded, RFC 2047-decoded and converted to the
  * locale's charset (what `type` shows for encoded header fields). Never fails. */
 void mail_put_header(FILE *out, const char *name, size_t name_len, const char *value, size_t value_len);
+/* One leaf part of a message (the whole message when it is not multipart). */
+struct mail_part {
+	const char *hdr, *body;    /* the part's header section and (encoded) body */
+	size_t hlen, blen;
+	int index;                 /* 1, 2, ... in order of appearance */
+	char id[64];               /* Heirloom's part number: "1", "2", "2.1" */
+	char type[128];            /* media type, lowercase, text/plain by default */
+};
+typedef void (*mail_part_fn)(void *ctx, const struct mail_part *p);
+/* Calls fn for every leaf part of the message hdr/body, in order (multipart nesting bounded).
+ * Never fails. */
+void mail_mime_walk(const char *hdr, size_t hlen, const char *body, size_t blen, mail_part_fn fn, void *ctx);
+/* The part's body decoded from base64/quoted-printable (a copy when not encoded), malloc'd
+ * and NUL-terminated; NULL when out of memory. */
+char *mail_part_decode(const struct mail_part *p, size_t *len);
+/* The part's file name (Content-Disposition filename, else Content-Type name) as UTF-8, RFC
+ * 2231 and RFC 2047 decoded. False when it has none. */
+bool mail_part_filename(const struct mail_part *p, char *out, size_t size);
+/* True when Content-Disposition says attachment. */
+bool mail_part_is_attachment(const struct mail_part *p);
 /* Writes a message body for display: decodes text/plain (QP/base64, charset to UTF-8 /
  * the locale) and lists other parts as attachments. hdr/body are the raw sections. */
 void mail_show_body(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen);
@@ -244,9 +264,9 @@ struct mail_opts {
 /* Runs the interactive reader. Returns the exit status. */
 int mail_read_mode(const struct config *cfg, const struct mail_opts *o);
 
-/* Reads /etc/mail.rc and ~/.mailrc (or $MAILRC) through the command interpreter's
- * set/unset/alias/ignore/retain/source subset. */
-void mail_load_rc(const char *home);
+/* Reads /etc/mail.rc (only when system_rc: -n skips it) and ~/.mailrc (or $MAILRC) through
+ * the command interpreter's set/unset/alias/ignore/retain/source subset. */
+void mail_load_rc(const char *home, bool system_rc);
 /* Tells `if s`/`if r` which mode mail runs in and forgets open ifs (before mail_load_rc).
  * Never fails. */
 void mail_cond_mode(bool sending);

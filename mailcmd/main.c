@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/user.h"
 #include "common/version.h"
+#include "mbox/mbox.h"
 
 static const char usage_text[] =
 	"usage: mail [-s subject] [-c cc] [-b bcc] [-r from] [-a file] [-C conf] [-o k=v] to-addr ...\n"
@@ -94,7 +95,8 @@ int main(int argc, char **argv)
 			overrides[n_over++] = optarg;
 			break;
 		case 'V': version_print("mail", stdout); return EX_OK;
-		case 'i': case 'E': case 'v': case 'd': case '~': break;
+		case 'v': mail_var_set("verbose", NULL); break;
+		case 'i': case 'E': case 'd': case '~': break;
 		default: usage();
 		}
 	}
@@ -103,16 +105,15 @@ int main(int argc, char **argv)
 		return r.ex;
 	}
 	log_init("mail", "stderr");
+	log_set_threshold(LOG_NOTICE);   /* routine library lines only with verbose (see quit) */
+	mbox_set_shared_spool(cfg.shared_spool);
 	struct user_info ui;
 	const char *home = getenv("HOME");
 	if (!home || !*home)
 		home = user_lookup(&cfg, user, &ui, &r) == USER_FOUND ? ui.home : "/";
 	mail_cond_mode(!use_file && optind < argc);
 	mail_var_set("save", NULL);   /* Heirloom's default: ~q keeps the draft in dead.letter */
-	if (!no_rc)
-		mail_load_rc(home);
-	else
-		mail_source(getenv("MAILRC") ? getenv("MAILRC") : "/dev/null");
+	mail_load_rc(home, !no_rc);   /* -n skips only the system-wide file, as in Heirloom */
 	if (!use_file && optind < argc) {
 		for (int i = optind; i < argc; i++)
 			mail_addr_append(&d.to, argv[i]);

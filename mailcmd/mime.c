@@ -19,6 +19,14 @@ char *mail_header_get(const char *hdr, size_t len, const char *name)
 	return hdr_unfold(f.value, f.value_len);
 }
 
+static int hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* Copies parameter `param` of a Content-Type-like value (quotes removed) into out. */
 static bool mime_param(const char *value, const char *param, char *out, size_t size)
 {
@@ -43,6 +51,87 @@ static bool mime_param(const char *value, const char *param, char *out, size_t s
 		return true;
 	}
 	return false;
+}
+
+/* Appends the RFC 2231 percent-decoded bytes of v[0..n) to out at *o (bounded). */
+static void pct_decode(const char *v, size_t n, char *out, size_t size, size_t *o)
+{
+	for (size_t i = 0; i < n && *o + 1 < size; i++) {
+		int h = -1, l = -1;
+		if (v[i] == '%' && i + 2 < n) {
+			h = hexdigit(v[i + 1]);
+			l = hexdigit(v[i + 2]);
+		}
+		if (h >= 0 && l >= 0) {
+			out[(*o)++] = (char)(h * 16 + l);
+			i += 2;
+		} else {
+			out[(*o)++] = v[i];
+		}
+	}
+	out[*o] = '\0';
+}
+
+/* Parameter `param` of a header value as UTF-8: RFC 2231 (`name*=charset''%XX`, continued
+ * `name*0*=`, `name*1=`...) when present, else the plain parameter with RFC 2047 words
+ * decoded (what mailers really send). */
+static bool mime_param_2231(const char *value, const char *param, char *out, size_t size)
+{
+	char key[80], seg[512], raw[1024] = "", charset[64] = "";
+	size_t o = 0;
+	bool any = false;
+	for (int k = -1; k < 64; k++) {
+		bool ext;
+		snprintf(key, sizeof key, k < 0 ? "%s*" : "%s*%d*", param, k);
+		if (!(ext = mime_param(value, key, seg, sizeof seg))) {
+			if (k < 0)
+				continue;
+			snprintf(key, sizeof key, "%s*%d", param, k);
+			if (!mime_param(value, key, seg, sizeof seg))
+				break;
+		}
+		const char *v = seg;
+		if (ext && !any) {
+			/* charset'language'text in the first (or only) extended segment */
+			const char *q1 = strchr(seg, '\''), *q2 = q1 ? strchr(q1 + 1, '\'') : NULL;
+			if (q1 && q2) {
+				snprintf(charset, sizeof charset, "%.*s", (int)(q1 - seg), seg);
+				v = q2 + 1;
+			}
+		}
+		any = true;
+		if (ext)
+			pct_decode(v, strlen(v), raw, sizeof raw, &o);
+		else
+			o += (size_t)snprintf(raw + o, o < sizeof raw ? sizeof raw - o : 0, "%s", v);
+		if (o >= sizeof raw)
+			o = sizeof raw - 1;
+		if (k < 0)
+			break;
+	}
+	if (!any) {
+		if (!mime_param(value, param, seg, sizeof seg))
+			return false;
+		char *dec = hdr_decode_2047(seg, strlen(seg));
+		snprintf(out, size, "%s", dec ? dec : seg);
+		free(dec);
+		return true;
+	}
+	char *conv = NULL;
+	if (charset[0] && strcasecmp(charset, "utf-8") && strcasecmp(charset, "us-ascii")) {
+		iconv_t cd = iconv_open("UTF-8", charset);
+		if (cd != (iconv_t)-1) {
+			char buf[1024], *in = raw, *op = buf;
+			size_t il = strlen(raw), ol = sizeof buf - 1;
+			iconv(cd, &in, &il, &op, &ol);
+			*op = '\0';
+			iconv_close(cd);
+			conv = strdup(buf);
+		}
+	}
+	snprintf(out, size, "%s", conv ? conv : raw);
+	free(conv);
+	return true;
 }
 
 /* The media type (lowercase, no parameters) of a Content-Type value; text/plain by default. */
@@ -179,9 +268,6 @@ static size_t body_offset(const char *p, size_t len)
 	return len;
 }
 
-static void show_part(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen,
-		      int *partno, int depth);
-
 /* Finds the next "--boundary" line at or after pos; returns its offset or len. */
 static size_t find_boundary(const char *p, size_t len, size_t pos, const char *b, size_t bl)
 {
@@ -197,10 +283,22 @@ static size_t find_boundary(const char *p, size_t len, size_t pos, const char *b
 	return len;
 }
 
-static void show_multipart(FILE *out, const char *boundary, const char *body, size_t blen,
-			   int *partno, int depth)
+struct walk {
+	mail_part_fn fn;
+	void *ctx;
+	int leaves;
+};
+
+static void walk_part(struct walk *w, const char *hdr, size_t hlen, const char *body, size_t blen,
+		      const char *id, int depth);
+
+/* Each body part between the boundaries of a multipart body, numbered id.1, id.2, ... (the
+ * top level's parts 1, 2, ...), as Heirloom numbers them for `write`. */
+static void walk_multipart(struct walk *w, const char *boundary, const char *body, size_t blen,
+			   const char *id, int depth)
 {
 	size_t bl = strlen(boundary), pos = find_boundary(body, blen, 0, boundary, bl);
+	int k = 0;
 	while (pos < blen) {
 		if (pos + 2 + bl + 2 <= blen && !memcmp(body + pos + 2 + bl, "--", 2))
 			return;
@@ -212,57 +310,117 @@ static void show_multipart(FILE *out, const char *boundary, const char *body, si
 		size_t end = next > start && body[next - 1] == '\n' ? next - 1 : next;
 		const char *part = body + start;
 		size_t plen = end > start ? end - start : 0, off = body_offset(part, plen);
-		show_part(out, part, off, part + off, plen - off, partno, depth + 1);
+		char sub[64];
+		snprintf(sub, sizeof sub, "%s%s%d", id, *id ? "." : "", ++k);
+		walk_part(w, part, off, part + off, plen - off, sub, depth + 1);
 		pos = next;
 	}
 }
 
-static void show_part(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen,
-		      int *partno, int depth)
+static void walk_part(struct walk *w, const char *hdr, size_t hlen, const char *body, size_t blen,
+		      const char *id, int depth)
 {
+	struct mail_part p = { .hdr = hdr, .hlen = hlen, .body = body, .blen = blen };
 	char *ct = mail_header_get(hdr, hlen, "Content-Type");
-	char *cte = mail_header_get(hdr, hlen, "Content-Transfer-Encoding");
-	char *cd = mail_header_get(hdr, hlen, "Content-Disposition");
-	char type[128], charset[64] = "", name[256] = "", boundary[256];
-	media_type(ct, type, sizeof type);
-	(*partno)++;
-	bool attachment = cd && !strncasecmp(cd, "attachment", 10);
-	if (!strncmp(type, "multipart/", 10) && depth < 20 && ct &&
+	char boundary[256];
+	media_type(ct, p.type, sizeof p.type);
+	if (!strncmp(p.type, "multipart/", 10) && depth < 20 && ct &&
 	    mime_param(ct, "boundary", boundary, sizeof boundary)) {
-		(*partno)--;
-		show_multipart(out, boundary, body, blen, partno, depth);
-	} else if (!attachment && (!strcmp(type, "text/plain") || (!strncmp(type, "text/", 5) && *partno <= 1))) {
-		size_t dlen;
-		char *dec = decode_cte(cte, body, blen, &dlen);
-		if (ct)
-			mime_param(ct, "charset", charset, sizeof charset);
-		if (*partno > 1)
-			fprintf(out, "\n[-- #%d %s --]\n\n", *partno, type);
-		put_converted(out, charset, dec ? dec : body, dec ? dlen : blen);
-		free(dec);
+		walk_multipart(w, boundary, body, blen, depth ? id : "", depth);
 	} else {
-		if (!(cd && mime_param(cd, "filename", name, sizeof name)) && ct)
-			mime_param(ct, "name", name, sizeof name);
-		char *dname = name[0] ? hdr_decode_2047(name, strlen(name)) : NULL;
-		fprintf(out, "\n[-- Attachment #%d: %s (%s, %zu bytes) --]\n", *partno,
-			dname ? dname : "(unnamed)", type, blen);
-		free(dname);
+		p.index = ++w->leaves;
+		snprintf(p.id, sizeof p.id, "%s", *id ? id : "1");
+		w->fn(w->ctx, &p);
 	}
 	free(ct);
+}
+
+void mail_mime_walk(const char *hdr, size_t hlen, const char *body, size_t blen, mail_part_fn fn, void *ctx)
+{
+	struct walk w = { fn, ctx, 0 };
+	char *mv = mail_header_get(hdr, hlen, "MIME-Version");
+	char *ct = mail_header_get(hdr, hlen, "Content-Type");
+	/* without MIME-Version a message is plain text whatever else it says (RFC 2045) */
+	if (!mv && !ct) {
+		struct mail_part p = { .hdr = "", .body = body, .blen = blen, .index = 1, .id = "1",
+				       .type = "text/plain" };
+		fn(ctx, &p);
+	} else {
+		walk_part(&w, hdr, hlen, body, blen, "", 0);
+	}
+	free(mv);
+	free(ct);
+}
+
+char *mail_part_decode(const struct mail_part *p, size_t *len)
+{
+	char *cte = mail_header_get(p->hdr, p->hlen, "Content-Transfer-Encoding");
+	char *dec = decode_cte(cte, p->body, p->blen, len);
 	free(cte);
+	if (dec)
+		return dec;
+	dec = malloc(p->blen + 1);
+	if (dec) {
+		memcpy(dec, p->body, p->blen);
+		dec[p->blen] = '\0';
+		*len = p->blen;
+	}
+	return dec;
+}
+
+bool mail_part_filename(const struct mail_part *p, char *out, size_t size)
+{
+	char *cd = mail_header_get(p->hdr, p->hlen, "Content-Disposition");
+	char *ct = mail_header_get(p->hdr, p->hlen, "Content-Type");
+	bool found = (cd && mime_param_2231(cd, "filename", out, size)) ||
+		     (ct && mime_param_2231(ct, "name", out, size));
 	free(cd);
+	free(ct);
+	return found && out[0];
+}
+
+bool mail_part_is_attachment(const struct mail_part *p)
+{
+	char *cd = mail_header_get(p->hdr, p->hlen, "Content-Disposition");
+	bool att = cd && !strncasecmp(cd, "attachment", 10);
+	free(cd);
+	return att;
+}
+
+/* `type`'s view of one leaf part: text inline (decoded, in the locale's charset), anything
+ * else as one line naming it. */
+static void show_leaf(void *ctx, const struct mail_part *p)
+{
+	FILE *out = ctx;
+	char charset[64] = "", name[256] = "";
+	bool named = mail_part_filename(p, name, sizeof name);
+	bool text = !strcmp(p->type, "text/plain") || (!strncmp(p->type, "text/", 5) && p->index <= 1);
+	/* a text/plain attachment is still text: shown inline under its name, as s-nail does */
+	if (text && (!mail_part_is_attachment(p) || !strcmp(p->type, "text/plain"))) {
+		size_t dlen;
+		char *ct = mail_header_get(p->hdr, p->hlen, "Content-Type");
+		char *dec = mail_part_decode(p, &dlen);
+		if (ct)
+			mime_param(ct, "charset", charset, sizeof charset);
+		if (p->index > 1 && named) {
+			char *loc = mail_locale_text(name);
+			fprintf(out, "\n[-- #%d %s %s --]\n\n", p->index, loc ? loc : name, p->type);
+			free(loc);
+		} else if (p->index > 1) {
+			fprintf(out, "\n[-- #%d %s --]\n\n", p->index, p->type);
+		}
+		put_converted(out, charset, dec ? dec : p->body, dec ? dlen : p->blen);
+		free(dec);
+		free(ct);
+		return;
+	}
+	char *loc = named ? mail_locale_text(name) : NULL;
+	fprintf(out, "\n[-- Attachment #%d: %s (%s, %zu bytes) --]\n", p->index,
+		loc ? loc : named ? name : "(unnamed)", p->type, p->blen);
+	free(loc);
 }
 
 void mail_show_body(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen)
 {
-	int partno = 0;
-	char *mv = mail_header_get(hdr, hlen, "MIME-Version");
-	char *ct = mail_header_get(hdr, hlen, "Content-Type");
-	/* without MIME-Version a message is plain text whatever else it says (RFC 2045) */
-	if (!mv && !ct)
-		fwrite(body, 1, blen, out);
-	else
-		show_part(out, hdr, hlen, body, blen, &partno, 0);
-	free(mv);
-	free(ct);
+	mail_mime_walk(hdr, hlen, body, blen, show_leaf, out);
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "mbox/header.h"
 
 static unsigned session_flags(unsigned f)
@@ -172,6 +173,7 @@ int mail_sess_open(struct mail_session *s, const char *path, bool system)
 		s->open = false;
 		return -1;
 	}
+	s->n_seen = s->n;
 	s->cur = first_current(s);
 	s->page = 0;
 	return 0;
@@ -234,6 +236,8 @@ size_t mail_sess_newmail(struct mail_session *s, bool quiet)
 		for (size_t i = 0; i < old; i++)
 			s->msgs[i].flags = keep[i].flags;
 	free(keep);
+	if (!quiet)
+		s->n_seen = s->n;
 	if (!quiet && s->n > old)
 		printf("New mail has arrived.\nLoaded %zu new message%s.\n", s->n - old, s->n - old == 1 ? "" : "s");
 	return s->n - old;
@@ -252,11 +256,15 @@ static unsigned mbox_flags_of(const struct mail_msg *m)
 	return f;
 }
 
-enum fate { KEEP, DROP, TO_MBOX };
+/* UNSEEN: arrived during the session but never announced: kept exactly as it is. */
+enum fate { KEEP, DROP, TO_MBOX, UNSEEN };
 
 /* Heirloom's quit rules for one message of the system mailbox (or any file when !system). */
-static enum fate fate_of(const struct mail_session *s, const struct mail_msg *m)
+static enum fate fate_of(const struct mail_session *s, size_t i)
 {
+	const struct mail_msg *m = &s->msgs[i];
+	if (i >= s->n_seen)
+		return UNSEEN;
 	if (m->flags & MAIL_M_DELETED)
 		return DROP;
 	if (!s->system)
@@ -345,7 +353,7 @@ static int save_to_mbox(struct mail_session *s, const enum fate *fates, const ch
 static bool needs_rewrite(const struct mail_session *s, const struct mbox_plan *plan)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!plan[i].keep || plan[i].replace || plan[i].flags != s->idx.msgs[i].flags)
+		if (!plan[i].keep || plan[i].replace || (plan[i].set_flags && plan[i].flags != s->idx.msgs[i].flags))
 			return true;
 	return false;
 }
@@ -360,14 +368,14 @@ static int rewrite(struct mail_session *s, const enum fate *fates, size_t *held)
 		return -1;
 	*held = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		plan[i].keep = fates[i] == KEEP;
-		plan[i].set_flags = true;
+		plan[i].keep = fates[i] == KEEP || fates[i] == UNSEEN;
+		plan[i].set_flags = fates[i] != UNSEEN;
 		plan[i].flags = mbox_flags_of(&s->msgs[i]);
 		if (i < s->n_edits && s->edits[i]) {
 			plan[i].replace = s->edits[i]->data;
 			plan[i].replace_len = s->edits[i]->len;
 		}
-		*held += plan[i].keep;
+		*held += fates[i] == KEEP;
 	}
 	if (needs_rewrite(s, plan) &&
 	    mbox_rewrite(&s->idx, plan, &own, s->cfg->lock_timeout, s->system, &r) != EX_OK) {
@@ -396,7 +404,7 @@ int mail_sess_close(struct mail_session *s, bool save)
 		if (!fates)
 			return -1;
 		for (size_t i = 0; i < s->n; i++)
-			fates[i] = fate_of(s, &s->msgs[i]);
+			fates[i] = fate_of(s, i);
 		mbox_path(s, dest, sizeof dest);
 		int saved = save_to_mbox(s, fates, dest);
 		if (saved < 0) {
@@ -404,6 +412,8 @@ int mail_sess_close(struct mail_session *s, bool save)
 			free(fates);
 			return -1;
 		}
+		/* "rewriting in place, backup in ..." is routine: said only with verbose */
+		log_set_threshold(mail_var_isset("verbose") ? LOG_DEBUG : LOG_NOTICE);
 		int w = rewrite(s, fates, &held);
 		if (w < 0)
 			rc = -1;

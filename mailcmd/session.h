@@ -28,6 +28,8 @@ struct mail_session {
 	                                * kept across new-mail re-indexing */
 	size_t n_edits;
 	size_t n;
+	size_t n_seen;                 /* messages the user was shown (the rest arrived unannounced
+	                                * and keep their Status at quit) */
 	size_t cur;                    /* 0-based current message */
 	size_t page;                   /* first message of the last headers page */
 	bool done;
@@ -59,5 +61,37 @@ void mail_sess_headline(struct mail_session *s, size_t i);
 void mail_sess_execute(struct mail_session *s, char *line);
 /* Expands a folder name (+name, %, %user, #, &, ~/x). Returns false when impossible. */
 bool mail_sess_expand(struct mail_session *s, const char *name, char *out, size_t size);
+
+/* ---- shared by the command families (cmds.c, save.c) ---- */
+/* Runs cmd with /bin/sh -c, input (when not NULL) on its stdin. Returns its exit status, -1
+ * when it could not run or was killed. */
+int mail_run_sh(const char *cmd, const char *input, size_t len);
+/* Parses a message list into sel (s->n bytes); an empty one means the current message.
+ * Returns the count, or -1 with the reason printed. */
+int mail_get_list(struct mail_session *s, const char *arg, enum mail_list_mode mode, unsigned char *sel);
+/* The header section of message i as shown (edited copy included), length in *len. */
+const char *mail_msg_hdr(struct mail_session *s, size_t i, size_t *len);
+/* Writes the header fields of message i as `type` shows them (ignore/retain applied unless
+ * all), the From_ line first when from_line, then the blank line. */
+void mail_show_headers(FILE *out, struct mail_session *s, size_t i, bool all, bool from_line);
+/* Heirloom's touch(): message i counts as read for this session and for quit. */
+void mail_touch(struct mail_session *s, size_t i);
+/* `type` of message i into out ("Message  N:" unless quiet, headers, decoded body); touches
+ * it and makes it the current message. */
+void mail_type_one(struct mail_session *s, size_t i, bool all, FILE *out);
+
+/* ---- saving (save.c) ---- */
+enum mail_save_kind {
+	MAIL_SAVE,     /* save: mbox form, marks saved (leaves the system mailbox at quit) */
+	MAIL_COPY,     /* copy: mbox form, touches only */
+	MAIL_WRITE,    /* write: decoded body, attachments in files of their own, touches only */
+};
+/* save/copy/write [msglist] file. The current message does not move, as in Heirloom. */
+void mail_cmd_save(struct mail_session *s, char *arg, enum mail_save_kind kind);
+/* Save/Copy: into a file named after the first selected message's sender. */
+void mail_cmd_save_sender(struct mail_session *s, const unsigned char *sel, enum mail_save_kind kind);
+/* pipe/Pipe [msglist] ["]command["]: the messages as `type` (all headers for Pipe) shows
+ * them, into one run of command, then `"command" lines/bytes`. */
+void mail_cmd_pipe(struct mail_session *s, char *arg, bool all_headers);
 
 #endif

@@ -20,7 +20,7 @@ cat >"$W/script" <<EOS
 ? >N  1 bob@example.com    Fri Sep 29 04:01    8/143   "Hello there"
 ? & $
 > t 1
-? Message 1:
+? Message  1:
 ? first body
 ? & $
 > d 2
@@ -29,7 +29,7 @@ cat >"$W/script" <<EOS
 ? >N  3 dave@example.com
 ? & $
 > s 3 +saved
-? "\+saved" \[New file\]
+? "[^"]*/home/alice/saved" \[New file\]
 > set quote
 ? & $
 > R 1

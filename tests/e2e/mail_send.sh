@@ -47,6 +47,20 @@ check "multipart" grep -q '^Content-Type: multipart/mixed;' "$W/sent.msg"
 check "base64" grep -qx 'ZGF0YQEC' "$W/sent.msg"
 check "filename" grep -q 'filename="blob.bin"' "$W/sent.msg"
 
+# -r: the envelope sender for the MTA (-f, with -F for a full name) and the From: header
+echo hi | M -r 'Ann Example <ann@example.org>' -s from bob@example.com || fail "send with -r failed"
+check "-r as -F name -f address" grep -qx -- '-oi -F Ann Example -f ann@example.org -- bob@example.com' "$W/sent.args"
+check "-r as From:" grep -qx 'From: Ann Example <ann@example.org>' "$W/sent.msg"
+echo hi | M -r ann@example.org -s from bob@example.com || fail "send with bare -r failed"
+check "bare -r as -f" grep -qx -- '-oi -f ann@example.org -- bob@example.com' "$W/sent.args"
+# -n skips only the system-wide rc file: MAILRC (~/.mailrc) is still read
+printf 'alias team carol@example.com\n' >"$W/rc.user"
+printf 'alias team system@example.com\n' >"$W/rc.system"
+echo hi | (unset NAILRC_SKIP_SYSTEM; MAIL_SYSRC="$W/rc.system" MAILRC="$W/rc.user" M -n -s x team) || fail "-n send"
+check "-n: user rc read, system rc not" grep -qx -- '-oi -- carol@example.com' "$W/sent.args"
+echo hi | (unset NAILRC_SKIP_SYSTEM; MAIL_SYSRC="$W/rc.system" MAILRC="$W/rc.user" M -s x team) || fail "rc send"
+check "without -n: both" grep -qx -- '-oi -- system@example.com carol@example.com' "$W/sent.args"
+
 echo "lost?" | "$BUILD/mail" -C "$W/mda.conf" -o sendmail_path=/bin/false -s x bob@example.com &&
 	fail "failed send exited 0"
 check "dead.letter" grep -qx 'lost?' "$HOME/dead.letter"

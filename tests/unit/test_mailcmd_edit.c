@@ -9,6 +9,7 @@
 
 #include "mailcmd/session.h"
 #include "tests/unit/helpers.h"
+#include "tests/unit/mail_session.h"
 
 static const char box[] =
 	"From a@x Fri Sep 29 04:03:11 2023\nFrom: Ann <a@x>\nSubject: one\nMessage-ID: <1@x>\n\n"
@@ -22,16 +23,7 @@ static char spool[512];
 
 static void setup(void)
 {
-	dir = th_tmpdir();
-	th_world(&cfg, dir);
-	mail_vars_reset();
-	snprintf(spool, sizeof spool, "%s", th_path(cfg.spool_dir, "alice"));
-	th_write(spool, box);
-	memset(&s, 0, sizeof s);
-	s.cfg = &cfg;
-	snprintf(s.user, sizeof s.user, "alice");
-	snprintf(s.home, sizeof s.home, "%s/home/alice", dir);
-	cr_assert_eq(mail_sess_open(&s, spool, true), 0);
+	dir = th_mail_session(&s, &cfg, spool, sizeof spool, box);
 	cr_assert_eq(s.n, 2);
 	setenv("TMPDIR", cfg.tmp_dir, 1);
 }

@@ -1,0 +1,31 @@
+/* Shared by the mail(1) session tests: a test world whose system mailbox for alice holds a
+ * given text, opened as the reader's session. */
+#ifndef TESTS_UNIT_MAIL_SESSION_H
+#define TESTS_UNIT_MAIL_SESSION_H
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mailcmd/session.h"
+#include "tests/unit/helpers.h"
+
+/* Makes the world under a fresh directory (returned), writes box to alice's spool mailbox
+ * (its path into spool) and opens it into s; the test fails when that cannot be done. */
+static inline const char *th_mail_session(struct mail_session *s, struct config *cfg, char *spool, size_t size,
+					  const char *box)
+{
+	const char *dir = th_tmpdir();
+	th_world(cfg, dir);
+	mail_vars_reset();
+	snprintf(spool, size, "%s", th_path(cfg->spool_dir, "alice"));
+	th_write(spool, box);
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	snprintf(s->user, sizeof s->user, "alice");
+	snprintf(s->home, sizeof s->home, "%s/home/alice", dir);
+	cr_assert_eq(mail_sess_open(s, spool, true), 0);
+	return dir;
+}
+
+#endif
