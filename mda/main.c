@@ -13,6 +13,7 @@
 #include "common/version.h"
 #include "mda/lmtp.h"
 #include "mda/stdin_mode.h"
+#include "mbox/mbox.h"
 
 #define MAIN_MAX_OVERRIDES 64
 
@@ -91,6 +92,11 @@ static int parse_options(int argc, char **argv, struct main_opts *m)
 		return usage_error("LMTP mode takes no user arguments");
 	if (m->lmtp_stdio && m->listen)
 		return usage_error("-l and -L exclude each other");
+	/* Without a user the recipient comes from the MTA's environment; typed at a terminal, or
+	 * with no such environment, it would be the caller's own mailbox by surprise. */
+	if (!m->lmtp_stdio && !m->listen && m->in.n_rcpts == 0 && (isatty(0) || !mda_env_names_recipient()))
+		return usage_error(isatty(0) ? "no user given (and the message would come from this terminal)"
+					     : "no user given, and no MTA environment (LOCAL, RECIPIENT) names one");
 	return EX_OK;
 }
 
@@ -119,5 +125,6 @@ int main(int argc, char **argv)
 	}
 	log_init("mda", cfg.log);
 	log_hold_stderr();
+	mbox_set_shared_spool(cfg.shared_spool);
 	return mda_stdin_run(&cfg, &m.in, 0, stderr);
 }

@@ -169,6 +169,11 @@ bool mda_env_recipient(const struct config *cfg, char *out, size_t size)
 	return n > 0 && (size_t)n < size;
 }
 
+bool mda_env_names_recipient(void)
+{
+	return nonempty_env("LOCAL") || nonempty_env("RECIPIENT") || nonempty_env("LOCAL_PART");
+}
+
 const char *mda_mta_environment(void)
 {
 	/* Postfix's local(8) always sets these (and MAIL_CONFIG from postfix(1)); OpenSMTPD's mda

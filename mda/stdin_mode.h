@@ -42,6 +42,11 @@ void mda_choose_sender(const struct mda_stdin_opts *o, const struct mda_block *b
  * else $RECIPIENT, else $USER/$LOGNAME (+$EXTENSION), else the invoking user. False if none fits. */
 bool mda_env_recipient(const struct config *cfg, char *out, size_t size);
 
+/* True when the environment names a recipient the way an MTA's delivery does: Postfix's and
+ * OpenSMTPD's LOCAL or RECIPIENT, Exim's LOCAL_PART. $USER alone does not count: every login
+ * shell has it, and mail typed at a terminal must not land in the typist's own mailbox. */
+bool mda_env_names_recipient(void);
+
 /* Names the MTA whose final-delivery environment this process runs in ("Postfix local(8)",
  * "Exim", "LOCAL and RECIPIENT" for OpenSMTPD and mda's own |command deliveries), or NULL.
  * Such an MTA has expanded aliases and .forward already: with expansion = auto, stdin mode

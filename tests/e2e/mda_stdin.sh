@@ -47,6 +47,22 @@ check "Delivered-To keeps the MTA's domain" grep -qx 'Delivered-To: bob@localhos
 check "null sender From_ line" grep -q '^From MAILER-DAEMON ' "$W/spool/bob"
 check "null sender Return-Path" grep -qx 'Return-Path: <>' "$W/spool/bob"
 
+echo "== no user and no MTA environment, or a terminal: usage, nothing delivered"
+before=$(cat "$W"/spool/* | md5sum)
+rc=0; printf 'Subject: stray\n\ntyped\n' | run_mda 2>"$W/err" || rc=$?
+check "exit 75 without a user (got $rc)" [ "$rc" = 75 ]
+check "the reason and the usage" grep -q '^4\.3\.5 mda: no user given, and no MTA environment' "$W/err"
+check "usage text" grep -q '^usage: mda ' "$W/err"
+rc=0; ERR=$W/err python3 -c '
+import os, pty, subprocess, sys
+master, slave = pty.openpty()
+sys.exit(subprocess.run(sys.argv[1:], stdin=slave, stdout=subprocess.DEVNULL, stderr=open(os.environ["ERR"], "w"),
+                        timeout=20).returncode)' "${as_user[@]}" env LOCAL=bob RECIPIENT=bob@localhost "$MDA" -C "$W/mda.conf" \
+	|| rc=$?
+check "a terminal on stdin: exit 75 even with LOCAL set (got $rc)" [ "$rc" = 75 ]
+check "the terminal is named" grep -q 'this terminal' "$W/err"
+check "no mailbox changed" [ "$(cat "$W"/spool/* | md5sum)" = "$before" ]
+
 echo "== unknown user: 67 and a 5.1.1 line"
 rc=0; postfix_msg nosuch | run_mda nosuchuser 2>"$W/err" || rc=$?
 check "exit 67 (got $rc)" [ "$rc" = 67 ]
