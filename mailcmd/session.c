@@ -158,6 +158,14 @@ static size_t first_current(const struct mail_session *s)
 int mail_sess_open(struct mail_session *s, const char *path, bool system)
 {
 	struct result r = { 0 };
+	struct stat st;
+	/* Heirloom: a folder named with -f (or `file`) must exist; "FILE: reason", the name once.
+	 * A missing system mailbox is only empty (mail.local creates it on delivery). */
+	int bad = stat(path, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+	if (bad && (bad != ENOENT || !system)) {
+		fprintf(stderr, "%s: %s\n", path, strerror(bad));
+		return -1;
+	}
 	if (mbox_index_open(path, &s->idx, &r) != EX_OK) {
 		fprintf(stderr, "%s: %s\n", path, r.reason);
 		return -1;
