@@ -93,6 +93,8 @@ int res_reply_code(const struct result *r)
 	}
 	if (strcmp(r->dsn, "5.2.2") == 0 || strcmp(r->dsn, "5.3.4") == 0 || strcmp(r->dsn, "5.2.3") == 0)
 		return 552;
+	if (strcmp(r->dsn, "5.6.7") == 0)
+		return 553;     /* RFC 6531 3.7.4.2: a non-ASCII address this server cannot take */
 	if (strncmp(r->dsn, "5.1.", 4) == 0 || strncmp(r->dsn, "5.2.", 4) == 0 ||
 	    strncmp(r->dsn, "5.7.", 4) == 0)
 		return 550;

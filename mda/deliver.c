@@ -81,6 +81,14 @@ static size_t to_deliver(const struct deliver_ctx *ctx, const struct action_list
 	return n;
 }
 
+static bool ascii_only(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
 int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_list *actions,
 		    struct result *r)
 {
@@ -102,6 +110,9 @@ int deliver_prepare(struct deliver_ctx *ctx, const char *rcpt, struct action_lis
 	/* mta: the MTA has expanded aliases and .forward; doing it again would deliver twice. */
 	int rc = ctx->expansion == EXPANSION_MTA ? expand_mailbox(ctx->expander, rcpt, actions, r)
 						 : expand_recipient(ctx->expander, rcpt, actions, r);
+	if (rc == EX_NOUSER && !ascii_only(local))
+		return res_set(r, EX_NOUSER, "5.6.7", "no mailbox has a non-ASCII name (system user names are "
+			       "ASCII); an alias with this local part in the aliases file can name one");
 	if (rc != EX_OK)
 		return r->ex;
 	size_t limit = expand_limit(ctx->cfg), n = to_deliver(ctx, actions);

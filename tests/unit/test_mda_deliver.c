@@ -736,3 +736,29 @@ Test(deliver, each_mailbox_delivery_sends_one_comsat_datagram, .init = setup, .f
 		     "no datagram for a file delivery, none with biff = no");
 	close(fd);
 }
+
+/* ---- SMTPUTF8 local parts: an alias may have one, a mailbox name never does ---- */
+#include "aliases/aliases.h"
+
+Test(deliver, a_utf8_local_part_reaches_its_alias_and_is_553_without_one, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action_list l;
+	struct alias_compile_stats st;
+	th_write(cfg.aliases_file, "j\xc3\xbcrgen: alice\n");
+	cr_assert_eq(alias_compile(cfg.aliases_file, cfg.aliases_db, NULL, &st, &r), EX_OK, "%s", r.reason);
+	ctx.expander = expand_new(&cfg);
+	cr_assert_not_null(ctx.expander);
+	cr_assert_eq(deliver_prepare(&ctx, "j\xc3\xbcrgen@test.example", &l, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(l.n, 1);
+	cr_assert_str_eq(l.v[0].target, "alice");
+	deliver_release(&ctx, &l);
+	cr_assert_eq(deliver_prepare(&ctx, "m\xc3\xbcller@test.example", &l, &r), EX_NOUSER);
+	cr_assert_str_eq(r.dsn, "5.6.7");
+	cr_assert_eq(res_reply_code(&r), 553);
+	cr_assert(strstr(r.reason, "non-ASCII") != NULL, "%s", r.reason);
+	cr_assert_eq(deliver_prepare(&ctx, "mueller@test.example", &l, &r), EX_NOUSER, "ASCII: 5.1.1 as before");
+	cr_assert_str_eq(r.dsn, "5.1.1");
+	expand_free(ctx.expander);
+	ctx.expander = NULL;
+}
