@@ -467,19 +467,13 @@ static void idx_hashes(struct mbox_index *idx, const char *d, size_t len)
 	idx->tail_hash = mbox_hash(d + len - n, n);
 }
 
-/* Scanned parts of our own file mapping leave the process's resident set as the scan goes:
- * the page cache keeps them, a later read of a message faults its pages back in, and indexing
- * a 1 GB mailbox does not show (or count against limits) as a 1 GB process. */
-#define IDX_RELEASE_STEP ((size_t)1 << 20)
-
+/* Scanned parts of our own file mapping leave the process's resident set as the scan goes
+ * (mbox_release_behind): indexing a 1 GB mailbox does not show (or count against limits) as
+ * a 1 GB process. A buffer lent by mbox_index_buffer is not ours to release. */
 static void idx_release(const struct mbox_index *idx, size_t *released, size_t pos)
 {
-	if (!idx->mapped || pos < *released + 2 * IDX_RELEASE_STEP)
-		return;
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t upto = (pos - IDX_RELEASE_STEP) / page * page;     /* a step of slack behind */
-	madvise((char *)idx->map + *released, upto - *released, MADV_DONTNEED);
-	*released = upto;
+	if (idx->mapped)
+		mbox_release_behind(idx->map, released, pos);
 }
 
 static int idx_build(struct mbox_index *idx, const char *d, size_t len, struct result *r)

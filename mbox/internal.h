@@ -36,6 +36,16 @@ bool mbox_writer_init(struct mbox_writer *w, int fd, off_t off);
 void mbox_writer_put(struct mbox_writer *w, const void *p, size_t n);
 /* Flushes and frees the buffer. Returns 0 or the first errno. */
 int mbox_writer_finish(struct mbox_writer *w);
+/* Pages of a map of our own that were read are given back (MADV_DONTNEED: the page cache
+ * keeps them, a later read faults them in again) a step behind the reading position, so
+ * reading a mailbox through a map holds a few MiB of it in the resident set, not all of it. */
+#define MBOX_RELEASE_STEP ((size_t)256 << 10)
+/* Releases map[*released, pos - MBOX_RELEASE_STEP) once pos is two steps past *released;
+ * map must be a page-aligned mapping of ours (never memory a caller lent us). */
+void mbox_release_behind(const char *map, size_t *released, size_t pos);
+/* mbox_writer_put of map[off, off+n), a step at a time with mbox_release_behind after each
+ * when released is not NULL (NULL: map is not ours to release, a plain put). */
+void mbox_writer_put_map(struct mbox_writer *w, const char *map, size_t off, size_t n, size_t *released);
 /* A writer into a growing memory buffer (fd -1) instead of a file. False (ENOMEM) on failure. */
 bool mbox_writer_init_mem(struct mbox_writer *w);
 /* Ends a memory writer: its NUL-terminated bytes (malloc'd, length in *len_out), or NULL when

@@ -52,8 +52,10 @@ static void rw_status_fields(struct mbox_writer *w, unsigned flags)
 }
 
 /* Writes message m of d with its Status/X-Status replaced (at the first old one) or
- * inserted before the blank line that ends the header section. */
-static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_msg *m, unsigned flags)
+ * inserted before the blank line that ends the header section. released: as for
+ * mbox_writer_put_map (NULL unless d is a map of ours). */
+static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_msg *m, unsigned flags,
+		      size_t *released)
 {
 	struct hdr_field f, tail = { 0 };
 	size_t end = (size_t)m->end, pos = (size_t)m->headers, before = pos;
@@ -81,7 +83,7 @@ static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_ms
 	}
 	if (tail.raw)
 		mbox_writer_put(w, tail.raw, tail.raw_len);
-	mbox_writer_put(w, d + before, end - before);
+	mbox_writer_put_map(w, d, before, end - before, released);
 }
 
 char *mbox_render_message(const struct mbox_index *idx, size_t i, unsigned flags, size_t *len_out)
@@ -89,7 +91,7 @@ char *mbox_render_message(const struct mbox_index *idx, size_t i, unsigned flags
 	struct mbox_writer w;
 	if (i >= idx->count || !mbox_writer_init_mem(&w))
 		return NULL;
-	rw_render(&w, idx->map, &idx->msgs[i], flags);
+	rw_render(&w, idx->map, &idx->msgs[i], flags, NULL);
 	return mbox_writer_take(&w, len_out);
 }
 
@@ -128,28 +130,31 @@ static void rw_replacement(struct mbox_writer *w, const struct mbox_plan *p)
 			mbox_index_close(&ri);
 		return;
 	}
-	rw_render(w, ri.map, &ri.msgs[0], p->flags);
+	rw_render(w, ri.map, &ri.msgs[0], p->flags, NULL);
 	mbox_index_close(&ri);
 }
 
-/* The new mailbox: leading junk, kept messages, then everything that arrived after idx. */
+/* The new mailbox: leading junk, kept messages, then everything that arrived after idx.
+ * d is rw_locked's map of the mailbox: what has been copied leaves the resident set, so
+ * the rewrite holds a few MiB of the mailbox whatever its size. */
 static void rw_generate(struct mbox_writer *w, const char *d, size_t size, const struct mbox_index *idx,
 			const struct mbox_plan *plan)
 {
-	size_t first = idx->count ? (size_t)idx->msgs[0].start : (size_t)idx->size;
-	mbox_writer_put(w, d, first);
+	size_t first = idx->count ? (size_t)idx->msgs[0].start : (size_t)idx->size, released = 0;
+	mbox_writer_put_map(w, d, 0, first, &released);
 	for (size_t i = 0; i < idx->count; i++) {
 		const struct mbox_msg *m = &idx->msgs[i];
+		mbox_release_behind(d, &released, (size_t)m->start);
 		if (!plan[i].keep)
 			continue;
 		if (plan[i].replace)
 			rw_replacement(w, &plan[i]);
 		else if (plan[i].set_flags && plan[i].flags != m->flags)
-			rw_render(w, d, m, plan[i].flags);
+			rw_render(w, d, m, plan[i].flags, &released);
 		else
-			mbox_writer_put(w, d + m->start, (size_t)(m->end - m->start));
+			mbox_writer_put_map(w, d, (size_t)m->start, (size_t)(m->end - m->start), &released);
 	}
-	mbox_writer_put(w, d + idx->size, size - (size_t)idx->size);
+	mbox_writer_put_map(w, d, (size_t)idx->size, size - (size_t)idx->size, &released);
 }
 
 static bool rw_needed(const struct mbox_index *idx, const struct mbox_plan *plan)
@@ -165,11 +170,13 @@ static bool rw_needed(const struct mbox_index *idx, const struct mbox_plan *plan
 static bool rw_unchanged(const struct mbox_index *idx, const char *d, size_t size)
 {
 	size_t isz = (size_t)idx->size, n = isz < 4096 ? isz : 4096;
+	size_t released = 0;
 	if (size < isz || mbox_hash(d, n) != idx->head_hash || mbox_hash(d + isz - n, n) != idx->tail_hash)
 		return false;
 	for (size_t i = 0; i < idx->count; i++) {
 		const struct mbox_msg *m = &idx->msgs[i];
 		size_t s = (size_t)m->start, h = (size_t)m->headers;
+		mbox_release_behind(d, &released, s);
 		if (h > isz || memcmp(d + s, "From ", 5) != 0)
 			return false;
 		size_t fl = h > s && d[h - 1] == '\n' ? h - 1 : h;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 int mbox_pwrite_all(int fd, const void *buf, size_t n, off_t off)
@@ -112,6 +113,28 @@ void mbox_writer_put(struct mbox_writer *w, const void *p, size_t n)
 			mbox_writer_grow(w);
 		else if (w->len == w->cap)
 			mbox_writer_flush(w);
+	}
+}
+
+void mbox_release_behind(const char *map, size_t *released, size_t pos)
+{
+	if (pos < *released + 2 * MBOX_RELEASE_STEP)
+		return;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t upto = (pos - MBOX_RELEASE_STEP) / page * page;     /* a step of slack behind */
+	madvise((char *)map + *released, upto - *released, MADV_DONTNEED);
+	*released = upto;
+}
+
+void mbox_writer_put_map(struct mbox_writer *w, const char *map, size_t off, size_t n, size_t *released)
+{
+	while (n > 0 && !w->err) {
+		size_t k = released && n > MBOX_RELEASE_STEP ? MBOX_RELEASE_STEP : n;
+		mbox_writer_put(w, map + off, k);
+		off += k;
+		n -= k;
+		if (released)
+			mbox_release_behind(map, released, off);
 	}
 }
 

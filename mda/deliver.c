@@ -19,6 +19,7 @@
 #include "mda/biff.h"
 #include "mda/deliver_int.h"
 #include "mda/deliver_quota.h"
+#include "mda/deliver_sieve_int.h"
 #include "mda/deliver_sieve.h"
 
 /* Loop detection reads at most this much of the header section; a loop's Delivered-To lines
@@ -220,14 +221,25 @@ struct run_arg {
 	char where[CFG_PATH_MAX + 128];   /* "mailbox /var/mail/x" for the log */
 };
 
-/* Where and how one append goes; limit and sizes only for spool mailboxes. */
+/* Where and how one append goes; limit and sizes only for the user's own mail (the spool
+ * mailbox, Sieve's folders). */
 struct append_to {
 	const char *path;
 	bool dotlock;
 	gid_t gid;
-	off_t limit;
+	off_t limit;              /* the user's quota, 0 = none */
 	struct mbox_sizes *sizes;
+	off_t elsewhere;          /* quota_scope = all: the user's bytes in other files */
 };
+
+/* The bytes path itself may grow to: what the quota leaves after the user's other files
+ * (at least 1, as 0 would mean no limit). */
+static off_t file_limit(const struct append_to *to)
+{
+	if (to->limit <= 0)
+		return 0;
+	return to->limit - to->elsewhere > 0 ? to->limit - to->elsewhere : 1;
+}
 
 static int run_append(struct run_arg *ra, const struct append_to *to, const char *sender, const char *headers,
 		      const struct mbox_spool *msg, struct result *r)
@@ -244,7 +256,7 @@ static int run_append(struct run_arg *ra, const struct append_to *to, const char
 		.quoting = cfg->mbox_quoting,
 		.lock_timeout = cfg->lock_timeout,
 		.fsync = cfg->fsync,
-		.size_limit = to->limit,
+		.size_limit = file_limit(to),
 		.limit_tempfail = cfg->quota_full_tempfail,
 		.sizes = to->sizes,
 	};
@@ -261,24 +273,47 @@ static void warn_quota(struct run_arg *ra, const struct append_to *to)
 	struct mbox_spool sp;
 	struct result r = { 0 };
 	char headers[USER_NAME_MAX + 64];
-	int percent = deliver_quota_warning(cfg, user, ra->ctx->hostname, to->limit, to->sizes, &sp, &r);
+	struct mbox_sizes all = { to->sizes->before + to->elsewhere, to->sizes->after + to->elsewhere };
+	int percent = deliver_quota_warning(cfg, user, ra->ctx->hostname, to->limit, &all, &sp, &r);
 	if (percent <= 0) {
 		if (percent < 0)
 			log_msg(LOG_WARNING, "%s: no quota warning: %s", user, r.reason);
 		return;
 	}
-	struct append_to unlimited = { to->path, to->dotlock, to->gid, 0, NULL };
+	struct append_to unlimited = { to->path, to->dotlock, to->gid, 0, NULL, 0 };
 	snprintf(headers, sizeof headers, "Return-Path: <>\nDelivered-To: %s\n", user);
 	if (run_append(ra, &unlimited, "", headers, &sp, &r) != EX_OK)
 		log_msg(LOG_WARNING, "%s: no quota warning: %s", user, r.reason);
 	else
 		log_msg(LOG_INFO, "%s: mailbox %s is %d%% full (%lld of %lld bytes): warning delivered", user, to->path,
-			percent, (long long)to->sizes->after, (long long)to->limit);
+			percent, (long long)all.after, (long long)to->limit);
 	mbox_spool_close(&sp);
 }
 
 /* A missing mail_group is an administrator's mistake, never the sender's: leave gid as is. */
 static gid_t mail_gid(const struct config *cfg, gid_t fallback);
+
+/* The user's spool mailbox path (Sieve's folder appends measure it with the folders). */
+static const char *spool_path_of(const struct run_arg *ra)
+{
+	static char path[CFG_PATH_MAX + USER_NAME_MAX + 2];
+	snprintf(path, sizeof path, "%s/%s", ra->ctx->cfg->spool_dir, ra->a->runas->name);
+	return path;
+}
+
+/* quota_scope = all: the bytes of the user's mail outside target. */
+static off_t quota_elsewhere(const struct run_arg *ra, const char *spool, const char *target)
+{
+	char folders[CFG_PATH_MAX];
+	struct user_info u = { .uid = ra->a->runas->uid, .gid = ra->a->runas->gid };
+	if (ra->quota_limit <= 0)
+		return 0;
+	snprintf(u.name, sizeof u.name, "%s", ra->a->runas->name);
+	snprintf(u.home, sizeof u.home, "%s", ra->a->runas->home);
+	if (!deliver_sieve_user_path(ra->ctx->cfg->mail_folder_dir, &u, folders, sizeof folders))
+		folders[0] = '\0';
+	return deliver_quota_elsewhere(ra->ctx->cfg, spool, folders, target);
+}
 
 /* The spool mailbox part of a mailbox delivery (also Sieve's keep, headers then carrying
  * its flags). */
@@ -286,7 +321,8 @@ static int append_mailbox(struct run_arg *ra, const char *path, const char *head
 {
 	const struct config *cfg = ra->ctx->cfg;
 	struct mbox_sizes sizes = { 0, 0 };
-	struct append_to to = { path, true, mail_gid(cfg, ra->a->runas->gid), ra->quota_limit, &sizes };
+	struct append_to to = { path, true, mail_gid(cfg, ra->a->runas->gid), ra->quota_limit, &sizes,
+				quota_elsewhere(ra, path, path) };
 	if (run_append(ra, &to, ra->sender, headers, ra->msg, r) != EX_OK)
 		return r->ex;
 	*r = res_ok("delivered to mailbox %s", path);
@@ -306,8 +342,16 @@ static int sieve_append(void *arg, const char *path, bool spool, const char *ext
 		return res_set(r, EX_DATAERR, "5.1.3", "trace headers too long");
 	if (spool)
 		return append_mailbox(ra, path, headers, r);
-	struct append_to to = { path, false, ra->a->runas->gid, 0, NULL };
-	return run_append(ra, &to, ra->sender, headers, ra->msg, r);
+	/* A folder counts toward the quota only with quota_scope = all. */
+	struct mbox_sizes sizes = { 0, 0 };
+	bool counted = ra->quota_limit > 0 && strcmp(ra->ctx->cfg->quota_scope, "all") == 0;
+	struct append_to to = { path, false, ra->a->runas->gid, counted ? ra->quota_limit : 0, &sizes,
+				counted ? quota_elsewhere(ra, spool_path_of(ra), path) : 0 };
+	if (run_append(ra, &to, ra->sender, headers, ra->msg, r) != EX_OK)
+		return r->ex;
+	if (counted)
+		warn_quota(ra, &to);
+	return EX_OK;
 }
 
 static int run_sieve(struct run_arg *ra, const char *path, struct result *r)
@@ -341,7 +385,7 @@ static int run_file(struct run_arg *ra, struct result *r)
 	const char *path = ra->a->target;
 	if (path[0] != '/')
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "file destination %s is not an absolute path", path);
-	struct append_to to = { path, false, ra->a->runas->gid, 0, NULL };
+	struct append_to to = { path, false, ra->a->runas->gid, 0, NULL, 0 };
 	if (run_append(ra, &to, ra->sender, ra->headers, ra->msg, r) != EX_OK)
 		return r->ex;
 	*r = res_ok("delivered to file %s", path);

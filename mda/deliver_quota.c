@@ -4,6 +4,7 @@
 #include "mda/deliver_quota.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "common/log.h"
 #include "common/quota.h"
 #include "common/user.h"
+#include "mda/deliver_sieve_int.h"
 
 /* The refusal of a full mailbox, as the append gives it, so both answers read alike. */
 static int full(const struct config *cfg, const char *path, off_t size, off_t limit, struct result *r)
@@ -20,6 +22,16 @@ static int full(const struct config *cfg, const char *path, off_t size, off_t li
 	if (cfg->quota_full_tempfail)
 		return res_set(r, EX_TEMPFAIL, "4.2.2", why, path, (long long)size, (long long)limit);
 	return res_set(r, EX_CANTCREAT, "5.2.2", why, path, (long long)size, (long long)limit);
+}
+
+/* The folder directory of a's user (mail_folder_dir with ~/ as the home), "" when none. */
+static void folder_dir_of(const struct config *cfg, const struct action *a, char *out, size_t size)
+{
+	struct user_info u = { .uid = a->runas->uid, .gid = a->runas->gid };
+	snprintf(u.name, sizeof u.name, "%s", a->runas->name);
+	snprintf(u.home, sizeof u.home, "%s", a->runas->home);
+	if (!deliver_sieve_user_path(cfg->mail_folder_dir, &u, out, size))
+		out[0] = '\0';
 }
 
 int deliver_quota_at_rcpt(const struct config *cfg, const struct action_list *actions, struct result *r)
@@ -37,8 +49,15 @@ int deliver_quota_at_rcpt(const struct config *cfg, const struct action_list *ac
 			return EX_OK;
 		if (quota_limit(cfg, a->runas->name, &limit, r) != EX_OK)
 			return r->ex;
-		if (limit <= 0 || snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, a->runas->name) >= (int)sizeof path ||
-		    stat(path, &st) != 0 || st.st_size < limit)
+		char folders[CFG_PATH_MAX];
+		if (limit <= 0 || snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, a->runas->name) >= (int)sizeof path)
+			return EX_OK;
+		folder_dir_of(cfg, a, folders, sizeof folders);
+		off_t elsewhere = deliver_quota_elsewhere(cfg, path, folders, path);
+		if (stat(path, &st) != 0)
+			st.st_size = 0;
+		st.st_size += elsewhere;
+		if (st.st_size < limit)
 			return EX_OK;
 		if (mailboxes++ == 0)
 			full(cfg, path, st.st_size, limit, &first);
@@ -66,4 +85,36 @@ int deliver_quota_warning(const struct config *cfg, const char *user, const char
 		return -1;
 	}
 	return percent;
+}
+
+/* nftw has no context argument; a delivery is one thread. */
+static off_t walk_bytes;
+static size_t walk_files;
+
+static int count_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_F && S_ISREG(st->st_mode))
+		walk_bytes += st->st_size;
+	return ++walk_files > 100000;    /* a folder tree that big is not mail: stop counting */
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return path && lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+}
+
+off_t deliver_quota_elsewhere(const struct config *cfg, const char *spool_path, const char *folder_dir,
+			      const char *target)
+{
+	if (strcmp(cfg->quota_scope, "all") != 0)
+		return 0;
+	walk_bytes = 0;
+	walk_files = 0;
+	if (folder_dir && folder_dir[0])
+		nftw(folder_dir, count_file, 16, FTW_PHYS | FTW_MOUNT);
+	off_t total = walk_bytes + file_size(spool_path) - file_size(target);
+	return total > 0 ? total : 0;
 }

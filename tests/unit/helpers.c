@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -140,6 +141,54 @@ void th_release(int pid)
 {
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
+
+long long th_big_mbox(const char *path, int count, size_t size)
+{
+	struct stat st;
+	size_t n = size > 100 ? size - 60 : 40;
+	char *body = malloc(n);
+	FILE *f = fopen(path, "w");
+	cr_assert(body && f, "%s: %s", path, strerror(errno));
+	memset(body, 'b', n);
+	for (size_t k = 79; k < n; k += 80)
+		body[k] = '\n';
+	for (int i = 0; i < count; i++)
+		fprintf(f, "From m%d@x Fri Sep 29 04:03:11 2023\nSubject: m%d\n\n%.*s\n\n", i, i, (int)n - 1, body);
+	free(body);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(stat(path, &st), 0);
+	return (long long)st.st_size;
+}
+
+static long th_maxrss_kib(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
+}
+
+long th_peak_growth_kib(int (*prepare)(void *arg), int (*measured)(void *arg), void *arg)
+{
+	int fds[2], status;
+	long growth = -1;
+	cr_assert_eq(pipe(fds), 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(fds[0]);
+		long before, after;
+		if (prepare(arg) != 0 || (before = th_maxrss_kib()) < 0 || measured(arg) != 0 ||
+		    (after = th_maxrss_kib()) < 0)
+			_exit(1);
+		growth = after - before;
+		_exit(write(fds[1], &growth, sizeof growth) == sizeof growth ? 0 : 1);
+	}
+	close(fds[1]);
+	if (read(fds[0], &growth, sizeof growth) != sizeof growth)
+		growth = -1;
+	close(fds[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? growth : -1;
 }
 
 int th_unprivileged(int (*fn)(void *arg), void *arg)

@@ -32,6 +32,15 @@ void th_release(int pid);
  * cr_assert inside fn: return a code and assert on it. */
 int th_unprivileged(int (*fn)(void *arg), void *arg);
 
+/* Writes an mbox of count messages "From mI@x ...", "Subject: mI", a body of 80-byte lines
+ * making each message about size bytes. Returns the file's size. */
+long long th_big_mbox(const char *path, int count, size_t size);
+/* Runs prepare(arg) then measured(arg) in a child and returns how much the child's peak
+ * resident set (getrusage ru_maxrss, KiB) grew during measured: the memory that step needs
+ * beyond what was there before. -1 when either returned non-zero or the child died. No
+ * cr_assert inside them: return a code. */
+long th_peak_growth_kib(int (*prepare)(void *arg), int (*measured)(void *arg), void *arg);
+
 /* Path join into a static rotating buffer (valid for a few calls). */
 const char *th_path(const char *dir, const char *name);
 

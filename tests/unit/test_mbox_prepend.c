@@ -180,3 +180,33 @@ Test(mbox_prepend, refuses_a_symlink)
 	cr_expect_str_eq(got, old_box);
 	free(got);
 }
+
+static int nothing(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static int prepend_big(void *arg)
+{
+	struct result r;
+	return prepend(arg, false, 5, &r) != EX_OK;
+}
+
+/* Quit files read mail in front of a big ~/mbox: every old byte moves, through a fixed
+ * window (it was the whole file mapped and read in). */
+Test(mbox_prepend, a_big_mailbox_passes_through_a_fixed_window)
+{
+	const char *mb = th_path(dir, "mbox");
+	long long size = th_big_mbox(mb, 12000, 4000);
+	long grew = th_peak_growth_kib(nothing, prepend_big, (void *)mb);
+	cr_assert_gt(grew, -1, "the prepend failed");
+	cr_assert_lt(grew, 12 * 1024, "prepending to a %lld-byte mailbox grew the peak RSS by %ld KiB", size, grew);
+	struct mbox_index idx;
+	struct result r;
+	cr_assert_eq(mbox_index_open(mb, &idx, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(idx.count, 12002);
+	cr_assert_str_eq(idx.msgs[0].subject, "new1");
+	cr_assert_str_eq(idx.msgs[12001].subject, "m11999");
+	mbox_index_close(&idx);
+}

@@ -762,3 +762,27 @@ Test(deliver, a_utf8_local_part_reaches_its_alias_and_is_553_without_one, .init 
 	expand_free(ctx.expander);
 	ctx.expander = NULL;
 }
+
+Test(deliver, quota_scope_all_counts_the_folders_too, .init = setup, .fini = teardown)
+{
+	struct result r;
+	struct action a = make_action(ACT_MAILBOX, "alice", "alice", getuid());
+	char folders[1200], big[3001];
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK);
+	off_t one = spool_size("alice");
+	snprintf(folders, sizeof folders, "%s/home/alice/Mail", dir);
+	cr_assert(mkdir(folders, 0700) == 0 && mkdir(th_path(folders, "lists"), 0700) == 0);
+	memset(big, 'x', 3000);
+	big[3000] = '\0';
+	th_write(th_path(folders, "lists/linux"), big);      /* 3000 bytes in a folder */
+	cr_assert(symlink("/etc/passwd", th_path(folders, "link")) == 0);   /* not followed */
+	snprintf(cfg.mail_folder_dir, sizeof cfg.mail_folder_dir, "~/Mail");
+	cfg.mailbox_size_limit = 3000 + 2 * one;
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "spool only: room for many (%s)", r.reason);
+	snprintf(cfg.quota_scope, sizeof cfg.quota_scope, "all");
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_CANTCREAT, "the folder's 3000 bytes leave no room for a third copy");
+	cr_assert_str_eq(r.dsn, "5.2.2");
+	cr_assert_eq(spool_size("alice"), 2 * one);
+	cfg.mailbox_size_limit = 3000 + 3 * one;
+	cr_assert_eq(deliver(&a, 1, msg, &r), EX_OK, "exactly the room for it: %s", r.reason);
+}
