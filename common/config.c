@@ -83,6 +83,7 @@ static const struct key keys[] = {
 	BOOL(allow_commands, "yes"),
 	BOOL(allow_files, "yes"),
 	BOOL(fsync, "yes"),
+	BOOL(shared_spool, "no"),
 	{ "mbox_quoting", K_QUOTING, offsetof(struct config, mbox_quoting), 0, "mboxrd" },
 };
 

@@ -19,6 +19,17 @@
 
 #include "common/log.h"
 
+/* liblockfile's stale test for a dotlock that names a PID (L_PID) is kill(PID, 0), which
+ * answers for this host's processes only: on a spool other hosts lock too it removes their
+ * live locks and honours dead ones. Its manual says not to use it there; without L_PID it
+ * writes no PID and judges a lock by its age alone (5 minutes). */
+static bool lock_shared_spool;
+
+void mbox_set_shared_spool(bool shared)
+{
+	lock_shared_spool = shared;
+}
+
 static double lock_now(void)
 {
 	struct timespec ts;
@@ -87,7 +98,7 @@ static int lock_create_bounded(const char *lock_path, double deadline)
 	sigaction(SIGALRM, &sa, &old_sa);
 	sigprocmask(SIG_UNBLOCK, &alrm, &old_mask);
 	setitimer(ITIMER_REAL, &it, &old_it);
-	int rc = lockfile_create(lock_path, 0, L_PID);
+	int rc = lockfile_create(lock_path, 0, lock_shared_spool ? 0 : L_PID);
 	int err = errno;
 	setitimer(ITIMER_REAL, &off, NULL);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
@@ -99,8 +110,9 @@ static int lock_create_bounded(const char *lock_path, double deadline)
 
 /* Where the spool is not ours to write (Debian's root:mail 2775 and mail not set-id),
  * liblockfile runs its setgid helper dotlockfile and waits for it without any limit; we run
- * the same helper the same way (-p: the lock names our PID, its parent) but with a deadline,
- * ending it with SIGTERM (it then removes its temporary file) and SIGKILL. */
+ * the same helper the same way (-p: the lock names our PID, its parent; not on a shared
+ * spool) but with a deadline, ending it with SIGTERM (it then removes its temporary file)
+ * and SIGKILL. */
 static bool lock_needs_helper(const char *lock_path)
 {
 	char dir[CFG_PATH_MAX + 8];
@@ -152,7 +164,12 @@ static int lock_helper_bounded(const char *op, const char *lock_path, double dea
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGTERM, SIG_DFL);
 		setpgid(0, 0);
-		execl(MBOX_DOTLOCK_HELPER, "dotlockfile", op, "-r", "0", "-q", "-p", lock_path, (char *)NULL);
+		char *argv[] = { "dotlockfile", (char *)op, "-r", "0", "-q", "-p", (char *)lock_path, NULL };
+		if (lock_shared_spool) {   /* no -p: no PID in the lock, nor a PID test */
+			argv[5] = (char *)lock_path;
+			argv[6] = NULL;
+		}
+		execv(MBOX_DOTLOCK_HELPER, argv);
 		_exit(L_ERROR);
 	}
 	if (lock_child_wait(pid, &status, deadline))
@@ -180,7 +197,7 @@ static int lock_dotlock(struct mbox_lock *lk, double deadline, struct result *r)
 			return res_set(r, EX_TEMPFAIL, "4.2.1", "mailbox locked: %s is %s", lk->lock_path, planted);
 		}
 		/* retries 0: liblockfile's own retry loop sleeps 5 s and more; ours is finer.
-		 * L_PID lets liblockfile remove the lock of a dead process at once. */
+		 * L_PID lets liblockfile remove the lock of a dead process at once (one host only). */
 		int rc = lk->helper ? lock_helper_bounded("-l", lk->lock_path, deadline)
 				    : lock_create_bounded(lk->lock_path, deadline);
 		if (rc == L_SUCCESS) {

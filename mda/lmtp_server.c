@@ -27,6 +27,7 @@
 #include "common/result.h"
 #include "mda/lmtp_peer.h"
 #include "mda/lmtp_proto.h"
+#include "mbox/mbox.h"
 
 #define LMTP_MAX_LISTENERS 16
 #define LMTP_BACKLOG 128
@@ -90,6 +91,7 @@ static int load_config(const struct mda_invocation *inv, struct config *cfg, str
 	if (cfg_init(cfg, inv->conf_path, inv->overrides, inv->n_overrides, r) != EX_OK)
 		return r->ex;
 	log_init("mda", cfg->log);
+	mbox_set_shared_spool(cfg->shared_spool);   /* sessions are forked after this */
 	return EX_OK;
 }
 

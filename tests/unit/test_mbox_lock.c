@@ -33,6 +33,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	mbox_set_shared_spool(false);
 	th_cleanup();
 }
 
@@ -302,18 +303,24 @@ Test(mbox_lock, dotlockfile_holder_makes_delivery_wait_then_fail_temporarily, .t
 	free(got);
 }
 
+/* A pid that no process of this host has (forked and reaped). */
+static pid_t dead_pid(void)
+{
+	pid_t dead = fork();
+	cr_assert(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	return dead;
+}
+
 Test(mbox_lock, stale_dotlocks_are_broken_by_liblockfile_rules)
 {
 	struct result r;
 	const char *mb = th_path(dir, "alice"), *dot = th_path(dir, "alice.lock");
 	char text[32];
 	/* A lock holding the pid of a process that is gone: broken at once. */
-	pid_t dead = fork();
-	cr_assert(dead >= 0);
-	if (dead == 0)
-		_exit(0);
-	waitpid(dead, NULL, 0);
-	snprintf(text, sizeof text, "%ld\n", (long)dead);
+	snprintf(text, sizeof text, "%ld\n", (long)dead_pid());
 	th_write(dot, text);
 	double t0 = now();
 	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 5, &r), EX_OK, "dead pid: %s", r.reason);
@@ -333,6 +340,48 @@ Test(mbox_lock, stale_dotlocks_are_broken_by_liblockfile_rules)
 	cr_assert_eq(deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r), EX_TEMPFAIL, "live holder");
 	cr_assert_str_eq(r.dsn, "4.2.1");
 	cr_assert_eq(access(dot, F_OK), 0);
+}
+
+/* The PID written in our own dotlock while mbox_lock holds it (0 = none). */
+static long pid_in_held_lock(const char *mb, const char *dot)
+{
+	struct result r;
+	struct mbox_lock lk;
+	cr_assert_eq(mbox_lock(mb, MBOX_LOCK_WRITE, NULL, 1, &lk, &r), EX_OK, "%s", r.reason);
+	char *text = th_read(dot, NULL);
+	long pid = atol(text);
+	free(text);
+	mbox_unlock(&lk);
+	return pid;
+}
+
+/* shared_spool = yes: another host's lock names a PID our kill(2) cannot see, so the PID
+ * says nothing; only the age does (liblockfile without L_PID), and we write no PID. */
+Test(mbox_lock, a_shared_spool_judges_dotlocks_by_age_only)
+{
+	struct result r;
+	const char *mb = th_path(dir, "alice"), *dot = th_path(dir, "alice.lock");
+	char text[32];
+	th_write(mb, BOX);
+	cr_assert_eq(pid_in_held_lock(mb, dot), (long)getpid(), "one host: the lock names us");
+	mbox_set_shared_spool(true);
+	cr_assert_eq(pid_in_held_lock(mb, dot), 0, "shared: no PID in the lock");
+	/* A fresh lock naming a PID that is dead here (alive on its host): held. */
+	snprintf(text, sizeof text, "%ld\n", (long)dead_pid());
+	th_write(dot, text);
+	int ex = deliver(mb, (uid_t)-1, (gid_t)-1, 1, &r);
+	cr_assert_eq(ex, EX_TEMPFAIL, "another host's live lock was broken: %s", r.reason);
+	cr_assert_str_eq(r.dsn, "4.2.1", "%s", r.reason);
+	cr_assert_eq(access(dot, F_OK), 0, "another host's lock is never removed while fresh");
+	/* An old lock naming a PID alive here (a dead host's lock, its PID reused): stale. */
+	snprintf(text, sizeof text, "%ld\n", (long)getpid());
+	th_write(dot, text);
+	struct timeval old[2] = { { time(NULL) - 600, 0 }, { time(NULL) - 600, 0 } };
+	cr_assert_eq(utimes(dot, old), 0);
+	ex = deliver(mb, (uid_t)-1, (gid_t)-1, 5, &r);
+	mbox_set_shared_spool(false);
+	cr_assert_eq(ex, EX_OK, "a 10-minute-old lock is stale whatever PID it names: %s", r.reason);
+	cr_assert_eq(access(dot, F_OK), -1);
 }
 
 /* ---- A planted lock name (security audit, finding 4): never blocks past the timeout ---- */
@@ -441,6 +490,53 @@ Test(mbox_lock, the_dotlockfile_helper_is_bounded_too_in_a_root_mail_2775_spool,
 	cr_assert(now() - t0 < 2.5);
 	unlink(th_path(spool, "victim.lock"));
 	race_fifo(spool, mb, true);
+}
+
+/* Runs what as uid 61001 (no groups) with shared_spool = yes; true when it returned 0. */
+static bool as_shared_user(int (*what)(const char *mb, const char *dot), const char *mb, const char *dot)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgroups(0, NULL) != 0 || setgid(61001) != 0 || setuid(61001) != 0)
+			_exit(99);
+		mbox_set_shared_spool(true);
+		_exit(what(mb, dot));
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static int lock_names_no_pid(const char *mb, const char *dot)
+{
+	return pid_in_held_lock(mb, dot) != 0;
+}
+
+static int fresh_lock_is_honoured(const char *mb, const char *dot)
+{
+	struct result r;
+	return !(deliver(mb, 61001, (gid_t)-1, 1, &r) == EX_TEMPFAIL && access(dot, F_OK) == 0);
+}
+
+/* The same rule through the setgid dotlockfile (a user's delivery in a root:mail 2775
+ * spool): run without -p, it writes no PID and honours a fresh lock whatever PID it names. */
+Test(mbox_lock, a_shared_spool_judges_by_age_through_the_helper_too, .timeout = 60)
+{
+	struct group *mail = getgrnam("mail");
+	if (geteuid() != 0 || !mail || !have_dotlockfile())
+		cr_skip_test("needs root, a mail group and dotlockfile(1) (a user's delivery in a root:mail 2775 spool)");
+	char spool[600], text[32];
+	snprintf(spool, sizeof spool, "%s/spool", dir);
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	cr_assert_eq(chmod(dir, 0755) | chown(spool, 0, mail->gr_gid) | chmod(spool, 02775), 0);
+	const char *mb = th_path(spool, "victim"), *dot = th_path(spool, "victim.lock");
+	th_write(mb, BOX);
+	cr_assert_eq(chown(mb, 61001, mail->gr_gid) | chmod(mb, 0660), 0);
+	cr_assert(as_shared_user(lock_names_no_pid, mb, dot), "the helper wrote a PID into the lock");
+	snprintf(text, sizeof text, "%ld\n", (long)dead_pid());
+	th_write(dot, text);
+	cr_assert_eq(chmod(dot, 0644), 0);
+	cr_assert(as_shared_user(fresh_lock_is_honoured, mb, dot), "a fresh lock naming a dead PID was broken");
 }
 
 Test(mbox_lock, a_user_without_a_mailbox_in_a_root_mail_spool_is_told_the_command, .timeout = 30)
