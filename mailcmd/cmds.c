@@ -166,24 +166,34 @@ static void cmd_type(struct mail_session *s, const unsigned char *sel, bool all)
 	fflush(stdout);
 }
 
+/* Heirloom's top: "Message  N:" and the first toplines+1 lines of the message as it is stored,
+ * From_ line and header fields included (toplines 5 shows the From_ line and five more);
+ * a blank line between messages when the last line shown was not one. */
 static void cmd_top(struct mail_session *s, const unsigned char *sel)
 {
 	long top = mail_var_num("toplines", 5);
+	bool blank = true;
+	if (top < 0 || top > 10000)
+		top = 5;
 	for (size_t i = 0; i < s->n; i++) {
 		if (!sel[i])
 			continue;
 		const char *map;
 		const struct mbox_msg *x = mail_sess_msg(s, i, &map);
-		const char *p = map + x->body, *end = map + x->end;
-		printf("Message %zu:\n", i + 1);
-		mail_show_headers(stdout, s, i, false, true);
-		for (long l = 0; l < top && p < end; l++) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t len = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-			fwrite(p, 1, len, stdout);
-			p += len;
-		}
+		const char *p = map + x->start, *end = map + x->end;
+		mail_touch(s, i);
 		s->cur = i;
+		if (!mail_var_isset("quiet"))
+			printf("Message %2zu:\n", i + 1);
+		if (!blank)
+			putchar('\n');
+		for (long l = 0; l <= top && p < end; l++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			printf("%.*s\n", (int)len, p);
+			blank = len == 0;
+			p += len + 1;
+		}
 	}
 }
 
@@ -283,48 +293,82 @@ static void cmd_next(struct mail_session *s, int dir, const char *arg, bool firs
 	type_single(s, (size_t)i);
 }
 
-static void cmd_headers(struct mail_session *s, const unsigned char *sel, bool explicit)
+/* Heirloom's screensize(): the screen variable, else 20 (a 24-line terminal less 4). */
+static size_t screen_size(void)
 {
-	long size = mail_var_num("screen", 0);
-	if (size <= 0)
-		size = isatty(STDOUT_FILENO) ? 20 : 20;
-	if (explicit) {
-		for (size_t i = 0; i < s->n; i++)
-			if (sel[i]) {
-				s->cur = i;
-				break;
-			}
-	}
-	size_t start = (s->cur / (size_t)size) * (size_t)size;
-	s->page = start;
-	size_t shown = 0;
-	for (size_t i = start; i < s->n && shown < (size_t)size; i++)
-		if (!(s->msgs[i].flags & MAIL_M_DELETED)) {
-			mail_sess_headline(s, i);
-			shown++;
-		}
-	if (!shown)
-		printf("No more mail.\n");
+	long n = mail_var_num("screen", 0);
+	return n > 0 ? (size_t)n : 20;
 }
 
-static void cmd_z(struct mail_session *s, const char *arg)
+/* Prints screenful `page` of the undeleted messages' summaries (the last one when page is
+ * past the end) and remembers it for z; dot moves to its first message when move_dot, as
+ * Heirloom's headers() does for z. */
+static void show_page(struct mail_session *s, size_t page, bool move_dot)
 {
-	long size = mail_var_num("screen", 20);
-	long start = (long)s->page;
-	while (isspace((unsigned char)*arg))
-		arg++;
-	start += (*arg == '-') ? -size : size;
-	if (start < 0 || start >= (long)s->n) {
-		printf(*arg == '-' ? "On first screenful of messages\n" : "On last screenful of messages\n");
+	size_t size = screen_size(), visible = 0, g = 0, shown = 0;
+	for (size_t i = 0; i < s->n; i++)
+		visible += !(s->msgs[i].flags & MAIL_M_DELETED);
+	if (!visible) {
+		printf("No more mail.\n");
 		return;
 	}
-	s->page = (size_t)start;
-	size_t shown = 0;
-	for (size_t i = (size_t)start; i < s->n && shown < (size_t)size; i++)
-		if (!(s->msgs[i].flags & MAIL_M_DELETED)) {
-			mail_sess_headline(s, i);
-			shown++;
+	if (page * size >= visible)
+		page = (visible - 1) / size;
+	s->page = page;
+	for (size_t i = 0; i < s->n && shown < size; i++) {
+		if (s->msgs[i].flags & MAIL_M_DELETED || g++ < page * size)
+			continue;
+		if (move_dot && !shown)
+			s->cur = i;
+		mail_sess_headline(s, i);
+		shown++;
+	}
+}
+
+/* headers [msg]: the screenful holding msg (or the current message), which becomes current. */
+static void cmd_headers(struct mail_session *s, const unsigned char *sel, bool explicit)
+{
+	size_t g = 0;
+	for (size_t i = 0; explicit && i < s->n; i++)
+		if (sel[i]) {
+			s->cur = i;
+			break;
 		}
+	for (size_t i = 0; i < s->cur && i < s->n; i++)
+		g += !(s->msgs[i].flags & MAIL_M_DELETED);
+	show_page(s, g / screen_size(), false);
+}
+
+/* Heirloom's scroll(): z and z+ next screenful, z- previous, z N screenful N, z$ the last,
+ * z+N/z-N N on or back. */
+static void cmd_z(struct mail_session *s, const char *arg)
+{
+	size_t size = screen_size();
+	long page = (long)s->page;
+	while (isspace((unsigned char)*arg))
+		arg++;
+	if (*arg == '-') {
+		page -= arg[1] ? atol(arg + 1) : 1;
+		if (page < 0) {
+			page = 0;
+			printf("On first screenful of messages\n");
+		}
+	} else if (!*arg || *arg == '+' || *arg == '$' || isdigit((unsigned char)*arg)) {
+		if (*arg == '$')
+			page = (long)(s->n / size);
+		else if (isdigit((unsigned char)*arg))
+			page = atol(arg);
+		else
+			page += arg[0] && arg[1] ? atol(arg + 1) : 1;
+		if ((size_t)page * size > s->n) {
+			page = (long)(s->n / size);
+			printf("On last screenful of messages\n");
+		}
+	} else {
+		printf("Unrecognized scrolling command \"%s\"\n", arg);
+		return;
+	}
+	show_page(s, (size_t)page, true);
 }
 
 static void cmd_delete(struct mail_session *s, const unsigned char *sel, bool print_next)
@@ -370,19 +414,15 @@ static int send_draft(struct mail_session *s, struct mail_draft *d)
 		printf("To: %s\n", d->to);
 	if (d->subject)
 		printf("Subject: %s\n", d->subject);
-	else if (mail_var_isset("ask")) {
-		char *line = NULL;
-		size_t cap = 0;
-		fputs("Subject: ", stdout);
-		fflush(stdout);
-		ssize_t n = getline(&line, &cap, stdin);
-		if (n > 0 && line[n - 1] == '\n')
-			line[n - 1] = '\0';
-		d->subject = n >= 0 ? line : (free(line), NULL);
-	}
+	else
+		mail_ask_headers(d, false);
 	fflush(stdout);
-	if (mail_collect(stdin, true, d, s->home) != 0)
+	int rc = mail_collect(stdin, true, d, s->home);
+	if (rc == 2)
+		mail_save_dead(s->cfg, s->user, s->home, d);
+	if (rc != 0)
 		return -1;
+	mail_ask_headers(d, true);
 	if (mail_deliver_draft(s->cfg, d, s->user, s->home) != 0) {
 		s->status = 1;
 		return -1;
@@ -593,7 +633,7 @@ static void cmd_folder(struct mail_session *s, const char *arg)
 	}
 	mail_fmt(s->prev, sizeof s->prev, "%s", prev);
 	mail_sess_banner(s);
-	if (!mail_var_isset("header") || 1) {
+	if (mail_var_isset("header")) {
 		unsigned char dummy = 0;
 		cmd_headers(s, &dummy, false);
 	}
@@ -875,7 +915,8 @@ void mail_sess_execute(struct mail_session *s, char *line)
 	    ((*line == '-' || *line == '+') && (!line[1] || isspace((unsigned char)line[1]))))
 		word[k++] = *line++;
 	else
-		while (*line && !isspace((unsigned char)*line) && k + 1 < sizeof word && !strchr("|!", *line))
+		/* Heirloom's lex: the name ends at a blank, digit or list character (z-, p2, s/x/) */
+		while (*line && k + 1 < sizeof word && !strchr(" \t0123456789$^.:/-+*'\",;(`|!", *line))
 			word[k++] = *line++;
 	word[k] = '\0';
 	const struct mail_cmd *c = mail_cmd_lookup(word);
@@ -889,8 +930,8 @@ void mail_sess_execute(struct mail_session *s, char *line)
 		first_next = false;
 	switch (c->id) {
 	case C_NEXT: cmd_next(s, 1, line, first_next); first_next = false; break;
-	case C_PLUS: cmd_next(s, 1, line, false); break;
-	case C_PREV: cmd_next(s, -1, line, false); break;
+	case C_PLUS: cmd_next(s, 1, *line ? line : "+", false); break;
+	case C_PREV: cmd_next(s, 1, *line ? line : "-", false); break;
 	case C_Z: cmd_z(s, line); break;
 	case C_MAIL: cmd_mail(s, line); break;
 	case C_SAVE: mail_cmd_save(s, line, MAIL_SAVE); break;
@@ -1005,7 +1046,7 @@ static void prompt_loop(struct mail_session *s)
 			mail_sess_newmail(s, false);
 		if (tty) {
 			const char *p = mail_var_get("prompt");
-			fputs(p ? p : "& ", stdout);
+			fputs(p ? p : mail_var_isset("bsdcompat") ? "& " : "? ", stdout);
 		}
 		fflush(stdout);
 		ssize_t n = getline(&line, &cap, stdin);
@@ -1065,7 +1106,7 @@ int mail_read_mode(const struct config *cfg, const struct mail_opts *o)
 	if (!mail_var_isset("quiet"))
 		printf("Mail version %s.  Type ? for help.\n", MAIL_VERSION);
 	mail_sess_banner(&s);
-	if (!o->no_summary && !mail_var_isset("noheader")) {
+	if (!o->no_summary && mail_var_isset("header")) {
 		unsigned char dummy = 0;
 		cmd_headers(&s, &dummy, false);
 	}

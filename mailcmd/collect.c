@@ -190,6 +190,8 @@ static int tilde(FILE *in, struct mail_draft *d, char *line, const char *home)
 	}
 }
 
+static bool ask_at_end(void);
+
 int mail_collect(FILE *in, bool interactive, struct mail_draft *d, const char *home)
 {
 	char *line = NULL;
@@ -208,9 +210,7 @@ int mail_collect(FILE *in, bool interactive, struct mail_draft *d, const char *h
 			if (t == 1)
 				break;
 			if (t >= 2) {
-				if (t == 2 && mail_var_get("save") != NULL)
-					mail_save_dead(home, d);
-				rc = 1;
+				rc = t == 2 && mail_var_get("save") != NULL ? 2 : 1;
 				break;
 			}
 			continue;
@@ -219,9 +219,9 @@ int mail_collect(FILE *in, bool interactive, struct mail_draft *d, const char *h
 		if (interactive)
 			mail_draft_append(d, "\n", 1);
 	}
-	if (interactive && n < 0)
-		printf("EOT\n");
-	else if (interactive && rc == 0)
+	/* Heirloom says EOT once the message is complete, unless Cc/Bcc questions follow */
+	bool asks_after = ask_at_end() && (mail_var_isset("askcc") || mail_var_isset("askbcc"));
+	if (interactive && rc == 0 && !asks_after)
 		printf("EOT\n");
 	free(line);
 	fflush(stdout);
@@ -245,19 +245,53 @@ static char *prompt_line(const char *prompt)
 	return line;
 }
 
-int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *user, const char *home)
+/* Heirloom asks for Cc and Bcc after the body only with askatend or bsdcompat. */
+static bool ask_at_end(void)
 {
-	bool tty = isatty(STDIN_FILENO);
-	if (tty && !d->subject && mail_var_isset("ask"))
+	return mail_var_isset("askatend") || mail_var_isset("bsdcompat");
+}
+
+/* The header prompts at a terminal, in Heirloom's order: Subject (ask/asksub, when none was
+ * given), then Cc and Bcc (askcc, askbcc) unless they come after the body. */
+void mail_ask_headers(struct mail_draft *d, bool at_end)
+{
+	if (!isatty(STDIN_FILENO))
+		return;   /* Heirloom's `interactive`: scripts are never asked */
+	if (!at_end && !d->subject && (mail_var_isset("ask") || mail_var_isset("asksub"))) {
 		d->subject = prompt_line("Subject: ");
-	if (mail_collect(stdin, tty, d, home) != 0)
-		return 1;
-	if (tty && mail_var_isset("askcc")) {
+		if (d->subject && !*d->subject) {   /* "simply a newline": no Subject field */
+			free(d->subject);
+			d->subject = NULL;
+		}
+	}
+	if (at_end != ask_at_end())
+		return;
+	if (mail_var_isset("askcc")) {
 		char *cc = prompt_line("Cc: ");
 		if (cc)
 			mail_addr_append(&d->cc, cc);
 		free(cc);
 	}
+	if (mail_var_isset("askbcc")) {
+		char *bcc = prompt_line("Bcc: ");
+		if (bcc)
+			mail_addr_append(&d->bcc, bcc);
+		free(bcc);
+	}
+}
+
+int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *user, const char *home)
+{
+	bool tty = isatty(STDIN_FILENO);
+	if (tty)
+		mail_ask_headers(d, false);
+	int rc = mail_collect(stdin, tty, d, home);
+	if (rc == 2)
+		mail_save_dead(cfg, user, home, d);
+	if (rc != 0)
+		return 1;
+	if (tty)
+		mail_ask_headers(d, true);
 	if (tty && d->body_len == 0)
 		printf("Null message body; hope that's ok\n");
 	return mail_deliver_draft(cfg, d, user, home) == 0 ? 0 : 1;

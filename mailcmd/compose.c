@@ -569,36 +569,3 @@ int mail_send_message(const struct config *cfg, const struct mail_draft *d, cons
 	}
 	return 0;
 }
-
-void mail_save_dead(const char *home, const struct mail_draft *d)
-{
-	char path[CFG_PATH_MAX + 32];
-	const char *dead = mail_var_get("DEAD");
-	if (dead && *dead)
-		mail_fmt(path, sizeof path, "%s", dead);
-	else
-		mail_fmt(path, sizeof path, "%s/dead.letter", home);
-	/* dead.letter is the user's scratch file, not a mailbox: plain append, mode 0600 */
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		return;
-	}
-	FILE *fp = fdopen(fd, "a");
-	if (!fp) {
-		close(fd);
-		return;
-	}
-	if (d->to)
-		fprintf(fp, "To: %s\n", d->to);
-	if (d->cc)
-		fprintf(fp, "Cc: %s\n", d->cc);
-	if (d->subject)
-		fprintf(fp, "Subject: %s\n", d->subject);
-	fputs("\n", fp);
-	if (d->body)
-		fwrite(d->body, 1, d->body_len, fp);
-	if (d->body_len && d->body[d->body_len - 1] != '\n')
-		fputc('\n', fp);
-	fclose(fp);
-}

@@ -188,8 +188,9 @@ int mail_record(const struct config *cfg, const char *user, const char *home, co
  * folder when `outfolder` is set. Returns false when the result is empty. */
 bool mail_expand_path(const char *name, const char *home, char *out, size_t size);
 
-/* Appends the draft to ~/dead.letter (mbox form not required: plain text, as mailx). */
-void mail_save_dead(const char *home, const struct mail_draft *d);
+/* Appends the draft as a message in mbox form to DEAD (default ~/dead.letter, mode 0600) and
+ * prints `"PATH" LINES/BYTES`. Returns 0, -1 with the reason printed. */
+int mail_save_dead(const struct config *cfg, const char *user, const char *home, const struct mail_draft *d);
 
 /* ---- the user's editor (edit.c) ---- */
 /* Runs the editor named by variable var (EDITOR/VISUAL: the mail variable, else the
@@ -202,7 +203,8 @@ int mail_edit_text(const char *var, const char *def, const char *text, size_t le
 
 /* ---- collecting a message (collect.c) ---- */
 /* Reads the body from in; when interactive, honours tilde escapes and `dot`.
- * Returns 0 to send, 1 when aborted (~q/~x, interrupt), -1 on error. */
+ * Returns 0 to send, 1 when aborted (~x, or ~q without `save`), 2 for ~q with `save` set
+ * (the caller keeps the draft with mail_save_dead), -1 on error. */
 int mail_collect(FILE *in, bool interactive, struct mail_draft *d, const char *home);
 
 /* Reads messages of the open mailbox into a draft for ~f/~m: list as a message list (empty:
@@ -211,6 +213,11 @@ typedef void (*mail_interp_fn)(void *ctx, const char *list, bool indent, bool al
 			       struct mail_draft *d);
 /* Installs the reader's interpolation for ~f/~F/~m/~M (NULL: none, as in send mode). */
 void mail_collect_set_interp(mail_interp_fn fn, void *ctx);
+
+/* The terminal's header questions before the body (!at_end: Subject with ask/asksub, Cc/Bcc
+ * with askcc/askbcc) or after it (Cc/Bcc with askatend or bsdcompat), as Heirloom asks them.
+ * Never fails. */
+void mail_ask_headers(struct mail_draft *d, bool at_end);
 
 /* Full send mode: compose from stdin and send. Returns the exit status. */
 int mail_send_mode(const struct config *cfg, struct mail_draft *d, const char *user,

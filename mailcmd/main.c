@@ -113,6 +113,8 @@ int main(int argc, char **argv)
 		home = user_lookup(&cfg, user, &ui, &r) == USER_FOUND ? ui.home : "/";
 	mail_cond_mode(!use_file && optind < argc);
 	mail_var_set("save", NULL);   /* Heirloom's default: ~q keeps the draft in dead.letter */
+	mail_var_set("asksub", NULL); /* a terminal asks for the Subject (s-nail's default too) */
+	mail_var_set("header", NULL); /* the summary at start */
 	mail_load_rc(home, !no_rc);   /* -n skips only the system-wide file, as in Heirloom */
 	if (!use_file && optind < argc) {
 		for (int i = optind; i < argc; i++)

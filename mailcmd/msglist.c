@@ -57,27 +57,54 @@ static bool type_matches(const struct mail_msg *m, char c)
 	}
 }
 
-/* `/text`: a PCRE2 caseless search of the subject; text that is not a valid pattern is
- * searched for literally, so `/re: [x` still works as Heirloom's substring search. */
-static int select_subject(const char *pat, const struct mail_msg *msgs, size_t n,
-			  enum mail_list_mode mode, unsigned char *sel)
+/* A PCRE2 caseless search of the subjects (only with regex-search set). -1 when pat is not a
+ * valid expression. */
+static int select_subject_regex(const char *pat, const struct mail_msg *msgs, size_t n,
+				enum mail_list_mode mode, unsigned char *sel)
 {
 	int errcode, count = 0;
 	PCRE2_SIZE erroff;
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
 				       PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errcode, &erroff, NULL);
 	pcre2_match_data *md = re ? pcre2_match_data_create_from_pattern(re, NULL) : NULL;
+	if (!md) {
+		pcre2_code_free(re);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *s = msgs[i].subject ? msgs[i].subject : "";
-		bool hit = md ? pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL) >= 0
-			      : strcasestr(s, pat) != NULL;
-		if (hit && eligible(&msgs[i], mode) && !sel[i]) {
+		if (eligible(&msgs[i], mode) && !sel[i] && pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL) >= 0) {
 			sel[i] = 1;
 			count++;
 		}
 	}
 	pcre2_match_data_free(md);
 	pcre2_code_free(re);
+	return count;
+}
+
+/* `/text`: Heirloom's search, the subjects holding text (ASCII case ignored); an empty text
+ * repeats the last search. With the variable regex-search set, text is a PCRE2 expression. */
+static int select_subject(const char *pat, const struct mail_msg *msgs, size_t n, enum mail_list_mode mode,
+			  unsigned char *sel, char *err, size_t errlen)
+{
+	static char last[256];
+	int count = 0;
+	if (!*pat)
+		pat = last;
+	else
+		snprintf(last, sizeof last, "%s", pat);
+	if (!*pat)
+		return fail(err, errlen, "%s", "No previous search string");
+	if (mail_var_isset("regex-search")) {
+		count = select_subject_regex(pat, msgs, n, mode, sel);
+		return count < 0 ? fail(err, errlen, "%s: not a regular expression", pat) : count;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (eligible(&msgs[i], mode) && !sel[i] && strcasestr(msgs[i].subject ? msgs[i].subject : "", pat)) {
+			sel[i] = 1;
+			count++;
+		}
 	return count;
 }
 
@@ -109,6 +136,18 @@ static int select_range(size_t a, size_t b, const struct mail_msg *msgs, size_t 
 	return count;
 }
 
+/* `-` and `+`: the undeleted message before or after the current one (Heirloom's TDASH/TPLUS). */
+static int select_step(int dir, const struct mail_msg *msgs, size_t n, size_t cur, enum mail_list_mode mode,
+		       unsigned char *sel, char *err, size_t errlen)
+{
+	for (long i = (long)cur + dir; i >= 0 && i < (long)n; i += dir)
+		if (eligible(&msgs[i], mode)) {
+			sel[i] = 1;
+			return 1;
+		}
+	return fail(err, errlen, "%s", dir > 0 ? "Referencing beyond EOF" : "Referencing before 1");
+}
+
 /* One whitespace-separated token; returns how many it added or -1. */
 static int select_token(const char *tok, const struct mail_msg *msgs, size_t n, size_t cur,
 			enum mail_list_mode mode, unsigned char *sel, char *err, size_t errlen)
@@ -130,7 +169,9 @@ static int select_token(const char *tok, const struct mail_msg *msgs, size_t n, 
 		return count;
 	}
 	if (tok[0] == '/')
-		return select_subject(tok[1] ? tok + 1 : ".", msgs, n, mode, sel);
+		return select_subject(tok + 1, msgs, n, mode, sel, err, errlen);
+	if ((tok[0] == '-' || tok[0] == '+') && !tok[1])
+		return select_step(tok[0] == '+' ? 1 : -1, msgs, n, cur, mode, sel, err, errlen);
 	const char *dash = strchr(tok + 1, '-');
 	if ((isdigit((unsigned char)tok[0]) || strchr(".$^", tok[0])) && dash) {
 		char a[32];

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mbox/mbox.h"
@@ -30,16 +31,11 @@ bool mail_expand_path(const char *name, const char *home, char *out, size_t size
 	return out[0] != '\0';
 }
 
-int mail_record(const struct config *cfg, const char *user, const char *home, const char *msg, size_t len)
+/* Appends msg in mbox form (From_ line of user, quoted body) to path under its lock. */
+static int append_mbox(const struct config *cfg, const char *user, const char *path, const char *msg, size_t len)
 {
-	const char *rec = mail_var_get("record");
-	char path[CFG_PATH_MAX];
 	struct mbox_spool sp;
 	struct result r = { 0 };
-	if (!rec || !*rec)
-		return 0;
-	if (!mail_expand_path(rec, home, path, sizeof path))
-		return -1;
 	if (mbox_spool_open(&sp, cfg->tmp_dir, &r) == EX_OK && mbox_spool_write(&sp, msg, len, &r) == EX_OK &&
 	    mbox_spool_finish(&sp, &r) == EX_OK) {
 		struct mbox_delivery d = {
@@ -57,6 +53,44 @@ int mail_record(const struct config *cfg, const char *user, const char *home, co
 	return 0;
 }
 
+int mail_record(const struct config *cfg, const char *user, const char *home, const char *msg, size_t len)
+{
+	const char *rec = mail_var_get("record");
+	char path[CFG_PATH_MAX];
+	if (!rec || !*rec)
+		return 0;
+	if (!mail_expand_path(rec, home, path, sizeof path))
+		return -1;
+	return append_mbox(cfg, user, path, msg, len);
+}
+
+int mail_save_dead(const struct config *cfg, const char *user, const char *home, const struct mail_draft *d)
+{
+	char path[CFG_PATH_MAX + 32], err[256] = "", host[256];
+	const char *dead = mail_var_get("DEAD");
+	size_t len = 0, lines = 0;
+	if (dead && *dead)
+		mail_expand_path(dead, home, path, sizeof path);
+	else
+		mail_fmt(path, sizeof path, "%s/dead.letter", home);
+	cfg_mail_hostname(cfg, host, sizeof host);
+	char *msg = mail_build_message(d, user, host, time(NULL), &len, err, sizeof err);
+	if (!msg) {
+		fprintf(stderr, "mail: %s\n", err);
+		return -1;
+	}
+	/* dead.letter is a mailbox (From_ line, quoted body), mode 0600 as the user's own file */
+	mode_t old = umask(077);
+	int rc = append_mbox(cfg, user, path, msg, len);
+	umask(old);
+	for (size_t i = 0; i < len; i++)
+		lines += msg[i] == '\n';
+	if (rc == 0)
+		printf("\"%s\" %zu/%zu\n", path, lines, len);
+	free(msg);
+	return rc;
+}
+
 int mail_deliver_draft(const struct config *cfg, const struct mail_draft *d, const char *user,
 		       const char *home)
 {
@@ -66,8 +100,7 @@ int mail_deliver_draft(const struct config *cfg, const struct mail_draft *d, con
 	char *msg = mail_build_message(d, user, host, time(NULL), &len, err, sizeof err);
 	if (!msg || mail_send_message(cfg, d, msg, len, err, sizeof err) != 0) {
 		fprintf(stderr, "mail: %s\n", err);
-		mail_save_dead(home, d);
-		fprintf(stderr, "mail: message saved in %s/dead.letter\n", home);
+		mail_save_dead(cfg, user, home, d);
 		free(msg);
 		return -1;
 	}

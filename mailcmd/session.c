@@ -14,8 +14,8 @@
 static unsigned session_flags(unsigned f)
 {
 	unsigned m = 0;
-	if (!(f & (MBOX_F_OLD | MBOX_F_READ)))
-		m |= MAIL_M_NEW;
+	if (!(f & MBOX_F_OLD))
+		m |= MAIL_M_NEW;   /* Heirloom's MNEW: no 'O' yet (R alone is read but new) */
 	if (f & MBOX_F_READ)
 		m |= MAIL_M_READ;
 	if (f & MBOX_F_ANSWERED)
@@ -189,20 +189,32 @@ int mail_sess_open(struct mail_session *s, const char *path, bool system)
 
 void mail_sess_banner(struct mail_session *s)
 {
-	size_t newc = 0, unread = 0, del = 0;
+	size_t newc = 0, unread = 0, del = 0, saved = 0;
+	char shown[CFG_PATH_MAX + 2], dir[CFG_PATH_MAX];
 	for (size_t i = 0; i < s->n; i++) {
 		unsigned f = s->msgs[i].flags;
-		newc += (f & (MAIL_M_NEW | MAIL_M_READ)) == MAIL_M_NEW;
+		newc += (f & MAIL_M_NEW) != 0;
 		unread += !(f & MAIL_M_READ);
 		del += (f & MAIL_M_DELETED) != 0;
+		saved += (f & (MAIL_M_SAVED | MAIL_M_DELETED)) == MAIL_M_SAVED;
 	}
-	printf("\"%s\": %zu message%s", s->path, s->n, s->n == 1 ? "" : "s");
+	/* Heirloom's newfileinfo(): a mailbox under folder is named +name */
+	size_t dl = 0;
+	if (mail_var_get("folder") && mail_sess_expand(s, "+", dir, sizeof dir))
+		dl = strlen(dir);
+	if (dl > 1 && !strncmp(s->path, dir, dl) && s->path[dl])
+		mail_fmt(shown, sizeof shown, "+%s", s->path + dl);
+	else
+		mail_fmt(shown, sizeof shown, "%s", s->path);
+	printf("\"%s\": %zu message%s", shown, s->n, s->n == 1 ? "" : "s");
 	if (newc)
 		printf(" %zu new", newc);
-	if (unread)
+	if (unread > newc)
 		printf(" %zu unread", unread);
 	if (del)
 		printf(" %zu deleted", del);
+	if (saved)
+		printf(" %zu saved", saved);
 	if (s->readonly)
 		printf(" [Read only]");
 	printf("\n");

@@ -31,7 +31,7 @@ struct mail_session {
 	size_t n_seen;                 /* messages the user was shown (the rest arrived unannounced
 	                                * and keep their Status at quit) */
 	size_t cur;                    /* 0-based current message */
-	size_t page;                   /* first message of the last headers page */
+	size_t page;                   /* the screenful headers/z showed last (Heirloom's screen) */
 	bool done;
 	int status;                    /* exit status of the program */
 };

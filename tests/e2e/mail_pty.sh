@@ -16,29 +16,29 @@ msg() { printf 'From %s Fri Sep 29 04:0%s:11 2023\nFrom: %s\nTo: alice@test.exam
   msg dave@example.com 3 "Invoice" "third body"; } >"$W/spool/alice"
 cat >"$W/script" <<EOS
 ? Type \? for help\.
-? "$W/spool/alice": 3 messages 3 new 3 unread
-? >N  1 bob@example.com    Fri Sep 29 04:01    8/143   "Hello there"
-? & $
+? "$W/spool/alice": 3 messages 3 new\r
+? >N  1 bob@example.com    Fri Sep 29 04:01    8/143   Hello there\r
+? \? $
 > t 1
 ? Message  1:
 ? first body
-? & $
+? \? $
 > d 2
-? & $
+? \? $
 > h
 ? >N  3 dave@example.com
-? & $
+? \? $
 > s 3 +saved
 ? "[^"]*/home/alice/saved" \[New file\]
 > set quote
-? & $
+? \? $
 > R 1
 ? To: bob@example.com
 ? Subject: Re: Hello there
 > my answer
 > ~.
 ? EOT
-? & $
+? \? $
 > q
 ? Saved 1 message in $W/home/alice/mbox
 EOS
@@ -57,9 +57,9 @@ check "spool lost deleted+saved" bash -c "! grep -qE 'Subject: (Lunch|Invoice|He
 # mail arriving while the session is open
 msg bob@example.com 4 "Keep me" "kept" >"$W/spool/alice"
 cat >"$W/script2" <<EOS
-? & $
+? \? $
 > d 1
-? & $
+? \? $
 ! printf 'From eve@example.com Fri Sep 29 04:05:11 2023\nFrom: eve@example.com\nSubject: Late\n\nlate\n\n' >"$W/late.msg"
 EOS
 if [ -x "$BUILD/mda" ]; then
@@ -71,7 +71,7 @@ fi
 cat >>"$W/script2" <<EOS
 > =
 ? New mail has arrived\.
-? & $
+? \? $
 > q
 EOS
 out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script2" -- "$BUILD/mail" -C "$W/mda.conf" -u alice) ||
@@ -99,18 +99,20 @@ printf 'From zed@example.com Thu Sep 28 01:00:00 2023\nFrom: zed@example.com\nSu
 { printf 'From bob@example.com Fri Sep 29 04:01:11 2023\nFrom: =?UTF-8?Q?B=C3=B6b?= <bob@example.com>\nTo: alice@test.example\nSubject: =?UTF-8?B?5pel5pys6Kqe44Gu44Oh44O844Or?=\nMessage-ID: <9@x>\n\nquote me\n\n';
   msg carol@example.com 2 "Second" "second body"; } >"$W/spool/alice"
 cat >"$W/script3" <<EOS
-? >N  1 bob@example.com    Fri Sep 29 04:01 .*"日本語のメール"
-? & $
+? >N  1 bob@example.com    Fri Sep 29 04:01 .*日本語のメール
+? \? $
 > t 1
 ? From: Böb <bob@example.com>
 ? Subject: 日本語のメール
 ? quote me
-? & $
+? \? $
 > S 1
-? "bob" \[New file\]
-? & $
+? "[^"]*bob" \[New file\]
+? \? $
 > m dave@example.com
 ? To: dave@example.com
+? Subject: $
+>
 > ~h
 ? To \[dave@example.com\]: $
 >
@@ -131,10 +133,10 @@ cat >"$W/script3" <<EOS
 ? \(continue\)
 > ~.
 ? EOT
-? & $
+? \? $
 > t 2
 ? second body
-? & $
+? \? $
 > q
 ? Saved 1 message in $W/home/alice/mbox
 EOS
@@ -168,19 +170,19 @@ EOS
   msg carol@example.com 2 "Second" "second body"; } >"$W/spool/alice"
 cp "$W/spool/alice" "$W/spool.before"
 cat >"$W/script4" <<EOS
-? & $
+? \? $
 > e 1
-? & $
+? \? $
 > t 1
 ? Subject: Edited
 ? edited text
 ? >From inside \(now unquoted by the user\)
-? & $
+? \? $
 > v 2
-? & $
+? \? $
 > h
-? "Edited"
-? & $
+? 9/180   Edited\r
+? \? $
 > x
 EOS
 out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script4" -- env EDITOR="sed -i -f $W/ed.sed" VISUAL="sed -i -f $W/vis.sed" \
@@ -199,4 +201,63 @@ check "visual written back" grep -qx 'changed by visual' "$W/spool/alice"
 check "From_ line kept" grep -qx 'From bob@example.com Fri Sep 29 04:01:11 2023' "$W/spool/alice"
 check "body From re-quoted" grep -qx '>From inside (now unquoted by the user)' "$W/spool/alice"
 check "still two messages" test "$(grep -c '^From ' "$W/spool/alice")" = 2
+# Send mode at a terminal: Heirloom's asksub asks for the Subject; ~q keeps the draft in
+# dead.letter in mbox form and says '"PATH" lines/bytes'; an aborted draft gets no EOT.
+rm -f "$HOME/dead.letter"
+cat >"$W/script5" <<EOS
+? Subject: $
+> From a tty
+> line one
+> ~q
+? "$HOME/dead.letter" [0-9]+/[0-9]+
+EOS
+out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script5" -- "$BUILD/mail" -C "$W/mda.conf" \
+	-o sendmail_path="$W/fake-sendmail" bob@example.com) || true   # exits 1: nothing was sent
+echo "$out"
+case $out in *"pty_drive: timed out"*) fail "pty session 5";; esac
+check "~q: no EOT" bash -c "! printf '%s' \"\$1\" | grep -q EOT" _ "$out"
+check "dead.letter in mbox form" bash -c "head -1 '$HOME/dead.letter' | grep -q '^From [^ ]* [A-Z][a-z][a-z] '"
+check "dead.letter subject" grep -qx 'Subject: From a tty' "$HOME/dead.letter"
+check "dead.letter body" grep -qx 'line one' "$HOME/dead.letter"
+
+# Heirloom's z forms over 25 messages (screen 20), top's toplines+1 stored lines, - and +.
+for i in $(seq 1 25); do
+	printf 'From m%d@example.com Fri Sep 29 04:01:%02d 2023\nFrom: m%d@example.com\nSubject: number %d\n\nbody %d\n\n' \
+		"$i" "$i" "$i" "$i" "$i"
+done >"$W/spool/alice"
+cat >"$W/script6" <<EOS
+? N 20 m20@example.com
+? \? $
+> z
+? N 25 m25@example.com
+? \? $
+> z
+? On last screenful of messages
+? \? $
+> z-
+? N  1 m1@example.com
+? \? $
+> z-
+? On first screenful of messages
+? \? $
+> set toplines=2
+? \? $
+> top 3
+? Message  3:\r\nFrom m3@example.com Fri Sep 29 04:01:03 2023\r\nFrom: m3@example.com\r\nSubject: number 3\r\n\? $
+> -
+? Message  2:
+? \? $
+> +
+? Message  3:
+? \? $
+> 1
+? \? $
+> -
+? Referencing before 1
+? \? $
+> x
+EOS
+out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script6" -- "$BUILD/mail" -C "$W/mda.conf" -u alice) ||
+	{ echo "$out"; fail "pty session 6"; }
+echo "$out"
 echo "mail_pty: ok"

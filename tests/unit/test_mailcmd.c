@@ -74,11 +74,30 @@ Test(mailcmd_list, undelete_mode_only_deleted)
 	cr_expect_str_eq(sel_str("1", 0, MAIL_LIST_DELETED), "ERR:1: Inappropriate message");
 }
 
+/* Heirloom's `-` and `+`: the undeleted neighbours of the current message. */
+Test(mailcmd_list, dash_and_plus)
+{
+	cr_expect_str_eq(sel_str("-", 4, MAIL_LIST_UNDELETED), "3");   /* 4 is deleted */
+	cr_expect_str_eq(sel_str("+", 2, MAIL_LIST_UNDELETED), "5");
+	cr_expect_str_eq(sel_str("-", 0, MAIL_LIST_UNDELETED), "ERR:Referencing before 1");
+	cr_expect_str_eq(sel_str("+", 5, MAIL_LIST_UNDELETED), "ERR:Referencing beyond EOF");
+}
+
 Test(mailcmd_list, subject_and_sender_search)
 {
 	cr_expect_str_eq(sel_str("/lunch", 0, MAIL_LIST_UNDELETED), "2,6");
-	cr_expect_str_eq(sel_str("/^hel+o", 0, MAIL_LIST_UNDELETED), "1");   /* PCRE2, caseless */
-	cr_expect_str_eq(sel_str("/[x", 0, MAIL_LIST_UNDELETED), "ERR:No applicable messages");
+	/* Heirloom: a caseless substring, never a regular expression by surprise */
+	cr_expect_str_eq(sel_str("/HELLO", 0, MAIL_LIST_UNDELETED), "1");
+	cr_expect_str_eq(sel_str("/^hel+o", 0, MAIL_LIST_UNDELETED), "ERR:No applicable messages");
+	cr_expect_str_eq(sel_str("/42", 0, MAIL_LIST_UNDELETED), "3");
+	cr_expect_str_eq(sel_str("/.", 0, MAIL_LIST_UNDELETED), "ERR:No applicable messages");
+	cr_expect_str_eq(sel_str("/", 0, MAIL_LIST_UNDELETED), "ERR:No applicable messages");   /* repeats "." */
+	/* regex-search: PCRE2, caseless; a bad expression is an error */
+	mail_var_set("regex-search", NULL);
+	cr_expect_str_eq(sel_str("/^hel+o", 0, MAIL_LIST_UNDELETED), "1");
+	cr_expect_str_eq(sel_str("/[x", 0, MAIL_LIST_UNDELETED), "ERR:[x: not a regular expression");
+	mail_var_unset("regex-search");
+	cr_expect_str_eq(sel_str("/C++", 0, MAIL_LIST_UNDELETED), "ERR:No applicable messages");
 	cr_expect_str_eq(sel_str("bob", 0, MAIL_LIST_UNDELETED), "2,6");
 	cr_expect_str_eq(sel_str("alice@example.com", 0, MAIL_LIST_UNDELETED), "1");
 }
@@ -113,15 +132,27 @@ Test(mailcmd_headline, heirloom_layout)
 	struct mail_msg m = { .flags = MAIL_M_NEW, .from = "Alice Example <alice@example.com>",
 			      .subject = "Hello there", .date = 1695960191, .lines = 9, .bytes = 192 };
 	mail_headline(buf, sizeof buf, &m, 1, 3, true, 80, NULL);
-	cr_expect_str_eq(buf, ">N  1 alice@example.com  Fri Sep 29 04:03    9/192   \"Hello there\"");
+	cr_expect_str_eq(buf, ">N  1 alice@example.com  Fri Sep 29 04:03    9/192   Hello there");
 	m.flags = MAIL_M_READ;
 	mail_headline(buf, sizeof buf, &m, 12, 3, false, 80, NULL);
-	cr_expect_str_eq(buf, "   12 alice@example.com  Fri Sep 29 04:03    9/192   \"Hello there\"");
+	cr_expect_str_eq(buf, " O 12 alice@example.com  Fri Sep 29 04:03    9/192   Hello there");
 	m.flags = 0;
 	m.subject = "A very long subject line that will certainly not fit into the eighty columns";
 	size_t len = mail_headline(buf, sizeof buf, &m, 1, 1, false, 80, NULL);
-	cr_expect_eq(len, 79);
+	cr_expect_eq(len, 78);   /* Heirloom's %s leaves two columns */
 	cr_expect_eq(buf[1], 'U');
+	/* the BSD layout of bsdcompat: quoted subject, wider sender, the BSD letters */
+	mail_var_set("bsdcompat", NULL);
+	m.flags = MAIL_M_READ;
+	m.subject = "Hello there";
+	mail_headline(buf, sizeof buf, &m, 1, 3, false, 80, NULL);
+	cr_expect_str_eq(buf, "    1 alice@example.com     Fri Sep 29 04:03   9/192   \"Hello there\"");
+	mail_vars_reset();
+	/* a headline of one's own */
+	mail_var_set("headline", "%>%a%m %10f|%s");
+	mail_headline(buf, sizeof buf, &m, 2, 3, true, 80, NULL);
+	cr_expect_str_eq(buf, ">O  2 alice@exam|Hello there");
+	mail_vars_reset();
 }
 
 Test(mailcmd_headline, long_sender_cut_and_showto)
@@ -130,22 +161,28 @@ Test(mailcmd_headline, long_sender_cut_and_showto)
 	struct mail_msg m = { .flags = MAIL_M_READ, .from = "someone.with.a.long.name@example.com",
 			      .to = "Bob <bob@example.com>", .subject = "x", .date = (time_t)-1, .lines = 1, .bytes = 2 };
 	mail_headline(buf, sizeof buf, &m, 1, 1, false, 80, NULL);
-	cr_expect_str_eq(buf, "    1 someone.with.a.lon                     1/2     \"x\"");
+	cr_expect_str_eq(buf, " O  1 someone.with.a.lon                     1/2     x");
 	mail_headline(buf, sizeof buf, &m, 1, 1, false, 80, "someone.with.a.long.name");
-	cr_expect_str_eq(buf, "    1 To bob@example.com                     1/2     \"x\"");
+	cr_expect_str_eq(buf, " O  1 To bob@example.com                     1/2     x");
 }
 
 Test(mailcmd_headline, status_letters)
 {
+	/* Heirloom's attrlist NUROSPMFA: read now R, read before O, saved S, flagged wins */
 	cr_expect_eq(mail_status_char(MAIL_M_NEW), 'N');
 	cr_expect_eq(mail_status_char(0), 'U');
-	cr_expect_eq(mail_status_char(MAIL_M_READ), ' ');
-	cr_expect_eq(mail_status_char(MAIL_M_READ | MAIL_M_NEW), ' ');
-	cr_expect_eq(mail_status_char(MAIL_M_READ | MAIL_M_SAVED), '*');
+	cr_expect_eq(mail_status_char(MAIL_M_READ), 'O');
+	cr_expect_eq(mail_status_char(MAIL_M_READ | MAIL_M_NEW), 'R');
+	cr_expect_eq(mail_status_char(MAIL_M_READ | MAIL_M_SAVED), 'S');
 	cr_expect_eq(mail_status_char(MAIL_M_PRESERVE), 'P');
 	cr_expect_eq(mail_status_char(MAIL_M_MBOX | MAIL_M_READ), 'M');
-	cr_expect_eq(mail_status_char(MAIL_M_DELETED), 'D');
 	cr_expect_eq(mail_status_char(MAIL_M_READ | MAIL_M_ANSWERED), 'A');
+	cr_expect_eq(mail_status_char(MAIL_M_MBOX | MAIL_M_FLAGGED), 'F');
+	mail_var_set("bsdflags", NULL);
+	cr_expect_eq(mail_status_char(MAIL_M_READ), ' ');
+	cr_expect_eq(mail_status_char(MAIL_M_READ | MAIL_M_SAVED), '*');
+	cr_expect_eq(mail_status_char(MAIL_M_PRESERVE), 'H');
+	mail_vars_reset();
 }
 
 Test(mailcmd_headline, skin)

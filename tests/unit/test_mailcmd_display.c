@@ -50,8 +50,8 @@ Test(mailcmd_display, wide_sender_keeps_columns_aligned)
 	cr_expect_eq(columns(ascii), columns(wide), "date column moved:\n[%s]\n[%s]", ascii, wide);
 }
 
-/* A subject of double-width characters is cut to the screen, never past width-1 columns
- * and never in the middle of a character. */
+/* A subject of double-width characters is cut to the screen, never past width-2 columns (as
+ * Heirloom's %s leaves two) and never in the middle of a character. */
 Test(mailcmd_display, wide_subject_trimmed_to_screen)
 {
 	utf8_locale();
@@ -63,7 +63,7 @@ Test(mailcmd_display, wide_subject_trimmed_to_screen)
 	for (int width = 60; width <= 61; width++) {
 		mail_headline(buf, sizeof buf, &m, 1, 1, false, width, NULL);
 		int c = columns(buf);
-		cr_expect(c <= width - 1 && c >= width - 2, "width %d gave %d columns: %s", width, c, buf);
+		cr_expect(c <= width - 2 && c >= width - 3, "width %d gave %d columns: %s", width, c, buf);
 	}
 }
 
