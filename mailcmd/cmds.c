@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -293,11 +294,17 @@ static void cmd_next(struct mail_session *s, int dir, const char *arg, bool firs
 	type_single(s, (size_t)i);
 }
 
-/* Heirloom's screensize(): the screen variable, else 20 (a 24-line terminal less 4). */
+/* Heirloom's screensize(): the screen variable, else the terminal's rows less 4 (24 when
+ * standard output is no terminal, so 20). */
 static size_t screen_size(void)
 {
+	struct winsize ws;
 	long n = mail_var_num("screen", 0);
-	return n > 0 ? (size_t)n : 20;
+	if (n > 0)
+		return (size_t)n;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 5)
+		return (size_t)ws.ws_row - 4;
+	return 20;
 }
 
 /* Prints screenful `page` of the undeleted messages' summaries (the last one when page is
@@ -871,7 +878,12 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 	case C_HEADERS: cmd_headers(s, sel, true); break;
 	case C_DELETE: cmd_delete(s, sel, false); break;
 	case C_DP: cmd_delete(s, sel, true); break;
-	case C_UNDELETE: set_flag(s, sel, MAIL_M_STATUS, MAIL_M_DELETED); break;
+	case C_UNDELETE:   /* Heirloom's undelete touches: the message counts as read */
+		set_flag(s, sel, MAIL_M_STATUS, MAIL_M_DELETED | MAIL_M_SAVED);
+		for (size_t i = 0; i < s->n; i++)
+			if (sel[i])
+				mail_touch(s, i);
+		break;
 	case C_PRESERVE: set_flag(s, sel, MAIL_M_PRESERVE, MAIL_M_MBOX); break;
 	case C_MBOX: set_flag(s, sel, MAIL_M_MBOX | MAIL_M_TOUCH, MAIL_M_PRESERVE); break;
 	case C_TOUCH: set_flag(s, sel, MAIL_M_TOUCH, MAIL_M_PRESERVE); break;

@@ -49,7 +49,8 @@ static int append_one(struct mail_session *s, size_t i, struct mbox_lock *lk, si
 {
 	struct result r = { 0 };
 	size_t len, pos;
-	unsigned f = MBOX_F_OLD | MBOX_F_READ;   /* saving touches: the copy is read */
+	/* saving touches: the copy is read; old only if it was before (Heirloom's statusput) */
+	unsigned f = MBOX_F_READ | ((s->msgs[i].flags & MAIL_M_NEW) ? 0 : MBOX_F_OLD);
 	const struct mbox_index *v = mail_sess_view(s, i, &pos);
 	char *data = mbox_render_message(v, pos, f, &len);
 	if (!data || mbox_append_raw(lk, data, len, s->cfg->fsync, &r) != EX_OK) {

@@ -222,3 +222,13 @@ Test(mailcmd_save, routine_log_lines_only_with_verbose)
 	free(text);
 	mail_sess_close(&s, false);
 }
+
+/* Heirloom's undelete touches the message and makes it current. */
+Test(mailcmd_save, undelete_touches)
+{
+	run("d 2");
+	run("undelete 2");
+	cr_expect_eq(s.msgs[1].flags & (MAIL_M_DELETED | MAIL_M_READ), MAIL_M_READ);
+	cr_expect_eq(s.cur, 1);
+	mail_sess_close(&s, false);
+}
