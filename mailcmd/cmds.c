@@ -889,6 +889,10 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 	case C_TOUCH: set_flag(s, sel, MAIL_M_TOUCH, MAIL_M_PRESERVE); break;
 	case C_UNREAD: set_flag(s, sel, 0, MAIL_M_READ | MAIL_M_TOUCH); break;
 	case C_SIZE: cmd_size(s, sel); break;
+	case C_FLAG: set_flag(s, sel, MAIL_M_FLAGGED | MAIL_M_STATUS, 0); break;
+	case C_UNFLAG: set_flag(s, sel, MAIL_M_STATUS, MAIL_M_FLAGGED); break;
+	case C_ANSWERED: set_flag(s, sel, MAIL_M_ANSWERED | MAIL_M_STATUS, 0); break;
+	case C_UNANSWERED: set_flag(s, sel, MAIL_M_STATUS, MAIL_M_ANSWERED); break;
 	case C_REPLY: cmd_reply(s, sel, true); break;
 	case C_SAVE_SENDER: mail_cmd_save_sender(s, sel, MAIL_SAVE); break;
 	case C_COPY_SENDER: mail_cmd_save_sender(s, sel, MAIL_COPY); break;

@@ -66,6 +66,13 @@ static const struct mail_cmd table[] = {
 	{ "newmail", C_NEWMAIL, A_NONE, "check for new mail" },
 	{ "-", C_PREV, A_MSGLIST, "type the previous message" },
 	{ "+", C_PLUS, A_MSGLIST, "type the next message" },
+	/* later in Heirloom's table than everything above, so no abbreviation changes */
+	{ "Unread", C_UNREAD, A_MSGLIST, "mark messages as unread" },
+	{ "New", C_UNREAD, A_MSGLIST, "mark messages as new" },
+	{ "flag", C_FLAG, A_MSGLIST, "flag messages" },
+	{ "unflag", C_UNFLAG, A_MSGLIST, "remove the flag of messages" },
+	{ "answered", C_ANSWERED, A_MSGLIST, "mark messages answered" },
+	{ "unanswered", C_UNANSWERED, A_MSGLIST, "mark messages not answered" },
 	{ NULL, C_NONE, A_NONE, NULL },
 };
 

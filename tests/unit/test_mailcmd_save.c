@@ -232,3 +232,19 @@ Test(mailcmd_save, undelete_touches)
 	cr_expect_eq(s.cur, 1);
 	mail_sess_close(&s, false);
 }
+
+/* flag/unflag, answered/unanswered: X-Status F and A at quit, as Heirloom's xstatusput. */
+Test(mailcmd_save, flag_and_answered_reach_x_status)
+{
+	run("flag 1 2");
+	run("unflag 2");
+	run("answered 4");
+	run("Unread 4");
+	cr_expect(s.msgs[0].flags & MAIL_M_FLAGGED);
+	cr_expect_not(s.msgs[1].flags & MAIL_M_FLAGGED);
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *left = th_read(spool, NULL);
+	cr_expect(strstr(left, "Subject: one\nStatus: O\nX-Status: F\n"), "%s", left);
+	cr_expect(strstr(left, "Subject: four\nMessage-ID: <4@x>\nStatus: O\nX-Status: A\n"), "%s", left);
+	free(left);
+}
