@@ -101,13 +101,13 @@ static void check_same(const char *path, const char *want)
 /* A mailbox and the file the plant aims at, both ours (the audit's victim). */
 static const char *victim(const char **target)
 {
-	const char *mb = th_path(dir, "mbox");
-	static char t[600];
-	th_write(mb, BOX);
+	static char m[600], t[600];     /* th_path's buffers are reused by later calls */
+	snprintf(m, sizeof m, "%s", th_path(dir, "mbox"));
+	th_write(m, BOX);
 	snprintf(t, sizeof t, "%s/profile", dir);
 	th_write(t, TARGET);
 	*target = t;
-	return strdup(mb);
+	return m;
 }
 
 Test(mbox_trust, a_record_file_beside_a_mailbox_with_xattrs_is_never_read)
