@@ -325,7 +325,9 @@ class Readers:
             with lock:
                 self.deleted[box] += len(tortlib.split_mbox(open(saved, "rb").read()))
         m = BANNER.search(out)
-        seen = int(m.group(1)) if m else (0 if out.startswith(b"No mail for ") else None)
+        # No mailbox yet: "No mail for USER" (mail -u), "PATH: No such file or directory" (-f).
+        missing = out.startswith(b"No mail for ") or out.startswith(argv[-1].encode() + b": No such file or directory\n")
+        seen = int(m.group(1)) if m else (0 if missing else None)
         if p.returncode == 0 and seen is not None and seen >= max(floor, 1):
             return
         if p.returncode == 1 and seen == 0 and floor == 0:

@@ -18,6 +18,8 @@ need_binaries
 for c in unshare nsenter ip python3; do command -v $c >/dev/null || skip "$c is not installed"; done
 why=$(pf_available) || skip "no Postfix: $why"
 unshare --uts --mount --net --pid --fork true 2>/dev/null || skip "unshare of uts/mount/net/pid namespaces refused"
+ip link add "mhp$$" type veth peer name "mhq$$" 2>/dev/null || skip "no veth pairs (ip link add type veth refused)"
+ip link del "mhp$$"
 
 # Postfix must resolve one name to both hosts: a private /etc/hosts, in a mount namespace of
 # this script only (the system's file is never touched).
