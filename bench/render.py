@@ -8,14 +8,15 @@ usage: render.py RESULTS_DIR"""
 import os
 import sys
 
-PROJECT = ("mda", "mail-H", "newaliases")
-ORDER = ["delivery", "lmtp", "reader", "aliases", "memory", "nss"]
+PROJECT = ("mda", "mail-H", "mail-quit", "newaliases")
+ORDER = ["delivery", "lmtp", "reader", "aliases", "memory", "nss", "largembox"]
 TITLES = {"delivery": "1. Delivery, one process per message",
           "lmtp": "2. LMTP delivery (and stdin mode under the same load)",
           "reader": "3. Reader: header summary",
           "aliases": "4. newaliases",
           "memory": "5. Memory (peak RSS)",
-          "nss": "6. System users through NSS: stdin as root and as the user, LMTP against Dovecot"}
+          "nss": "6. System users through NSS: stdin as root and as the user, LMTP against Dovecot",
+          "largembox": "8. mail on a big mailbox: header summary, delete half and quit"}
 
 
 def is_project(name):
