@@ -9,7 +9,7 @@ export BUILD TORTURE_QUICK
 parts=("$@")
 if [ ${#parts[@]} -eq 0 ]; then
 	# The security parts are one file per attack family: security.sh, sec_*.sh.
-	parts=(killnine concurrency diskfull hostile security)
+	parts=(killnine concurrency diskfull hostile security multihost)
 	for f in tests/torture/sec_*.sh; do [ -f "$f" ] && parts+=("$(basename "$f" .sh)"); done
 fi
 pass=0 fail=0 skip=0 failed=()
