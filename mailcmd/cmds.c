@@ -118,15 +118,16 @@ void mail_touch(struct mail_session *s, size_t i)
 	s->msgs[i].flags |= MAIL_M_READ | MAIL_M_TOUCH | MAIL_M_STATUS;
 }
 
-/* Output goes through $PAGER when `crt` says the message is longer than the screen. */
-static FILE *open_pager(size_t lines, bool *piped)
+/* Output goes through $PAGER when `crt` says the message is longer than the screen, or
+ * always for more/page (force); at a terminal only, as Heirloom's `interactive`. */
+static FILE *open_pager(size_t lines, bool force, bool *piped)
 {
 	const char *crt = mail_var_get("crt");
 	*piped = false;
-	if (!crt || !isatty(STDOUT_FILENO))
+	if ((!crt && !force) || !isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO))
 		return stdout;
-	long limit = *crt ? atol(crt) : 24;
-	if ((long)lines <= limit)
+	long limit = crt && *crt ? atol(crt) : 24;
+	if (!force && (long)lines <= limit)
 		return stdout;
 	const char *pager = getenv("PAGER");
 	fflush(stdout);
@@ -151,17 +152,37 @@ void mail_type_one(struct mail_session *s, size_t i, bool all, FILE *out)
 	s->cur = i;
 }
 
-static void cmd_type(struct mail_session *s, const unsigned char *sel, bool all)
+/* show/Show: "Message  N:" and the message as stored, From_ line included, no decoding. */
+static void show_raw(struct mail_session *s, size_t i, FILE *out)
+{
+	const char *map;
+	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
+	if (!mail_var_isset("quiet"))
+		fprintf(out, "Message %2zu:\n", i + 1);
+	fwrite(map + x->start, 1, (size_t)(x->content_end - x->start), out);
+	mail_touch(s, i);
+	s->cur = i;
+}
+
+enum type_how { TYPE_SHOWN, TYPE_ALL, TYPE_RAW };
+
+/* type/Type/more/More/show: page forces the pager (more, page). */
+static void cmd_type(struct mail_session *s, const unsigned char *sel, enum type_how how, bool page)
 {
 	size_t lines = 0;
 	bool piped;
 	for (size_t i = 0; i < s->n; i++)
 		if (sel[i])
 			lines += s->msgs[i].lines;
-	FILE *out = open_pager(lines, &piped);
-	for (size_t i = 0; i < s->n; i++)
-		if (sel[i])
-			mail_type_one(s, i, all, out);
+	FILE *out = open_pager(lines, page, &piped);
+	for (size_t i = 0; i < s->n; i++) {
+		if (!sel[i])
+			continue;
+		if (how == TYPE_RAW)
+			show_raw(s, i, out);
+		else
+			mail_type_one(s, i, how == TYPE_ALL, out);
+	}
 	if (piped)
 		pclose(out);
 	fflush(stdout);
@@ -262,7 +283,7 @@ static void type_single(struct mail_session *s, size_t i)
 	if (!sel)
 		return;
 	sel[i] = 1;
-	cmd_type(s, sel, false);
+	cmd_type(s, sel, TYPE_SHOWN, false);
 	free(sel);
 }
 
@@ -412,210 +433,6 @@ static void set_flag(struct mail_session *s, const unsigned char *sel, unsigned 
 		}
 }
 
-/* ---- sending from the reader ---- */
-
-/* Collects and sends d. Returns 0 when it was sent. */
-static int send_draft(struct mail_session *s, struct mail_draft *d)
-{
-	if (d->to)
-		printf("To: %s\n", d->to);
-	if (d->subject)
-		printf("Subject: %s\n", d->subject);
-	else
-		mail_ask_headers(d, false);
-	fflush(stdout);
-	int rc = mail_collect(stdin, true, d, s->home);
-	if (rc == 2)
-		mail_save_dead(s->cfg, s->user, s->home, d);
-	if (rc != 0)
-		return -1;
-	mail_ask_headers(d, true);
-	if (mail_deliver_draft(s->cfg, d, s->user, s->home) != 0) {
-		s->status = 1;
-		return -1;
-	}
-	return 0;
-}
-
-/* Appends text to d, every line prefixed by prefix. */
-static void append_prefixed(struct mail_draft *d, const char *text, size_t len, const char *prefix)
-{
-	const char *p = text, *end = text + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		mail_draft_append(d, prefix, strlen(prefix));
-		mail_draft_append(d, p, l);
-		mail_draft_append(d, "\n", 1);
-		p += l + 1;
-	}
-}
-
-enum msg_headers { HDR_NONE, HDR_SHOWN, HDR_ALL };
-
-/* Message i as `type` shows it (decoded body; no header, the ignore-filtered ones or all;
- * never the From_ line) in a malloc'd buffer; NULL when out of memory. */
-static char *msg_as_text(struct mail_session *s, size_t i, enum msg_headers h, size_t *len)
-{
-	char *buf = NULL;
-	size_t hlen;
-	FILE *mem = open_memstream(&buf, len);
-	if (!mem)
-		return NULL;
-	const char *map;
-	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
-	const char *hdr = mail_msg_hdr(s, i, &hlen);
-	if (h != HDR_NONE)
-		mail_show_headers(mem, s, i, h == HDR_ALL, false);
-	mail_show_body(mem, hdr, hlen, map + x->body, (size_t)(x->content_end - x->body));
-	if (fclose(mem) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
-}
-
-/* indentprefix, or Heirloom's tab when it is unset or empty. */
-static const char *indent_prefix(void)
-{
-	const char *p = mail_var_get("indentprefix");
-	return p && *p ? p : "\t";
-}
-
-/* ~f/~m: the selected messages as `type` shows them (decoded), indented for ~m. */
-static void interpolate_msgs(void *ctx, const char *list, bool indent, bool all_headers, struct mail_draft *d)
-{
-	struct mail_session *s = ctx;
-	unsigned char *sel = calloc(s->n ? s->n : 1, 1);
-	if (!sel || mail_get_list(s, list, MAIL_LIST_UNDELETED, sel) <= 0) {
-		free(sel);
-		return;
-	}
-	printf("Interpolating:");
-	for (size_t i = 0; i < s->n; i++) {
-		size_t len;
-		char *text = sel[i] ? msg_as_text(s, i, all_headers ? HDR_ALL : HDR_SHOWN, &len) : NULL;
-		if (!text)
-			continue;
-		append_prefixed(d, text, len, indent ? indent_prefix() : "");
-		free(text);
-		printf(" %zu", i + 1);
-	}
-	printf("\n");
-	free(sel);
-}
-
-/* Removes the user's own address from a recipient list unless metoo is set. */
-static void drop_self(struct mail_session *s, char **list)
-{
-	if (!*list || mail_var_isset("metoo"))
-		return;
-	char *copy = strdup(*list), *save = NULL, *out = NULL;
-	if (!copy)
-		return;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		char addr[512];
-		mail_skin(t, addr, sizeof addr);
-		size_t ul = strlen(s->user);
-		if (!strcmp(addr, s->user) || (!strncmp(addr, s->user, ul) && addr[ul] == '@'))
-			continue;
-		mail_addr_append(&out, t);
-	}
-	free(copy);
-	free(*list);
-	*list = out;
-}
-
-/* Heirloom's `quote` for reply/Reply: unset, the draft starts empty; "noheading", the body
- * indented; "headers"/"allheaders", the message with its shown/all headers indented, as ~m
- * and ~M would; any other value, "SENDER wrote:" and a blank line before the body. */
-static void quote_reply(struct mail_session *s, size_t i, struct mail_draft *d)
-{
-	const char *q = mail_var_get("quote");
-	enum msg_headers h = HDR_NONE;
-	size_t len;
-	if (!q)
-		return;
-	if (!strcmp(q, "headers")) {
-		h = HDR_SHOWN;
-	} else if (!strcmp(q, "allheaders")) {
-		h = HDR_ALL;
-	} else if (strcmp(q, "noheading") != 0) {
-		const char *map;
-		const char *from = mail_sess_msg(s, i, &map)->from;
-		char *shown = from ? mail_locale_text(from) : NULL;
-		if (shown) {
-			mail_draft_append(d, shown, strlen(shown));
-			mail_draft_append(d, " wrote:\n\n", strlen(" wrote:\n\n"));
-		}
-		free(shown);
-	}
-	char *text = msg_as_text(s, i, h, &len);
-	if (text)
-		append_prefixed(d, text, len, indent_prefix());
-	free(text);
-}
-
-static void cmd_reply(struct mail_session *s, const unsigned char *sel, bool all)
-{
-	size_t i = 0;
-	while (i < s->n && !sel[i])
-		i++;
-	if (i == s->n)
-		return;
-	size_t hlen;
-	const char *hdr = mail_msg_hdr(s, i, &hlen);
-	struct mail_draft d = { 0 };
-	char *rt = mail_header_get(hdr, hlen, "Reply-To");
-	char *from = rt ? rt : mail_header_get(hdr, hlen, "From");
-	const char *map;
-	mail_addr_append(&d.to, from ? from : mail_sess_msg(s, i, &map)->envelope_sender);
-	if (all) {
-		char *to = mail_header_get(hdr, hlen, "To"), *cc = mail_header_get(hdr, hlen, "Cc");
-		if (to)
-			mail_addr_append(&d.to, to);
-		if (cc)
-			mail_addr_append(&d.cc, cc);
-		free(to);
-		free(cc);
-		drop_self(s, &d.to);
-		drop_self(s, &d.cc);
-		if (!d.to)
-			mail_addr_append(&d.to, from ? from : "");
-	}
-	free(from);
-	const char *subj = s->msgs[i].subject ? s->msgs[i].subject : "";
-	size_t sl = strlen(subj) + 5;
-	d.subject = malloc(sl);
-	if (d.subject)
-		snprintf(d.subject, sl, "%s%s", strncasecmp(subj, "re:", 3) ? "Re: " : "", subj);
-	d.in_reply_to = mail_header_get(hdr, hlen, "Message-ID");
-	if (d.in_reply_to)
-		d.references = strdup(d.in_reply_to);
-	quote_reply(s, i, &d);
-	/* Heirloom: replying touches the message and makes it current; it is marked answered
-	 * only when the reply went out and markanswered is set */
-	mail_touch(s, i);
-	s->cur = i;
-	if (send_draft(s, &d) == 0 && mail_var_isset("markanswered"))
-		s->msgs[i].flags |= MAIL_M_ANSWERED | MAIL_M_STATUS;
-	mail_draft_free(&d);
-}
-
-static void cmd_mail(struct mail_session *s, const char *arg)
-{
-	struct mail_draft d = { 0 };
-	while (isspace((unsigned char)*arg))
-		arg++;
-	if (!*arg) {
-		printf("No recipients specified\n");
-		return;
-	}
-	mail_addr_append(&d.to, arg);
-	send_draft(s, &d);
-	mail_draft_free(&d);
-}
-
 /* ---- other commands ---- */
 
 static void cmd_folder(struct mail_session *s, const char *arg)
@@ -722,14 +539,26 @@ static void cmd_alias(char *arg, bool remove)
 	}
 }
 
-static void cmd_ignore(char *arg, int kind)
+/* ignore, retain, saveignore, saveretain and their un- forms (remove); alternates replaces
+ * its list, as Heirloom's does. Without names, the list. */
+static void cmd_ignore(char *arg, int kind, bool remove)
 {
 	char *w[128];
-	size_t n = mail_split_words(arg, w, 128);
-	if (!n)
-		mail_ignore_list(kind, stdout);
-	for (size_t i = 0; i < n; i++)
-		mail_ignore_add(kind, w[i]);
+	size_t n = mail_split_words(arg, w, 128), have;
+	mail_ignore_entries(kind, &have);
+	if (!n || (remove && !have)) {
+		if (!remove || kind != MAIL_ALTERNATES)
+			mail_ignore_list(kind, stdout);
+		return;
+	}
+	if (kind == MAIL_ALTERNATES)
+		mail_ignore_clear(kind);
+	for (size_t i = 0; i < n; i++) {
+		if (remove)
+			mail_ignore_remove(kind, w[i]);
+		else
+			mail_ignore_add(kind, w[i]);
+	}
 }
 
 static void cmd_size(struct mail_session *s, const unsigned char *sel)
@@ -788,8 +617,10 @@ static bool cond_line(const char *line)
 		k++;
 	}
 	word[k] = '\0';
-	if (isspace((unsigned char)line[k]) || !line[k]) {
-		if (!strcmp(word, "if")) {
+	/* if, else and endif abbreviate as any command does (Heirloom's "i" is if) */
+	const struct mail_cmd *c = isspace((unsigned char)line[k]) || !line[k] ? mail_cmd_lookup(word) : NULL;
+	if (c && (c->id == C_IF || c->id == C_ELSE || c->id == C_ENDIF)) {
+		if (c->id == C_IF) {
 			if (cond_depth == COND_MAX) {
 				printf("Too many nested \"if\"s\n");
 				return true;
@@ -798,10 +629,10 @@ static bool cond_line(const char *line)
 			cond_active[cond_depth - 1] = cond_outer_active() && cond_eval(line + k);
 			return true;
 		}
-		if (!strcmp(word, "else") || !strcmp(word, "endif")) {
+		if (c->id == C_ELSE || c->id == C_ENDIF) {
 			if (!cond_depth)
-				printf("\"%s\" without matching \"if\"\n", word);
-			else if (word[1] == 'l')
+				printf("\"%s\" without matching \"if\"\n", c->name);
+			else if (c->id == C_ELSE)
 				cond_active[cond_depth - 1] = cond_outer_active() && !cond_active[cond_depth - 1];
 			else
 				cond_depth--;
@@ -825,8 +656,15 @@ static bool common_command(const struct mail_cmd *c, char *arg)
 	}
 	case C_ALIAS: cmd_alias(arg, false); return true;
 	case C_UNALIAS: cmd_alias(arg, true); return true;
-	case C_IGNORE: cmd_ignore(arg, 0); return true;
-	case C_RETAIN: cmd_ignore(arg, 1); return true;
+	case C_IGNORE: cmd_ignore(arg, MAIL_IGNORE, false); return true;
+	case C_RETAIN: cmd_ignore(arg, MAIL_RETAIN, false); return true;
+	case C_SAVEIGNORE: cmd_ignore(arg, MAIL_SAVEIGNORE, false); return true;
+	case C_SAVERETAIN: cmd_ignore(arg, MAIL_SAVERETAIN, false); return true;
+	case C_UNIGNORE: cmd_ignore(arg, MAIL_IGNORE, true); return true;
+	case C_UNRETAIN: cmd_ignore(arg, MAIL_RETAIN, true); return true;
+	case C_UNSAVEIGNORE: cmd_ignore(arg, MAIL_SAVEIGNORE, true); return true;
+	case C_UNSAVERETAIN: cmd_ignore(arg, MAIL_SAVERETAIN, true); return true;
+	case C_ALTERNATES: cmd_ignore(arg, MAIL_ALTERNATES, false); return true;
 	case C_SOURCE: {
 		char *w[2];
 		if (mail_split_words(arg, w, 2) && mail_source(w[0]) < 0)
@@ -864,8 +702,11 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 		return;
 	}
 	switch (c->id) {
-	case C_TYPE: cmd_type(s, sel, false); break;
-	case C_TYPE_ALL: cmd_type(s, sel, true); break;
+	case C_TYPE: cmd_type(s, sel, TYPE_SHOWN, false); break;
+	case C_TYPE_ALL: cmd_type(s, sel, TYPE_ALL, false); break;
+	case C_MORE: cmd_type(s, sel, TYPE_SHOWN, true); break;
+	case C_MORE_ALL: cmd_type(s, sel, TYPE_ALL, true); break;
+	case C_SHOW: cmd_type(s, sel, TYPE_RAW, false); break;
 	case C_TOP: cmd_top(s, sel); break;
 	case C_FROM:
 		for (size_t i = 0; i < s->n; i++)
@@ -893,10 +734,13 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 	case C_UNFLAG: set_flag(s, sel, MAIL_M_STATUS, MAIL_M_FLAGGED); break;
 	case C_ANSWERED: set_flag(s, sel, MAIL_M_ANSWERED | MAIL_M_STATUS, 0); break;
 	case C_UNANSWERED: set_flag(s, sel, MAIL_M_STATUS, MAIL_M_ANSWERED); break;
-	case C_REPLY: cmd_reply(s, sel, true); break;
+	case C_REPLY: mail_cmd_reply(s, sel, true, false); break;
+	case C_FOLLOWUP: mail_cmd_reply(s, sel, true, true); break;
+	case C_FOLLOWUP_SENDER: mail_cmd_reply(s, sel, false, true); break;
+	case C_MOVE_SENDER: mail_cmd_save_sender(s, sel, MAIL_MOVE); break;
 	case C_SAVE_SENDER: mail_cmd_save_sender(s, sel, MAIL_SAVE); break;
 	case C_COPY_SENDER: mail_cmd_save_sender(s, sel, MAIL_COPY); break;
-	case C_REPLY_SENDER: cmd_reply(s, sel, false); break;
+	case C_REPLY_SENDER: mail_cmd_reply(s, sel, false, false); break;
 	case C_EDIT: cmd_edit(s, sel, false); break;
 	case C_VISUAL: cmd_edit(s, sel, true); break;
 	default: break;
@@ -949,7 +793,13 @@ void mail_sess_execute(struct mail_session *s, char *line)
 	case C_PLUS: cmd_next(s, 1, *line ? line : "+", false); break;
 	case C_PREV: cmd_next(s, 1, *line ? line : "-", false); break;
 	case C_Z: cmd_z(s, line); break;
-	case C_MAIL: cmd_mail(s, line); break;
+	case C_MAIL: mail_cmd_mail(s, line, false); break;
+	case C_MAIL_RECORD: mail_cmd_mail(s, line, true); break;
+	case C_FORWARD: mail_cmd_forward(s, line, false); break;
+	case C_FORWARD_SENDER: mail_cmd_forward(s, line, true); break;
+	case C_RESEND: mail_cmd_resend(s, line, true); break;
+	case C_RESEND_RAW: mail_cmd_resend(s, line, false); break;
+	case C_MOVE: mail_cmd_save(s, line, MAIL_MOVE); break;
 	case C_SAVE: mail_cmd_save(s, line, MAIL_SAVE); break;
 	case C_COPY: mail_cmd_save(s, line, MAIL_COPY); break;
 	case C_SAVE_NOHDR: mail_cmd_save(s, line, MAIL_WRITE); break;
@@ -962,6 +812,7 @@ void mail_sess_execute(struct mail_session *s, char *line)
 		break;
 	}
 	case C_PIPE: mail_cmd_pipe(s, line, false); break;
+	case C_PIPE_ALL: mail_cmd_pipe(s, line, true); break;
 	case C_EQUALS: printf("%zu\n", s->n ? s->cur + 1 : 0); break;
 	case C_HELP: cmd_help(); break;
 	case C_LIST: cmd_list(); break;
@@ -1126,7 +977,7 @@ int mail_read_mode(const struct config *cfg, const struct mail_opts *o)
 		unsigned char dummy = 0;
 		cmd_headers(&s, &dummy, false);
 	}
-	mail_collect_set_interp(interpolate_msgs, &s);
+	mail_collect_set_interp(mail_interpolate_msgs, &s);
 	prompt_loop(&s);
 	mail_collect_set_interp(NULL, NULL);
 	return s.status;

@@ -65,6 +65,7 @@ void mail_draft_free(struct mail_draft *d)
 	free(d->from);
 	free(d->in_reply_to);
 	free(d->references);
+	free(d->record);
 	free(d->body);
 	for (size_t i = 0; i < d->n_attach; i++)
 		free(d->attach[i]);
@@ -394,15 +395,29 @@ static void add_address_header(struct mail_buf *b, const char *name, const char 
 		buf_fmt(b, "%s: %s\n", name, value);
 }
 
+void mail_date_value(char *out, size_t size, time_t now)
+{
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S %z", &tm);
+}
+
+void mail_message_id(char *out, size_t size, time_t now, unsigned long salt, const char *hostname)
+{
+	struct tm gm;
+	char stamp[32];
+	gmtime_r(&now, &gm);
+	strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &gm);
+	snprintf(out, size, "<%s.%ld.%lx@%s>", stamp, (long)getpid(), (salt ^ (unsigned long)now) & 0xffffff, hostname);
+}
+
 char *mail_build_message(const struct mail_draft *d, const char *user, const char *hostname,
 			 time_t now, size_t *len_out, char *err, size_t errlen)
 {
 	struct mail_buf b = { 0 };
-	struct tm tm;
-	char date[64], boundary[64];
+	char date[64], boundary[64], id[512];
 	const char *body = d->body ? d->body : "";
-	localtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	mail_date_value(date, sizeof date, now);
 	buf_fmt(&b, "Date: %s\n", date);
 	if (d->from && *d->from)
 		buf_fmt(&b, "From: %s\n", d->from);
@@ -418,12 +433,8 @@ char *mail_build_message(const struct mail_draft *d, const char *user, const cha
 		buf_fmt(&b, "Subject: %s\n", s);
 		free(s);
 	}
-	struct tm gm;
-	gmtime_r(&now, &gm);
-	char stamp[32];
-	strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &gm);
-	buf_fmt(&b, "Message-ID: <%s.%ld.%lx@%s>\n", stamp, (long)getpid(),
-		(unsigned long)((uintptr_t)d ^ (unsigned long)now) & 0xffffff, hostname);
+	mail_message_id(id, sizeof id, now, (unsigned long)(uintptr_t)d, hostname);
+	buf_fmt(&b, "Message-ID: %s\n", id);
 	add_address_header(&b, "In-Reply-To", d->in_reply_to);
 	add_address_header(&b, "References", d->references);
 	buf_str(&b, "MIME-Version: 1.0\n");
@@ -434,7 +445,7 @@ char *mail_build_message(const struct mail_draft *d, const char *user, const cha
 		*len_out = b.len;
 		return b.p;
 	}
-	snprintf(boundary, sizeof boundary, "=_mail_%s_%ld_=", stamp, (long)getpid());
+	snprintf(boundary, sizeof boundary, "=_mail_%ld_%ld_=", (long)now, (long)getpid());
 	buf_fmt(&b, "Content-Type: multipart/mixed;\n boundary=\"%s\"\n\n", boundary);
 	buf_str(&b, "This is a multi-part message in MIME format.\n");
 	buf_fmt(&b, "\n--%s\n", boundary);

@@ -98,11 +98,27 @@ void mail_alias_remove(const char *name);
  * a malloc'd comma-separated list. */
 char *mail_alias_expand(const char *list);
 
-/* ignore/retain: kind 0 = ignore, 1 = retain. */
+/* The lists of header field names (kept lowercase, as Heirloom does) and alternates. */
+enum mail_field_list {
+	MAIL_IGNORE, MAIL_RETAIN,         /* ignore/retain: what type and print show */
+	MAIL_SAVEIGNORE, MAIL_SAVERETAIN, /* saveignore/saveretain: what save and copy keep */
+	MAIL_ALTERNATES,                  /* alternates: the user's other addresses (as given) */
+	MAIL_N_LISTS
+};
 void mail_ignore_add(int kind, const char *field);
+/* Removes field from list kind (unignore, unretain, ...). Never fails. */
+void mail_ignore_remove(int kind, const char *field);
+/* Empties list kind (alternates replaces its list). Never fails. */
+void mail_ignore_clear(int kind);
+/* Prints list kind sorted, one a line, or Heirloom's "No fields currently being ignored."
+ * (retained) when it is empty; alternates print on one line, nothing when empty. */
 void mail_ignore_list(int kind, FILE *out);
+/* The entries of list kind, in the order they were added (*n of them). */
+char *const *mail_ignore_entries(int kind, size_t *n);
 /* True when a header field should be hidden by `type`/`print` (not by `Type`). */
 bool mail_ignored(const char *field);
+/* True when save/copy/move leave field out (saveretain wins over saveignore). */
+bool mail_save_ignored(const char *field);
 
 /* Splits a command line into words the way mailx does for set/alias (quotes honoured).
  * Returns the count (at most max) of pointers into the modified line. */
@@ -116,6 +132,10 @@ enum mail_cmd_id {
 	C_ALIAS, C_UNALIAS, C_SHELL, C_PIPE, C_EQUALS, C_HELP, C_QUIT, C_EXIT, C_IGNORE,
 	C_RETAIN, C_SOURCE, C_LIST, C_ECHO, C_NEWMAIL, C_UNREAD, C_VERSION, C_CD, C_SHELLCMD,
 	C_SAVE_SENDER, C_COPY_SENDER, C_EDIT, C_VISUAL, C_FLAG, C_UNFLAG, C_ANSWERED, C_UNANSWERED,
+	C_MORE, C_MORE_ALL, C_FOLLOWUP, C_FOLLOWUP_SENDER, C_RESEND, C_RESEND_RAW, C_FORWARD,
+	C_FORWARD_SENDER, C_PIPE_ALL, C_IF, C_ELSE, C_ENDIF, C_ALTERNATES, C_SAVEIGNORE, C_SAVERETAIN,
+	C_UNIGNORE, C_UNRETAIN, C_UNSAVEIGNORE, C_UNSAVERETAIN, C_THREAD, C_SORT, C_UNSORT, C_MOVE,
+	C_MOVE_SENDER, C_SHOW, C_QUOTA, C_MAIL_RECORD,
 };
 
 enum mail_arg_kind { A_MSGLIST, A_STRING, A_NONE, A_WORDS };
@@ -144,6 +164,8 @@ struct mail_draft {
 	size_t body_len;
 	char **attach;             /* file names */
 	size_t n_attach;
+	char *record;              /* followup/Forward: keep the sent copy in this file (a user
+	                            * file name) instead of the `record` variable's; or NULL */
 };
 
 void mail_draft_free(struct mail_draft *d);
@@ -183,6 +205,15 @@ int mail_deliver_draft(const struct config *cfg, const struct mail_draft *d, con
 /* Appends msg (RFC 5322 form) in mbox form to the file named by the `record` variable, under
  * its lock. Returns 0 (also when record is unset), -1 with a message printed on failure. */
 int mail_record(const struct config *cfg, const char *user, const char *home, const char *msg, size_t len);
+/* The same into the user file name (expanded as save does). */
+int mail_record_to(const struct config *cfg, const char *user, const char *home, const char *name,
+		   const char *msg, size_t len);
+
+/* "Tue, 05 Dec 2023 10:00:00 +0100" for now (a Date field's value). Never fails. */
+void mail_date_value(char *out, size_t size, time_t now);
+/* "<stamp.pid.salt@hostname>" (a Message-ID field's value), salt telling apart the messages
+ * of one second. Never fails. */
+void mail_message_id(char *out, size_t size, time_t now, unsigned long salt, const char *hostname);
 
 /* Expands a user file name: +name under `folder` (else home), ~/x, and a relative name under
  * folder when `outfolder` is set. Returns false when the result is empty. */

@@ -53,15 +53,21 @@ static int append_mbox(const struct config *cfg, const char *user, const char *p
 	return 0;
 }
 
+int mail_record_to(const struct config *cfg, const char *user, const char *home, const char *name,
+		   const char *msg, size_t len)
+{
+	char path[CFG_PATH_MAX];
+	if (!mail_expand_path(name, home, path, sizeof path))
+		return -1;
+	return append_mbox(cfg, user, path, msg, len);
+}
+
 int mail_record(const struct config *cfg, const char *user, const char *home, const char *msg, size_t len)
 {
 	const char *rec = mail_var_get("record");
-	char path[CFG_PATH_MAX];
 	if (!rec || !*rec)
 		return 0;
-	if (!mail_expand_path(rec, home, path, sizeof path))
-		return -1;
-	return append_mbox(cfg, user, path, msg, len);
+	return mail_record_to(cfg, user, home, rec, msg, len);
 }
 
 int mail_save_dead(const struct config *cfg, const char *user, const char *home, const struct mail_draft *d)
@@ -105,7 +111,10 @@ int mail_deliver_draft(const struct config *cfg, const struct mail_draft *d, con
 		return -1;
 	}
 	/* the message is sent; a failed copy is reported but does not make the send fail */
-	mail_record(cfg, user, home, msg, len);
+	if (d->record)
+		mail_record_to(cfg, user, home, d->record, msg, len);
+	else
+		mail_record(cfg, user, home, msg, len);
 	free(msg);
 	return 0;
 }

@@ -9,13 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mbox/header.h"
+
 static bool is_list_token(const char *w)
 {
 	return strchr("*$.^:/", w[0]) || isdigit((unsigned char)w[0]);
 }
 
-/* Splits "msglist file" (save/copy/write): the file is the last word. */
-static char *split_file(char *arg)
+char *mail_split_last(char *arg)
 {
 	size_t l = strlen(arg);
 	while (l && isspace((unsigned char)arg[l - 1]))
@@ -44,6 +45,29 @@ static size_t count_lines(const char *p, size_t len)
 	return n;
 }
 
+/* saveignore/saveretain: the header fields save, copy and move leave out of the message
+ * rendered in mbox form in data[0..len), removed in place. Returns the new length. */
+static size_t drop_save_ignored(char *data, size_t len)
+{
+	const char *nl = memchr(data, '\n', len);
+	size_t pos = nl ? (size_t)(nl - data) + 1 : len, out = pos, at = pos;
+	struct hdr_field f;
+	char name[128];
+	while (hdr_next(data, len, &pos, &f)) {
+		at = pos;
+		mail_fmt(name, sizeof name, "%.*s", (int)f.name_len, f.name);
+		/* Status and X-Status carry the session's flags: never filtered, as Heirloom's
+		 * statusput writes them apart from the ignore tables */
+		if (f.name_len && mail_save_ignored(name) && !hdr_name_is(&f, "Status") && !hdr_name_is(&f, "X-Status"))
+			continue;
+		memmove(data + out, f.raw, f.raw_len);
+		out += f.raw_len;
+	}
+	/* at: where the blank line after the header starts; it stays with the body */
+	memmove(data + out, data + at, len - at);
+	return out + len - at;
+}
+
 /* Appends message i in mbox form under the lock lk; adds what it wrote to the counts. */
 static int append_one(struct mail_session *s, size_t i, struct mbox_lock *lk, size_t *lines, long long *bytes)
 {
@@ -53,6 +77,8 @@ static int append_one(struct mail_session *s, size_t i, struct mbox_lock *lk, si
 	unsigned f = MBOX_F_READ | ((s->msgs[i].flags & MAIL_M_NEW) ? 0 : MBOX_F_OLD);
 	const struct mbox_index *v = mail_sess_view(s, i, &pos);
 	char *data = mbox_render_message(v, pos, f, &len);
+	if (data)
+		len = drop_save_ignored(data, len);
 	if (!data || mbox_append_raw(lk, data, len, s->cfg->fsync, &r) != EX_OK) {
 		fprintf(stderr, "%s: %s\n", lk->path, data ? r.reason : "out of memory");
 		free(data);
@@ -232,6 +258,21 @@ static int write_msgs(struct mail_session *s, const unsigned char *sel, const ch
 	return rc;
 }
 
+/* move: what was saved is deleted (and counts as saved), and dot goes to the first message
+ * left, as Heirloom's save1() with domove. */
+static void moved(struct mail_session *s, const unsigned char *sel)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (sel[i])
+			s->msgs[i].flags = (s->msgs[i].flags | MAIL_M_DELETED | MAIL_M_SAVED) & ~(unsigned)MAIL_M_PRESERVE;
+	for (size_t i = 0; i < s->n; i++)
+		if (!(s->msgs[i].flags & MAIL_M_DELETED)) {
+			s->cur = i;
+			return;
+		}
+	s->cur = 0;
+}
+
 /* Saves the selection into file and prints Heirloom's `"path" [New file] lines/bytes`. */
 static void save_to(struct mail_session *s, const unsigned char *sel, const char *file, enum mail_save_kind kind)
 {
@@ -243,13 +284,16 @@ static void save_to(struct mail_session *s, const unsigned char *sel, const char
 	bool exists = access(path, F_OK) == 0;
 	int rc = kind == MAIL_WRITE ? write_msgs(s, sel, path, &lines, &bytes)
 				    : save_msgs(s, sel, path, kind == MAIL_SAVE, &lines, &bytes);
-	if (rc == 0)
-		printf("\"%s\" %s %zu/%lld\n", path, exists ? "[Appended]" : "[New file]", lines, bytes);
+	if (rc != 0)
+		return;
+	printf("\"%s\" %s %zu/%lld\n", path, exists ? "[Appended]" : "[New file]", lines, bytes);
+	if (kind == MAIL_MOVE)
+		moved(s, sel);
 }
 
 void mail_cmd_save(struct mail_session *s, char *arg, enum mail_save_kind kind)
 {
-	char *file = split_file(arg);
+	char *file = mail_split_last(arg);
 	if (!file && kind == MAIL_WRITE) {
 		printf("No file specified.\n");
 		return;

@@ -80,11 +80,33 @@ void mail_touch(struct mail_session *s, size_t i);
  * it and makes it the current message. */
 void mail_type_one(struct mail_session *s, size_t i, bool all, FILE *out);
 
+/* Splits "msglist word" (save, copy, forward, resend ...) in place: returns the last word (the
+ * file or recipient), leaving the list in arg; a lone word that is no list token is the word.
+ * NULL when there is none. */
+char *mail_split_last(char *arg);
+
+/* ---- composing (reply.c) ---- */
+/* ~f/~m: the listed messages as type shows them into d, indented for ~m (mail_interp_fn). */
+void mail_interpolate_msgs(void *ctx, const char *list, bool indent, bool all_headers, struct mail_draft *d);
+/* mail ADDRESSES: composes and sends from the terminal; Mail (record) keeps the copy in a file
+ * named after the first recipient. */
+void mail_cmd_mail(struct mail_session *s, const char *arg, bool record);
+/* reply (all) / Reply to the first selected message; followup keeps the sent copy in a file
+ * named after the first recipient, as Heirloom's followup/Followup. */
+void mail_cmd_reply(struct mail_session *s, const unsigned char *sel, bool all, bool followup);
+/* forward [msg] address: one message after fwdheading into a new draft, then composing; Forward
+ * (record) keeps the copy in a file named after the recipient. */
+void mail_cmd_forward(struct mail_session *s, char *arg, bool record);
+/* resend [msglist] address: each message sent on as it is, after Resent- fields unless
+ * !add_resent (Resend). Failures are printed and set the exit status. */
+void mail_cmd_resend(struct mail_session *s, char *arg, bool add_resent);
+
 /* ---- saving (save.c) ---- */
 enum mail_save_kind {
 	MAIL_SAVE,     /* save: mbox form, marks saved (leaves the system mailbox at quit) */
 	MAIL_COPY,     /* copy: mbox form, touches only */
 	MAIL_WRITE,    /* write: decoded body, attachments in files of their own, touches only */
+	MAIL_MOVE,     /* move: as copy, then the messages are deleted */
 };
 /* save/copy/write [msglist] file. The current message does not move, as in Heirloom. */
 void mail_cmd_save(struct mail_session *s, char *arg, enum mail_save_kind kind);

@@ -15,8 +15,8 @@ struct mail_kv {
 /* Small sorted-on-output arrays: a user has dozens of variables, not thousands. */
 static struct mail_kv *vars, *aliases;
 static size_t n_vars, n_aliases;
-static char **ignores[2];
-static size_t n_ignores[2];
+static char **ignores[MAIL_N_LISTS];
+static size_t n_ignores[MAIL_N_LISTS];
 
 static char *xstrdup(const char *s)
 {
@@ -117,13 +117,8 @@ void mail_vars_reset(void)
 		kv_remove(vars, &n_vars, vars[0].name);
 	while (n_aliases)
 		kv_remove(aliases, &n_aliases, aliases[0].name);
-	for (int k = 0; k < 2; k++) {
-		for (size_t i = 0; i < n_ignores[k]; i++)
-			free(ignores[k][i]);
-		free(ignores[k]);
-		ignores[k] = NULL;
-		n_ignores[k] = 0;
-	}
+	for (int k = 0; k < MAIL_N_LISTS; k++)
+		mail_ignore_clear(k);
 }
 
 void mail_alias_add(const char *name, char *const *members, size_t n)
@@ -204,28 +199,88 @@ void mail_ignore_add(int kind, const char *field)
 		if (!strcasecmp(ignores[kind][i], field))
 			return;
 	ignores[kind] = xrealloc(ignores[kind], (n_ignores[kind] + 1) * sizeof(char *));
-	ignores[kind][n_ignores[kind]++] = xstrdup(field);
+	char *copy = xstrdup(field);
+	for (char *p = copy; kind != MAIL_ALTERNATES && *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	ignores[kind][n_ignores[kind]++] = copy;
+}
+
+void mail_ignore_remove(int kind, const char *field)
+{
+	for (size_t i = 0; i < n_ignores[kind]; i++)
+		if (!strcasecmp(ignores[kind][i], field)) {
+			free(ignores[kind][i]);
+			memmove(ignores[kind] + i, ignores[kind] + i + 1, (n_ignores[kind] - i - 1) * sizeof(char *));
+			n_ignores[kind]--;
+			return;
+		}
+}
+
+void mail_ignore_clear(int kind)
+{
+	for (size_t i = 0; i < n_ignores[kind]; i++)
+		free(ignores[kind][i]);
+	free(ignores[kind]);
+	ignores[kind] = NULL;
+	n_ignores[kind] = 0;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 void mail_ignore_list(int kind, FILE *out)
 {
-	for (size_t i = 0; i < n_ignores[kind]; i++)
-		fprintf(out, "%s\n", ignores[kind][i]);
+	size_t n = n_ignores[kind];
+	if (kind == MAIL_ALTERNATES) {
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, "%s ", ignores[kind][i]);
+		if (n)
+			fputc('\n', out);
+		return;
+	}
+	if (!n) {
+		fprintf(out, "No fields currently being %s.\n", kind & 1 ? "retained" : "ignored");
+		return;
+	}
+	char **sorted = xrealloc(NULL, n * sizeof *sorted);
+	memcpy(sorted, ignores[kind], n * sizeof *sorted);
+	qsort(sorted, n, sizeof *sorted, str_cmp);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s\n", sorted[i]);
+	free(sorted);
 }
 
-/* retain wins over ignore, as in mailx: with a retain list only those fields are shown. */
-bool mail_ignored(const char *field)
+char *const *mail_ignore_entries(int kind, size_t *n)
 {
-	if (n_ignores[1]) {
-		for (size_t i = 0; i < n_ignores[1]; i++)
-			if (!strcasecmp(ignores[1][i], field))
+	*n = n_ignores[kind];
+	return ignores[kind];
+}
+
+/* A retain list names the only fields kept; otherwise the ignore list those left out. */
+static bool filtered(int ignore, int retain, const char *field)
+{
+	if (n_ignores[retain]) {
+		for (size_t i = 0; i < n_ignores[retain]; i++)
+			if (!strcasecmp(ignores[retain][i], field))
 				return false;
 		return true;
 	}
-	for (size_t i = 0; i < n_ignores[0]; i++)
-		if (!strcasecmp(ignores[0][i], field))
+	for (size_t i = 0; i < n_ignores[ignore]; i++)
+		if (!strcasecmp(ignores[ignore][i], field))
 			return true;
 	return false;
+}
+
+bool mail_ignored(const char *field)
+{
+	return filtered(MAIL_IGNORE, MAIL_RETAIN, field);
+}
+
+bool mail_save_ignored(const char *field)
+{
+	return filtered(MAIL_SAVEIGNORE, MAIL_SAVERETAIN, field);
 }
 
 size_t mail_split_words(char *line, char **words, size_t max)

@@ -6,6 +6,8 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mailcmd/session.h"
 #include "tests/unit/helpers.h"
@@ -26,6 +28,36 @@ static inline const char *th_mail_session(struct mail_session *s, struct config 
 	snprintf(s->home, sizeof s->home, "%s/home/alice", dir);
 	cr_assert_eq(mail_sess_open(s, spool, true), 0);
 	return dir;
+}
+
+/* th_mail_session with 4 messages, then into DIR/work (where the commands' files land),
+ * the directory before kept in cwd. */
+static inline const char *th_mail_workdir(struct mail_session *s, struct config *cfg, char *spool, size_t size,
+					  const char *box, char *cwd, size_t cwd_size)
+{
+	const char *dir = th_mail_session(s, cfg, spool, size, box);
+	cr_assert_eq(s->n, 4);
+	cr_assert_not_null(getcwd(cwd, cwd_size));
+	mkdir(th_path(dir, "work"), 0700);
+	cr_assert_eq(chdir(th_path(dir, "work")), 0);
+	return dir;
+}
+
+/* Runs one command line of the session (a copy: the interpreter writes into it). */
+static inline void th_mail_run(struct mail_session *s, const char *cmd)
+{
+	char line[1024];
+	snprintf(line, sizeof line, "%s", cmd);
+	mail_sess_execute(s, line);
+}
+
+/* Back to directory cwd, variables and the test world gone. */
+static inline void th_mail_teardown(const char *cwd)
+{
+	if (chdir(cwd) != 0)
+		perror(cwd);
+	mail_vars_reset();
+	th_cleanup();
 }
 
 #endif

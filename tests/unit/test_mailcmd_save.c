@@ -36,28 +36,19 @@ static char spool[512], cwd[1024];
 
 static void setup(void)
 {
-	dir = th_mail_session(&s, &cfg, spool, sizeof spool, box);
-	cr_assert_eq(s.n, 4);
-	cr_assert_not_null(getcwd(cwd, sizeof cwd));
-	mkdir(th_path(dir, "work"), 0700);
-	cr_assert_eq(chdir(th_path(dir, "work")), 0);   /* write's attachments land here */
+	dir = th_mail_workdir(&s, &cfg, spool, sizeof spool, box, cwd, sizeof cwd);
 }
 
 static void teardown(void)
 {
-	if (chdir(cwd) != 0)
-		perror(cwd);
-	mail_vars_reset();
-	th_cleanup();
+	th_mail_teardown(cwd);
 }
 
 TestSuite(mailcmd_save, .init = setup, .fini = teardown);
 
 static void run(const char *cmd)
 {
-	char line[512];
-	snprintf(line, sizeof line, "%s", cmd);
-	mail_sess_execute(&s, line);
+	th_mail_run(&s, cmd);
 }
 
 /* Heirloom's save1() never calls setdot: after `s 2 f`, a bare `d` deletes the current one. */
