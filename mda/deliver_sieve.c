@@ -19,8 +19,7 @@
 
 struct cached_script {
 	uid_t uid;
-	char path[CFG_PATH_MAX];
-	struct sieve_script *s;
+	struct sieve_script *s;   /* sieve_script_name(s) is the path it was compiled from */
 };
 
 /* sieve_before or sieve_after: a file or a directory, recompiled when it or a file changes. */
@@ -128,7 +127,7 @@ static void globals_load(struct global_scripts *g, const char *path, const struc
 static struct cached_script *cache_find(struct deliver_sieve *c, uid_t uid, const char *path)
 {
 	for (size_t i = 0; i < SIEVE_CACHE_USERS; i++)
-		if (c->users[i].s && c->users[i].uid == uid && strcmp(c->users[i].path, path) == 0)
+		if (c->users[i].s && c->users[i].uid == uid && strcmp(sieve_script_name(c->users[i].s), path) == 0)
 			return &c->users[i];
 	return NULL;
 }
@@ -173,7 +172,6 @@ static int user_script(void *arg)
 	ul->c->next = (ul->c->next + 1) % SIEVE_CACHE_USERS;
 	cache_drop(e);
 	e->uid = ul->u->uid;
-	snprintf(e->path, sizeof e->path, "%s", ul->path);
 	e->s = s;
 	ul->out = s;
 	return 0;
