@@ -310,63 +310,43 @@ static void mbox_path(const struct mail_session *s, char *out, size_t size)
 		mail_fmt(out, size, "%s/mbox", s->home);
 }
 
-/* The messages marked TO_MBOX in mbox form, one malloc'd buffer; NULL when out of memory. */
-static char *render_for_mbox(struct mail_session *s, const enum fate *fates, size_t *len_out)
+/* The messages marked TO_MBOX, as mbox_file_messages takes them (count of them in *n);
+ * NULL when out of memory. */
+static struct mbox_pick *picks_for_mbox(struct mail_session *s, const enum fate *fates, size_t *n)
 {
-	char *all = NULL;
-	size_t len = 0;
-	for (size_t i = 0; i < s->n; i++) {
+	struct mbox_pick *p = calloc(s->n ? s->n : 1, sizeof *p);
+	*n = 0;
+	for (size_t i = 0; p && i < s->n; i++) {
 		if (fates[i] != TO_MBOX)
 			continue;
-		size_t l, pos;
-		const struct mbox_index *v = mail_sess_view(s, i, &pos);
-		char *data = mbox_render_message(v, pos, mbox_flags_of(&s->msgs[i]), &l);
-		char *grown = data ? realloc(all, len + l + 1) : NULL;
-		if (!grown) {
-			free(data);
-			free(all);
-			return NULL;
-		}
-		all = grown;
-		memcpy(all + len, data, l);
-		len += l;
-		free(data);
+		p[*n].idx = mail_sess_view(s, i, &p[*n].i);
+		p[(*n)++].flags = mbox_flags_of(&s->msgs[i]);
 	}
-	*len_out = len;
-	return all;
+	return p;
 }
 
 /* Files the messages marked TO_MBOX in dest through the mbox library: at the end when
- * `append` is set, else in front of the old ones, as Heirloom does. Returns count or -1. */
+ * `append` is set, else in front of the old ones, as Heirloom does. They stream from the
+ * mailbox (one buffer of all of them was as big as what was read). Returns count or -1. */
 static int save_to_mbox(struct mail_session *s, const enum fate *fates, const char *dest)
 {
-	struct mbox_lock lk;
 	struct result r = { 0 };
 	struct mbox_owner own = { getuid(), (gid_t)-1 };
-	size_t len = 0;
-	int count = 0;
-	for (size_t i = 0; i < s->n; i++)
-		count += fates[i] == TO_MBOX;
-	if (!count)
-		return 0;
-	char *data = render_for_mbox(s, fates, &len);
-	if (!data) {
+	size_t count;
+	struct mbox_pick *picks = picks_for_mbox(s, fates, &count);
+	if (!picks) {
 		fprintf(stderr, "%s: out of memory\n", dest);
 		return -1;
 	}
-	if (!mail_var_isset("append"))
-		mbox_prepend(dest, &own, false, s->cfg->lock_timeout, data, len, s->cfg->fsync, &r);
-	else if (mbox_lock(dest, MBOX_LOCK_WRITE | MBOX_LOCK_CREATE | MBOX_LOCK_NODOTLOCK, &own,
-			   s->cfg->lock_timeout, &lk, &r) == EX_OK) {
-		mbox_append_raw(&lk, data, len, s->cfg->fsync, &r);
-		mbox_unlock(&lk);
-	}
-	free(data);
+	if (count)
+		mbox_file_messages(dest, &own, false, s->cfg->lock_timeout, picks, count, mail_var_isset("append"),
+				   s->cfg->fsync, &r);
+	free(picks);
 	if (r.ex != EX_OK) {
 		fprintf(stderr, "%s: %s\n", dest, r.reason);
 		return -1;
 	}
-	return count;
+	return (int)count;
 }
 
 /* True when writing the mailbox back would change anything. */

@@ -80,6 +80,8 @@ struct append_job {
 	enum mbox_quoting q;
 	const void *raw;
 	size_t raw_len;
+	mbox_gen_fn gen;      /* or the bytes gen writes (mbox form), body_size of them */
+	const void *gen_ctx;
 	off_t body_size;      /* bytes after the padding */
 	bool do_fsync;
 	off_t size_limit;     /* 0: none */
@@ -91,6 +93,10 @@ static int append_fill(struct mbox_writer *w, const struct append_job *job)
 {
 	if (job->raw) {
 		mbox_writer_put(w, job->raw, job->raw_len);
+		return 0;
+	}
+	if (job->gen) {
+		job->gen(w, job->gen_ctx);
 		return 0;
 	}
 	mbox_writer_put(w, job->from_line, job->from_len);
@@ -178,6 +184,17 @@ int mbox_append(const struct mbox_delivery *d, struct result *r)
 	append_locked(&lk, &job, r);
 	mbox_unlock(&lk);
 	return r->ex;
+}
+
+int mbox_append_gen(struct mbox_lock *lk, mbox_gen_fn gen, const void *ctx, bool do_fsync, struct result *r)
+{
+	struct mbox_writer count;
+	mbox_writer_init_count(&count);
+	gen(&count, ctx);
+	struct append_job job = { .gen = gen, .gen_ctx = ctx, .body_size = count.off, .do_fsync = do_fsync };
+	if (lk->fd < 0)
+		return res_set(r, EX_SOFTWARE, "4.3.0", "mailbox not locked");
+	return append_locked(lk, &job, r);
 }
 
 int mbox_append_raw(struct mbox_lock *lk, const void *data, size_t len, bool do_fsync,

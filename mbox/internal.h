@@ -28,6 +28,7 @@ struct mbox_writer {
 	int err;              /* errno of the first failure, 0 if none */
 	long long die_after;  /* test hook: SIGKILL ourselves after this many bytes written by
 	                       * all writers of the process, -1 off */
+	bool counting;        /* only counts the bytes put (in off): mbox_writer_init_count */
 };
 
 /* Sets up w writing at off; allocates the buffer. Returns false (errno ENOMEM) on failure. */
@@ -46,6 +47,9 @@ void mbox_release_behind(const char *map, size_t *released, size_t pos);
 /* mbox_writer_put of map[off, off+n), a step at a time with mbox_release_behind after each
  * when released is not NULL (NULL: map is not ours to release, a plain put). */
 void mbox_writer_put_map(struct mbox_writer *w, const char *map, size_t off, size_t n, size_t *released);
+/* A writer that writes nothing and counts in off what it was given: the exact size of what
+ * a generator makes, for the append journal, before it makes it for real. Never fails. */
+void mbox_writer_init_count(struct mbox_writer *w);
 /* A writer into a growing memory buffer (fd -1) instead of a file. False (ENOMEM) on failure. */
 bool mbox_writer_init_mem(struct mbox_writer *w);
 /* Ends a memory writer: its NUL-terminated bytes (malloc'd, length in *len_out), or NULL when
@@ -111,6 +115,19 @@ int mbox_journal_recover(int fd, const char *path);
 
 /* Writes the complete new content of a mailbox being replaced (rewrite, prepend). */
 typedef void (*mbox_gen_fn)(struct mbox_writer *w, const void *ctx);
+
+/* Appends what gen writes (already mbox form, as for mbox_append_raw) to the locked mailbox
+ * lk with the journal, rollback and fsync of every append; gen runs twice (once to count).
+ * Returns EX_OK or the failure in r. */
+int mbox_append_gen(struct mbox_lock *lk, mbox_gen_fn gen, const void *ctx, bool do_fsync, struct result *r);
+
+/* The generator of mbox_file_messages (rewrite.c): the picked messages, each rendered with
+ * its flags, read through its index's map (given back behind the reading when it is ours). */
+struct mbox_picks {
+	const struct mbox_pick *p;
+	size_t n;
+};
+void mbox_gen_picks(struct mbox_writer *w, const void *ctx);
 
 /* Replaces the content of the locked mailbox lk (fstat'ed as st) with what gen writes: temp
  * file + rename when the directory allows (same owner and mode), else mbox_replace_in_place.

@@ -133,6 +133,22 @@ int mbox_append_raw(struct mbox_lock *lk, const void *data, size_t len, bool do_
 int mbox_prepend(const char *path, const struct mbox_owner *owner, bool dotlock, int lock_timeout,
 		 const void *data, size_t len, bool do_fsync, struct result *r);
 
+/* A message to file elsewhere: message i of idx (a reader's index, or an edited copy's),
+ * written with Status/X-Status from flags. */
+struct mbox_pick {
+	const struct mbox_index *idx;
+	size_t i;
+	unsigned flags;
+};
+
+/* Files copies of the n picked messages in path (mbox form, as mbox_render_message makes
+ * each), locking it (dotlock when asked) and creating it when missing: after its messages
+ * when append, else in front of them as mbox_prepend does. The messages stream from their
+ * indexes: memory does not grow with their size. Returns EX_OK, or the (temporary) failure
+ * in r with path as it was. */
+int mbox_file_messages(const char *path, const struct mbox_owner *owner, bool dotlock, int lock_timeout,
+		       const struct mbox_pick *picks, size_t n, bool append, bool do_fsync, struct result *r);
+
 /* Formats "From SENDER Www Mmm dd hh:mm:ss yyyy\n" into buf (asctime layout, local time).
  * Returns the length, or -1 when buf is too small. */
 int mbox_from_line(char *buf, size_t size, const char *sender, time_t when);

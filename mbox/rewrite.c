@@ -95,6 +95,24 @@ char *mbox_render_message(const struct mbox_index *idx, size_t i, unsigned flags
 	return mbox_writer_take(&w, len_out);
 }
 
+void mbox_gen_picks(struct mbox_writer *w, const void *ctx)
+{
+	const struct mbox_picks *c = ctx;
+	const struct mbox_index *mapped = NULL;     /* the one map released behind the reading */
+	size_t released = 0;
+	for (size_t k = 0; k < c->n && !w->err; k++) {
+		const struct mbox_index *idx = c->p[k].idx;
+		const struct mbox_msg *m = &idx->msgs[c->p[k].i];
+		size_t *rel = NULL;
+		if (idx->mapped && (!mapped || mapped == idx)) {
+			mapped = idx;
+			rel = &released;
+			mbox_release_behind(idx->map, rel, (size_t)m->start);
+		}
+		rw_render(w, idx->map, m, c->p[k].flags, rel);
+	}
+}
+
 /* Is a plan's replacement one whole message in mbox form: From_ line at 0, nothing the
  * index would split into a second message, and the blank separator at the end? Anything
  * else would glue it to the next message or add one. */

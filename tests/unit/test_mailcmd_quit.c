@@ -238,3 +238,52 @@ Test(mailcmd_quit, deliveries_racing_with_quits_rename_are_not_refused, .timeout
 		     idx.count, delivered, quits);
 	mbox_index_close(&idx);
 }
+
+/* ---- memory: quit streams what it files in ~/mbox ---- */
+
+#define BIG_MSGS 12000     /* 4 KB each: a 48 MB system mailbox */
+
+static struct mail_session big;
+
+/* bob's big system mailbox, every message read in this session. */
+static int open_big_read(void *arg)
+{
+	(void)arg;
+	big = (struct mail_session){ .cfg = &cfg };
+	snprintf(big.user, sizeof big.user, "bob");
+	snprintf(big.home, sizeof big.home, "%s/home/bob", dir);
+	if (mail_sess_open(&big, th_path(cfg.spool_dir, "bob"), true) != 0 || big.n != BIG_MSGS)
+		return 1;
+	for (size_t i = 0; i < big.n; i++)
+		big.msgs[i].flags |= MAIL_M_READ | MAIL_M_TOUCH;
+	return 0;
+}
+
+static int quit_big(void *arg)
+{
+	(void)arg;
+	return mail_sess_close(&big, true) != 0;
+}
+
+/* Quitting moves every read message to the front of ~/mbox: they stream from the mailbox
+ * into it (they were rendered into one buffer as big as all of them: 48 MB more here). */
+Test(mailcmd_quit, read_mail_moves_to_mbox_through_a_fixed_window)
+{
+	const char *spool = th_path(cfg.spool_dir, "bob"), *mbox = th_path(dir, "home/bob/mbox");
+	long long size = th_big_mbox(spool, BIG_MSGS, 4000);
+	th_write(mbox, old_mbox);
+	long grew = th_peak_growth_kib(open_big_read, quit_big, NULL);
+	cr_assert_gt(grew, -1, "the quit failed");
+	cr_assert_lt(grew, 12 * 1024, "quitting a %lld-byte mailbox grew the peak RSS by %ld KiB", size, grew);
+	struct mbox_index idx;
+	struct result r;
+	cr_assert_eq(mbox_index_open(mbox, &idx, &r), EX_OK, "%s", r.reason);
+	cr_assert_eq(idx.count, BIG_MSGS + 1);
+	cr_assert_str_eq(idx.msgs[0].subject, "m0");
+	cr_assert_eq(idx.msgs[BIG_MSGS - 1].flags, MBOX_F_READ | MBOX_F_OLD);
+	cr_assert_str_eq(idx.msgs[BIG_MSGS].subject, "older");
+	mbox_index_close(&idx);
+	char *left = th_read(spool, NULL);
+	cr_assert_str_eq(left, "");
+	free(left);
+}
