@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,4 +203,54 @@ char *quota_warning_message(const struct config *cfg, const char *user, const ch
 		msg = NULL;
 	free(body);
 	return msg;
+}
+
+/* nftw has no context argument; a delivery (or a mail session) is one thread. */
+static off_t walk_bytes;
+static size_t walk_files;
+
+static int count_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_F && S_ISREG(st->st_mode))
+		walk_bytes += st->st_size;
+	return ++walk_files > 100000;    /* a folder tree that big is not mail: stop counting */
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+	return path && lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
+}
+
+off_t quota_bytes_elsewhere(const struct config *cfg, const char *spool_path, const char *folder_dir,
+			    const char *target)
+{
+	if (strcmp(cfg->quota_scope, "all") != 0)
+		return 0;
+	walk_bytes = 0;
+	walk_files = 0;
+	if (folder_dir && folder_dir[0])
+		nftw(folder_dir, count_file, 16, FTW_PHYS | FTW_MOUNT);
+	off_t total = walk_bytes + file_size(spool_path) - file_size(target);
+	return total > 0 ? total : 0;
+}
+
+int quota_usage(const struct config *cfg, const char *user, const char *home, struct quota_usage *u,
+		struct result *r)
+{
+	memset(u, 0, sizeof *u);
+	if (quota_limit(cfg, user, &u->limit, r) != EX_OK)
+		return r->ex;
+	const char *dir = cfg->mail_folder_dir;
+	bool in_home = dir[0] == '~' && dir[1] == '/';
+	int n = snprintf(u->spool, sizeof u->spool, "%s/%s", cfg->spool_dir, user), m = 0;
+	if (!strcmp(cfg->quota_scope, "all") && dir[0])
+		m = snprintf(u->folders, sizeof u->folders, "%s%s", in_home ? home : "", in_home ? dir + 1 : dir);
+	if (n < 0 || (size_t)n >= sizeof u->spool || m < 0 || (size_t)m >= sizeof u->folders)
+		return res_set(r, EX_CONFIG, "4.3.5", "the mailbox or folder path of %s is too long", user);
+	/* the spool mailbox as the target: quota_bytes_elsewhere then counts the folders alone */
+	u->used = file_size(u->spool) + quota_bytes_elsewhere(cfg, u->spool, u->folders, u->spool);
+	return EX_OK;
 }

@@ -15,6 +15,26 @@
  * EX_CONFIG 4.3.5 "FILE:LINE: ..." / EX_TEMPFAIL when it cannot be read. */
 int quota_limit(const struct config *cfg, const char *user, off_t *limit, struct result *r);
 
+/* quota_scope = all: the bytes user's other mail takes besides target (the spool mailbox
+ * spool_path and every regular file under folder_dir, symbolic links not followed, target
+ * not counted), which the limit of an append to target must leave room for. 0 with
+ * quota_scope = spool or no folder_dir. Measured outside the lock of those other files: two
+ * deliveries racing for the last bytes of different files can overshoot by one message. */
+off_t quota_bytes_elsewhere(const struct config *cfg, const char *spool_path, const char *folder_dir,
+			    const char *target);
+
+/* What a user's mail weighs against the limit, as a delivery counts it (mail's quota). */
+struct quota_usage {
+	char spool[CFG_PATH_MAX + 64];  /* the spool mailbox */
+	char folders[CFG_PATH_MAX + 64];/* mail_folder_dir under home when quota_scope = all, else "" */
+	off_t used;                     /* the spool mailbox, plus the folders with quota_scope = all */
+	off_t limit;                    /* 0 = none */
+};
+
+/* Fills u for user (home for mail_folder_dir's ~/). EX_OK, or quota_limit's failure. */
+int quota_usage(const struct config *cfg, const char *user, const char *home, struct quota_usage *u,
+		struct result *r);
+
 /* Checks quota_scope and quota_warning. EX_OK or EX_CONFIG naming the key. */
 int quota_check_config(const struct config *cfg, struct result *r);
 

@@ -813,6 +813,7 @@ void mail_sess_execute(struct mail_session *s, char *line)
 	}
 	case C_PIPE: mail_cmd_pipe(s, line, false); break;
 	case C_PIPE_ALL: mail_cmd_pipe(s, line, true); break;
+	case C_QUOTA: mail_cmd_quota(s); break;
 	case C_EQUALS: printf("%zu\n", s->n ? s->cur + 1 : 0); break;
 	case C_HELP: cmd_help(); break;
 	case C_LIST: cmd_list(); break;

@@ -116,4 +116,9 @@ void mail_cmd_save_sender(struct mail_session *s, const unsigned char *sel, enum
  * them, into one run of command, then `"command" lines/bytes`. */
 void mail_cmd_pipe(struct mail_session *s, char *arg, bool all_headers);
 
+/* ---- quota (quota.c) ---- */
+/* quota: prints "Mailbox PATH: USED of LIMIT bytes (N%)" ("USED bytes, no limit"), the
+ * folders named too with quota_scope = all; a quota_file that cannot be read is reported. */
+void mail_cmd_quota(struct mail_session *s);
+
 #endif

@@ -312,7 +312,7 @@ static off_t quota_elsewhere(const struct run_arg *ra, const char *spool, const 
 	snprintf(u.home, sizeof u.home, "%s", ra->a->runas->home);
 	if (!deliver_sieve_user_path(ra->ctx->cfg->mail_folder_dir, &u, folders, sizeof folders))
 		folders[0] = '\0';
-	return deliver_quota_elsewhere(ra->ctx->cfg, spool, folders, target);
+	return quota_bytes_elsewhere(ra->ctx->cfg, spool, folders, target);
 }
 
 /* The spool mailbox part of a mailbox delivery (also Sieve's keep, headers then carrying

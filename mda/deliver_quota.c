@@ -4,7 +4,6 @@
 #include "mda/deliver_quota.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +52,7 @@ int deliver_quota_at_rcpt(const struct config *cfg, const struct action_list *ac
 		if (limit <= 0 || snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, a->runas->name) >= (int)sizeof path)
 			return EX_OK;
 		folder_dir_of(cfg, a, folders, sizeof folders);
-		off_t elsewhere = deliver_quota_elsewhere(cfg, path, folders, path);
+		off_t elsewhere = quota_bytes_elsewhere(cfg, path, folders, path);
 		if (stat(path, &st) != 0)
 			st.st_size = 0;
 		st.st_size += elsewhere;
@@ -85,36 +84,4 @@ int deliver_quota_warning(const struct config *cfg, const char *user, const char
 		return -1;
 	}
 	return percent;
-}
-
-/* nftw has no context argument; a delivery is one thread. */
-static off_t walk_bytes;
-static size_t walk_files;
-
-static int count_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)path;
-	(void)ftw;
-	if (type == FTW_F && S_ISREG(st->st_mode))
-		walk_bytes += st->st_size;
-	return ++walk_files > 100000;    /* a folder tree that big is not mail: stop counting */
-}
-
-static off_t file_size(const char *path)
-{
-	struct stat st;
-	return path && lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
-}
-
-off_t deliver_quota_elsewhere(const struct config *cfg, const char *spool_path, const char *folder_dir,
-			      const char *target)
-{
-	if (strcmp(cfg->quota_scope, "all") != 0)
-		return 0;
-	walk_bytes = 0;
-	walk_files = 0;
-	if (folder_dir && folder_dir[0])
-		nftw(folder_dir, count_file, 16, FTW_PHYS | FTW_MOUNT);
-	off_t total = walk_bytes + file_size(spool_path) - file_size(target);
-	return total > 0 ? total : 0;
 }

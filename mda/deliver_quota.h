@@ -15,14 +15,6 @@
  * destination, or no limit: EX_OK. Run with the rights to read quota_file and stat the spool. */
 int deliver_quota_at_rcpt(const struct config *cfg, const struct action_list *actions, struct result *r);
 
-/* quota_scope = all: the bytes user's other mail takes besides target (the spool mailbox
- * spool_path and every regular file under folder_dir, symbolic links not followed, target
- * not counted), which the limit of an append to target must leave room for. 0 with
- * quota_scope = spool or no folder_dir. Measured outside the lock of those other files: two
- * deliveries racing for the last bytes of different files can overshoot by one message. */
-off_t deliver_quota_elsewhere(const struct config *cfg, const char *spool_path, const char *folder_dir,
-			      const char *target);
-
 /* After an append of sizes->before..after to user's mailbox under limit: when it crossed a
  * quota_warning percentage, puts the warning message into sp (open, to be appended and
  * closed by the caller) and returns the percentage; 0 when none was crossed; -1 when the

@@ -270,3 +270,40 @@ Test(mailcmd_more, if_else_endif_abbreviated)
 	cr_expect(mail_var_isset("receiving"));
 	mail_sess_close(&s, false);
 }
+
+static long long size_of(const char *path)
+{
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0, "%s", path);
+	return (long long)st.st_size;
+}
+
+/* quota: the spool mailbox against mailbox_size_limit, the quota_file line winning; with
+ * quota_scope = all the mail_folder_dir files count too, as mda counts them. */
+Test(mailcmd_more, quota_shows_what_mda_counts)
+{
+	char want[2048], used[32];
+	long long box_bytes = size_of(spool);
+	cr_assert_lt(box_bytes + 10, 1000, "the sizes below print without a thousands separator");
+	snprintf(used, sizeof used, "%lld", box_bytes);
+	snprintf(want, sizeof want, "Mailbox %s: %s bytes, no limit\n", spool, used);
+	expect_output("quota", want);
+	cfg.mailbox_size_limit = 100000;
+	snprintf(want, sizeof want, "Mailbox %s: %s of 100,000 bytes (%lld%%)\n", spool, used, box_bytes * 100 / 100000);
+	expect_output("quota", want);
+	th_write(th_path(dir, "quotas"), "bob 5\nalice 2k\n");
+	snprintf(cfg.quota_file, sizeof cfg.quota_file, "%s", th_path(dir, "quotas"));
+	snprintf(want, sizeof want, "Mailbox %s: %s of 2,048 bytes (%lld%%)\n", spool, used, box_bytes * 100 / 2048);
+	expect_output("quota", want);
+	snprintf(cfg.quota_scope, sizeof cfg.quota_scope, "all");
+	snprintf(cfg.mail_folder_dir, sizeof cfg.mail_folder_dir, "~/Mail");
+	mkdir(s.home, 0700);
+	mkdir(th_path(s.home, "Mail"), 0700);
+	th_write(th_path(s.home, "Mail/lists"), "0123456789");
+	cr_assert_eq(symlink("/etc/passwd", th_path(s.home, "Mail/link")), 0);
+	snprintf(used, sizeof used, "%lld", box_bytes + 10);
+	snprintf(want, sizeof want, "Mailbox %s and %s/Mail: %s of 2,048 bytes (%lld%%)\n", spool, s.home, used,
+		 (box_bytes + 10) * 100 / 2048);
+	expect_output("quota", want);
+	mail_sess_close(&s, false);
+}
