@@ -3,6 +3,7 @@
 #include "mailcmd/session.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -155,6 +156,31 @@ static size_t first_current(const struct mail_session *s)
 	return 0;
 }
 
+/* The session reads its mailbox through a map of the file. Another program that rewrites the
+ * file in place (a second mail session's quit where the spool is not the user's to write)
+ * truncates it under the map, and reading a page past the new end raises SIGBUS: say what
+ * happened instead of dumping core. Nothing of this session was written, and the other
+ * program's rewrite is complete, so the mailbox is whole; its view here is not. */
+static char bus_note[CFG_PATH_MAX + 160];
+static size_t bus_note_len;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	(void)!write(STDERR_FILENO, bus_note, bus_note_len);
+	_exit(1);
+}
+
+static void watch_for_truncation(const char *path)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus };
+	int n = snprintf(bus_note, sizeof bus_note,
+			 "mail: %s was rewritten by another program while this session read it; "
+			 "nothing was changed by this session, start mail again\n", path);
+	bus_note_len = n > 0 && (size_t)n < sizeof bus_note ? (size_t)n : 0;
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 int mail_sess_open(struct mail_session *s, const char *path, bool system)
 {
 	struct result r = { 0 };
@@ -173,6 +199,7 @@ int mail_sess_open(struct mail_session *s, const char *path, bool system)
 	if (s->open)
 		mail_fmt(s->prev, sizeof s->prev, "%s", s->path);
 	mail_fmt(s->path, sizeof s->path, "%s", path);
+	watch_for_truncation(s->path);
 	s->system = system;
 	s->open = true;
 	s->n = 0;
