@@ -77,7 +77,9 @@ int mail_get_list(struct mail_session *s, const char *arg, enum mail_list_mode m
 		sel[s->cur] = 1;
 		return 1;
 	}
-	int n = mail_msglist_parse(arg, s->msgs, s->n, s->cur, mode, sel, err, sizeof err);
+	struct mail_order order;
+	int n = mail_msglist_parse_in(arg, s->msgs, s->n, s->cur, mode, mail_sess_order(s, &order), sel, err,
+				      sizeof err);
 	if (n < 0)
 		printf("%s\n", err);
 	return n;
@@ -268,12 +270,15 @@ static void cmd_edit(struct mail_session *s, const unsigned char *sel, bool visu
 	}
 }
 
-/* Next undeleted message after (dir > 0) or before the current one; -1 when none. */
+/* Next undeleted message after (dir > 0) or before the current one in the display order
+ * (sort, thread); -1 when none. */
 static long step(struct mail_session *s, int dir)
 {
-	for (long i = (long)s->cur + dir; i >= 0 && i < (long)s->n; i += dir)
+	for (long k = (long)mail_sess_pos(s, s->cur) + dir; k >= 0 && k < (long)s->n; k += dir) {
+		size_t i = mail_sess_nth(s, (size_t)k);
 		if (!(s->msgs[i].flags & MAIL_M_DELETED))
-			return i;
+			return (long)i;
+	}
 	return -1;
 }
 
@@ -343,7 +348,8 @@ static void show_page(struct mail_session *s, size_t page, bool move_dot)
 	if (page * size >= visible)
 		page = (visible - 1) / size;
 	s->page = page;
-	for (size_t i = 0; i < s->n && shown < size; i++) {
+	for (size_t k = 0; k < s->n && shown < size; k++) {
+		size_t i = mail_sess_nth(s, k);
 		if (s->msgs[i].flags & MAIL_M_DELETED || g++ < page * size)
 			continue;
 		if (move_dot && !shown)
@@ -362,8 +368,8 @@ static void cmd_headers(struct mail_session *s, const unsigned char *sel, bool e
 			s->cur = i;
 			break;
 		}
-	for (size_t i = 0; i < s->cur && i < s->n; i++)
-		g += !(s->msgs[i].flags & MAIL_M_DELETED);
+	for (size_t k = 0; k < mail_sess_pos(s, s->cur) && k < s->n; k++)
+		g += !(s->msgs[mail_sess_nth(s, k)].flags & MAIL_M_DELETED);
 	show_page(s, g / screen_size(), false);
 }
 
@@ -449,6 +455,7 @@ static void cmd_folder(struct mail_session *s, const char *arg)
 	char spool[CFG_PATH_MAX + 64], prev[CFG_PATH_MAX];
 	mail_sess_expand(s, "%", spool, sizeof spool);
 	snprintf(prev, sizeof prev, "%s", s->path);
+	mail_sort_forget(s);
 	if (mail_sess_close(s, true) < 0)
 		return;
 	if (mail_sess_open(s, path, !strcmp(path, spool)) < 0) {
@@ -709,12 +716,12 @@ static void msglist_command(struct mail_session *s, const struct mail_cmd *c, ch
 	case C_SHOW: cmd_type(s, sel, TYPE_RAW, false); break;
 	case C_TOP: cmd_top(s, sel); break;
 	case C_FROM:
-		for (size_t i = 0; i < s->n; i++)
-			if (sel[i])
-				s->cur = i;
-		for (size_t i = 0; i < s->n; i++)
-			if (sel[i])
-				mail_sess_headline(s, i);
+		for (size_t k = 0; k < s->n; k++)
+			if (sel[mail_sess_nth(s, k)])
+				s->cur = mail_sess_nth(s, k);
+		for (size_t k = 0; k < s->n; k++)
+			if (sel[mail_sess_nth(s, k)])
+				mail_sess_headline(s, mail_sess_nth(s, k));
 		break;
 	case C_HEADERS: cmd_headers(s, sel, true); break;
 	case C_DELETE: cmd_delete(s, sel, false); break;
@@ -814,6 +821,9 @@ void mail_sess_execute(struct mail_session *s, char *line)
 	case C_PIPE: mail_cmd_pipe(s, line, false); break;
 	case C_PIPE_ALL: mail_cmd_pipe(s, line, true); break;
 	case C_QUOTA: mail_cmd_quota(s); break;
+	case C_SORT: mail_cmd_sort(s, line); break;
+	case C_THREAD: mail_cmd_sort(s, "thread"); break;
+	case C_UNSORT: mail_cmd_unsort(s); break;
 	case C_EQUALS: printf("%zu\n", s->n ? s->cur + 1 : 0); break;
 	case C_HELP: cmd_help(); break;
 	case C_LIST: cmd_list(); break;

@@ -298,7 +298,11 @@ static void hl_directive(struct hl_line *l, const struct hl_fields *f, char c, i
 			hl_add(l, "\"", 1, 1);
 		break;
 	}
-	default: break;   /* %i (thread indent), %U, %e, %c: nothing without threads/IMAP/scores */
+	case 'i':         /* the thread's tree in threaded mode (sort thread) */
+		if (f->m->indent)
+			hl_add(l, f->m->indent, strlen(f->m->indent), strlen(f->m->indent));
+		break;
+	default: break;   /* %U, %e, %c: nothing without IMAP or scores */
 	}
 }
 

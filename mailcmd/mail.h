@@ -32,6 +32,7 @@ struct mail_msg {
 	time_t date;               /* arrival date from the From_ line, (time_t)-1 unknown */
 	size_t lines;
 	long long bytes;
+	const char *indent;        /* thread: the tree prefix %i shows, or NULL */
 };
 
 /* snprintf for paths where truncation is already bounded by the caller's checks; a
@@ -48,6 +49,17 @@ enum mail_list_mode {
  * with current message cur (0-based); sets sel[i] and returns how many, or -1 with err. */
 int mail_msglist_parse(const char *spec, const struct mail_msg *msgs, size_t n, size_t cur,
 		       enum mail_list_mode mode, unsigned char *sel, char *err, size_t errlen);
+/* A display order (sort, thread): nth[k] the message at position k, pos[i] the position of
+ * message i, for the first n messages (later ones follow in mailbox order). */
+struct mail_order {
+	const size_t *nth, *pos;
+	size_t n;
+};
+/* mail_msglist_parse where ranges, `-` and `+` follow order (NULL: the mailbox order), as
+ * Heirloom's sorted and threaded modes address messages. */
+int mail_msglist_parse_in(const char *spec, const struct mail_msg *msgs, size_t n, size_t cur,
+			  enum mail_list_mode mode, const struct mail_order *order, unsigned char *sel, char *err,
+			  size_t errlen);
 
 /* True when the (decoded) sender s matches user name `name` as mailx's `USER` list item:
  * the whole address, its local part, or (case-insensitively) part of the From text. */

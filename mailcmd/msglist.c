@@ -122,27 +122,44 @@ bool mail_from_matches(const char *from, const char *name)
 	return strcasestr(from, name) != NULL;
 }
 
-static int select_range(size_t a, size_t b, const struct mail_msg *msgs, size_t n,
-			enum mail_list_mode mode, unsigned char *sel, char *err, size_t errlen, const char *tok)
+/* Display position k's message, and message i's position, under order (or none). */
+static size_t nth(const struct mail_order *o, size_t k)
+{
+	return o && k < o->n ? o->nth[k] : k;
+}
+
+static size_t pos(const struct mail_order *o, size_t i)
+{
+	return o && i < o->n ? o->pos[i] : i;
+}
+
+/* Messages a..b (1-based), from a's display position to b's under order. */
+static int select_range(size_t a, size_t b, const struct mail_msg *msgs, size_t n, enum mail_list_mode mode,
+			const struct mail_order *o, unsigned char *sel, char *err, size_t errlen, const char *tok)
 {
 	int count = 0;
-	if (a < 1 || b > n || a > b)
+	if (a < 1 || b > n)
 		return fail(err, errlen, "%s: Invalid message number", tok);
-	for (size_t i = a - 1; i < b; i++)
+	size_t from = pos(o, a - 1), to = pos(o, b - 1);
+	if (from > to)
+		return fail(err, errlen, "%s: Invalid message number", tok);
+	for (size_t k = from; k <= to; k++) {
+		size_t i = nth(o, k);
 		if (eligible(&msgs[i], mode)) {
 			count += !sel[i];
 			sel[i] = 1;
 		}
+	}
 	return count;
 }
 
 /* `-` and `+`: the undeleted message before or after the current one (Heirloom's TDASH/TPLUS). */
 static int select_step(int dir, const struct mail_msg *msgs, size_t n, size_t cur, enum mail_list_mode mode,
-		       unsigned char *sel, char *err, size_t errlen)
+		       const struct mail_order *o, unsigned char *sel, char *err, size_t errlen)
 {
-	for (long i = (long)cur + dir; i >= 0 && i < (long)n; i += dir)
-		if (eligible(&msgs[i], mode)) {
-			sel[i] = 1;
+	for (long k = (long)pos(o, cur) + dir; k >= 0 && k < (long)n; k += dir)
+		if (eligible(&msgs[nth(o, (size_t)k)], mode)) {
+			sel[nth(o, (size_t)k)] = 1;
 			return 1;
 		}
 	return fail(err, errlen, "%s", dir > 0 ? "Referencing beyond EOF" : "Referencing before 1");
@@ -150,10 +167,11 @@ static int select_step(int dir, const struct mail_msg *msgs, size_t n, size_t cu
 
 /* One whitespace-separated token; returns how many it added or -1. */
 static int select_token(const char *tok, const struct mail_msg *msgs, size_t n, size_t cur,
-			enum mail_list_mode mode, unsigned char *sel, char *err, size_t errlen)
+			enum mail_list_mode mode, const struct mail_order *o, unsigned char *sel, char *err,
+			size_t errlen)
 {
 	if (!strcmp(tok, "*"))
-		return select_range(1, n ? n : 1, msgs, n, mode, sel, err, errlen, tok);
+		return select_range(1, n ? n : 1, msgs, n, mode, NULL, sel, err, errlen, tok);
 	if (tok[0] == ':') {
 		int count = 0;
 		if (!tok[1] || strspn(tok + 1, "nourdaf") != strlen(tok + 1))
@@ -171,7 +189,7 @@ static int select_token(const char *tok, const struct mail_msg *msgs, size_t n, 
 	if (tok[0] == '/')
 		return select_subject(tok + 1, msgs, n, mode, sel, err, errlen);
 	if ((tok[0] == '-' || tok[0] == '+') && !tok[1])
-		return select_step(tok[0] == '+' ? 1 : -1, msgs, n, cur, mode, sel, err, errlen);
+		return select_step(tok[0] == '+' ? 1 : -1, msgs, n, cur, mode, o, sel, err, errlen);
 	const char *dash = strchr(tok + 1, '-');
 	if ((isdigit((unsigned char)tok[0]) || strchr(".$^", tok[0])) && dash) {
 		char a[32];
@@ -179,7 +197,7 @@ static int select_token(const char *tok, const struct mail_msg *msgs, size_t n, 
 		size_t x = resolve_one(a, msgs, n, cur, mode), y = resolve_one(dash + 1, msgs, n, cur, mode);
 		if (!x || !y)
 			return fail(err, errlen, "%s: Invalid message number", tok);
-		return select_range(x, y, msgs, n, mode, sel, err, errlen, tok);
+		return select_range(x, y, msgs, n, mode, o, sel, err, errlen, tok);
 	}
 	if (isdigit((unsigned char)tok[0]) || (strchr(".$^", tok[0]) && !tok[1])) {
 		size_t x = resolve_one(tok, msgs, n, cur, mode);
@@ -203,6 +221,13 @@ static int select_token(const char *tok, const struct mail_msg *msgs, size_t n, 
 int mail_msglist_parse(const char *spec, const struct mail_msg *msgs, size_t n, size_t cur,
 		       enum mail_list_mode mode, unsigned char *sel, char *err, size_t errlen)
 {
+	return mail_msglist_parse_in(spec, msgs, n, cur, mode, NULL, sel, err, errlen);
+}
+
+int mail_msglist_parse_in(const char *spec, const struct mail_msg *msgs, size_t n, size_t cur,
+			  enum mail_list_mode mode, const struct mail_order *o, unsigned char *sel, char *err,
+			  size_t errlen)
+{
 	char buf[1024], *save = NULL;
 	int total = 0;
 	err[0] = '\0';
@@ -210,7 +235,7 @@ int mail_msglist_parse(const char *spec, const struct mail_msg *msgs, size_t n, 
 	if (snprintf(buf, sizeof buf, "%s", spec) >= (int)sizeof buf)
 		return fail(err, errlen, "%s", "Message list too long");
 	for (char *tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		int c = select_token(tok, msgs, n, cur, mode, sel, err, errlen);
+		int c = select_token(tok, msgs, n, cur, mode, o, sel, err, errlen);
 		if (c < 0)
 			return -1;
 		total += c;

@@ -32,6 +32,13 @@ struct mail_session {
 	                                * and keep their Status at quit) */
 	size_t cur;                    /* 0-based current message */
 	size_t page;                   /* the screenful headers/z showed last (Heirloom's screen) */
+	size_t *order;                 /* sort/thread: message index at each display position, or
+	                                * NULL for the mailbox order; n_order entries (mail that
+	                                * arrives later follows in mailbox order) */
+	size_t *order_pos;             /* the display position of each message */
+	char **indent;                 /* thread: the %i tree prefix of each message, or NULL */
+	size_t n_order;
+	char sorted[16];               /* the criterion ("" unsorted), as `sort` prints it */
 	bool done;
 	int status;                    /* exit status of the program */
 };
@@ -115,6 +122,22 @@ void mail_cmd_save_sender(struct mail_session *s, const unsigned char *sel, enum
 /* pipe/Pipe [msglist] ["]command["]: the messages as `type` (all headers for Pipe) shows
  * them, into one run of command, then `"command" lines/bytes`. */
 void mail_cmd_pipe(struct mail_session *s, char *arg, bool all_headers);
+
+/* ---- sort and thread (sort.c) ---- */
+/* sort [date|from|to|subject|size|status|thread] (a prefix does): the display order of the
+ * summaries, next, + and -, and ranges; message numbers stay. Without an argument prints
+ * "Current sorting criterion is: ...". With `header` set prints the summary. */
+void mail_cmd_sort(struct mail_session *s, const char *arg);
+/* unsort/unthread: back to the mailbox order (the summary with `header`). */
+void mail_cmd_unsort(struct mail_session *s);
+/* Forgets the order (another mailbox was opened). Never fails. */
+void mail_sort_forget(struct mail_session *s);
+/* The message shown at display position k (k itself when unsorted). */
+size_t mail_sess_nth(const struct mail_session *s, size_t k);
+/* The display position of message i. */
+size_t mail_sess_pos(const struct mail_session *s, size_t i);
+/* The order for the message-list parser (NULL when unsorted). */
+const struct mail_order *mail_sess_order(const struct mail_session *s, struct mail_order *o);
 
 /* ---- quota (quota.c) ---- */
 /* quota: prints "Mailbox PATH: USED of LIMIT bytes (N%)" ("USED bytes, no limit"), the

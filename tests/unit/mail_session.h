@@ -4,6 +4,7 @@
 #define TESTS_UNIT_MAIL_SESSION_H
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,6 +50,22 @@ static inline void th_mail_run(struct mail_session *s, const char *cmd)
 	char line[1024];
 	snprintf(line, sizeof line, "%s", cmd);
 	mail_sess_execute(s, line);
+}
+
+/* What cmd prints on standard output (through the file DIR/stdout), malloc'd. */
+static inline char *th_mail_output(struct mail_session *s, const char *dir, const char *cmd)
+{
+	const char *path = th_path(dir, "stdout");
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(saved >= 0 && fd >= 0);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	th_mail_run(s, cmd);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	return th_read(path, NULL);
 }
 
 /* Back to directory cwd, variables and the test world gone. */

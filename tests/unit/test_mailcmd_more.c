@@ -54,20 +54,9 @@ static void run(const char *cmd)
 	th_mail_run(&s, cmd);
 }
 
-/* What cmd prints on standard output. */
 static char *output_of(const char *cmd)
 {
-	const char *path = th_path(dir, "stdout");
-	fflush(stdout);
-	int saved = dup(STDOUT_FILENO), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	cr_assert(saved >= 0 && fd >= 0);
-	dup2(fd, STDOUT_FILENO);
-	close(fd);
-	run(cmd);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	return th_read(path, NULL);
+	return th_mail_output(&s, dir, cmd);
 }
 
 static void expect_output(const char *cmd, const char *want)
