@@ -11,7 +11,6 @@
 
 struct sv_regex {
 	pcre2_code *code;
-	pcre2_match_data *md;
 	pcre2_match_context *mc;
 	unsigned uses;           /* matches so far: JIT only for the regexes that run often */
 	bool jit_tried;
@@ -24,6 +23,14 @@ struct sv_regex {
 
 /* Patterns longer than this are refused: PCRE2's compile time grows with them. */
 #define SV_REGEX_MAX 4096
+
+/* Capture pairs of the one match data block every regex uses: PCRE2 keeps its backtracking
+ * frames (20 KiB and up) in the block, and a block per pattern made a fresh stdin-mode
+ * process touch half a megabyte for a script with a few dozen regexes. Matches never nest,
+ * and the ovector is read before the next match. A pattern with more groups than this
+ * still matches; its later groups are unset. */
+#define SV_REGEX_PAIRS 100
+static pcre2_match_data *shared_md;
 
 struct sv_regex *sv_regex_compile(const char *pat, size_t len, int cmp, char *err, size_t errsize)
 {
@@ -52,9 +59,10 @@ struct sv_regex *sv_regex_compile(const char *pat, size_t len, int cmp, char *er
 		return NULL;
 	}
 	rx->code = re;
-	rx->md = pcre2_match_data_create_from_pattern(re, NULL);
 	rx->mc = pcre2_match_context_create(NULL);
-	if (!rx->md || !rx->mc) {
+	if (!shared_md)
+		shared_md = pcre2_match_data_create(SV_REGEX_PAIRS, NULL);
+	if (!shared_md || !rx->mc) {
 		sv_regex_free(rx);
 		snprintf(err, errsize, "out of memory");
 		return NULL;
@@ -66,7 +74,6 @@ void sv_regex_free(struct sv_regex *rx)
 {
 	if (!rx)
 		return;
-	pcre2_match_data_free(rx->md);
 	pcre2_match_context_free(rx->mc);
 	pcre2_code_free(rx->code);
 	free(rx);
@@ -83,7 +90,7 @@ int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct 
 	pcre2_set_match_limit(rx->mc, lim->regex_match_limit);
 	pcre2_set_depth_limit(rx->mc, lim->regex_depth_limit);
 	pcre2_set_heap_limit(rx->mc, lim->regex_heap_limit_kb);
-	int rc = pcre2_match(rx->code, (PCRE2_SPTR)s, len, 0, 0, rx->md, rx->mc);
+	int rc = pcre2_match(rx->code, (PCRE2_SPTR)s, len, 0, 0, shared_md, rx->mc);
 	if (rc == PCRE2_ERROR_NOMATCH)
 		return 0;
 	if (rc < 0) {
@@ -95,8 +102,10 @@ int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct 
 		return -1;
 	}
 	if (caps && ncaps) {
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rx->md);
-		uint32_t pairs = pcre2_get_ovector_count(rx->md);
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(shared_md);
+		uint32_t pairs = pcre2_get_ovector_count(shared_md);
+		if (rc == 0)   /* more groups than pairs: every pair is set as far as it goes */
+			rc = (int)pairs;
 		unsigned n = 0;
 		for (uint32_t i = 0; i < pairs && n < maxcaps; i++, n++) {
 			bool unset = ov[2 * i] == PCRE2_UNSET || (int)i >= rc;

@@ -208,3 +208,17 @@ Test(sieve_limit, cpu_time)
 	free(script);
 	free(msg);
 }
+
+/* Every regex shares one match data block of 100 pairs: a pattern with more groups still
+ * matches, and the groups that fit are set. */
+Test(sieve_limit, regex_with_more_groups_than_the_shared_ovector)
+{
+	char *pat = repeat("(a)", 120, "require [\"fileinto\", \"regex\", \"variables\"];\n"
+			   "if header :regex \"subject\" \"^(a)", "$\" { set \"g\" \"${1}\"; fileinto \"f${g}\"; }");
+	char *msg = repeat("a", 121, "Subject: ", "\n\nbody\n");
+	char *out = st_run(pat, msg);
+	cr_assert(strstr(out, "fileinto \"fa\""), "%s", out);
+	free(out);
+	free(msg);
+	free(pat);
+}
