@@ -97,21 +97,11 @@ void mail_show_headers(FILE *out, struct mail_session *s, size_t i, bool all, bo
 {
 	const char *map;
 	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
-	size_t hlen, pos = 0;
+	size_t hlen;
 	const char *hdr = mail_msg_hdr(s, i, &hlen);
-	struct hdr_field f;
 	if (from_line)
 		fwrite(map + x->start, 1, (size_t)(x->headers - x->start), out);
-	while (hdr_next(hdr, hlen, &pos, &f)) {
-		char name[128];
-		snprintf(name, sizeof name, "%.*s", (int)f.name_len, f.name);
-		if (!all && f.name_len && mail_ignored(name))
-			continue;
-		if (f.name_len && memmem(f.value, f.value_len, "=?", 2))
-			mail_put_header(out, f.name, f.name_len, f.value, f.value_len);
-		else
-			fwrite(f.raw, 1, f.raw_len, out);
-	}
+	mail_put_fields(out, hdr, hlen, all);
 	fputc('\n', out);
 }
 
@@ -149,7 +139,7 @@ void mail_type_one(struct mail_session *s, size_t i, bool all, FILE *out)
 	if (!mail_var_isset("quiet"))
 		fprintf(out, "Message %2zu:\n", i + 1);
 	mail_show_headers(out, s, i, all, true);
-	mail_show_body(out, hdr, hlen, map + x->body, (size_t)(x->end - x->body));
+	mail_show_body(out, hdr, hlen, map + x->body, (size_t)(x->end - x->body), all);
 	mail_touch(s, i);
 	s->cur = i;
 }

@@ -296,9 +296,18 @@ char *mail_part_decode(const struct mail_part *p, size_t *len);
 bool mail_part_filename(const struct mail_part *p, char *out, size_t size);
 /* True when Content-Disposition says attachment. */
 bool mail_part_is_attachment(const struct mail_part *p);
-/* Writes a message body for display: decodes text/plain (QP/base64, charset to UTF-8 /
- * the locale) and lists other parts as attachments. hdr/body are the raw sections. */
-void mail_show_body(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen);
+/* Writes a message body for display as Heirloom's type does: text decoded (QP/base64, charset
+ * to the locale's), each part of a multipart after "Part N:" and its header fields (all of
+ * them with all, else as ignore/retain say), multipart/alternative as its text/plain part
+ * (every part with print-alternatives), message/rfc822 inline under a From_ line with its
+ * header, other parts as one "[-- Attachment #N: name (type, bytes) --]" line. */
+void mail_show_body(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen, bool all);
+/* Writes the header fields of hdr[0..hlen) as type shows them: the ignored ones left out unless
+ * all, RFC 2047 words decoded. Never fails. */
+void mail_put_fields(FILE *out, const char *hdr, size_t hlen, bool all);
+/* An RFC 5322 date ("Fri, 29 Sep 2023 07:40:00 +0200", day name and seconds optional) as a
+ * time, its zone counted; (time_t)-1 when it is not one. */
+time_t mail_parse_date(const char *date);
 
 /* ---- the reader (session.c, cmds.c) ---- */
 struct mail_opts {

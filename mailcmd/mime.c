@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "mbox/header.h"
 
@@ -243,6 +244,22 @@ void mail_put_header(FILE *out, const char *name, size_t name_len, const char *v
 	free(raw);
 }
 
+void mail_put_fields(FILE *out, const char *hdr, size_t hlen, bool all)
+{
+	struct hdr_field f;
+	size_t pos = 0;
+	while (hdr_next(hdr, hlen, &pos, &f)) {
+		char name[128];
+		snprintf(name, sizeof name, "%.*s", (int)f.name_len, f.name);
+		if (!all && f.name_len && mail_ignored(name))
+			continue;
+		if (f.name_len && memmem(f.value, f.value_len, "=?", 2))
+			mail_put_header(out, f.name, f.name_len, f.value, f.value_len);
+		else
+			fwrite(f.raw, 1, f.raw_len, out);
+	}
+}
+
 /* Decodes a part body according to its Content-Transfer-Encoding; malloc'd or NULL when the
  * body can be shown as it is. */
 static char *decode_cte(const char *cte, const char *body, size_t len, size_t *out_len)
@@ -292,10 +309,12 @@ struct walk {
 static void walk_part(struct walk *w, const char *hdr, size_t hlen, const char *body, size_t blen,
 		      const char *id, int depth);
 
-/* Each body part between the boundaries of a multipart body, numbered id.1, id.2, ... (the
- * top level's parts 1, 2, ...), as Heirloom numbers them for `write`. */
-static void walk_multipart(struct walk *w, const char *boundary, const char *body, size_t blen,
-			   const char *id, int depth)
+typedef void (*child_fn)(void *ctx, const struct mail_part *child, int depth);
+
+/* Calls fn for each body part between the boundaries of a multipart body (its header, body,
+ * media type and number id.1, id.2, ..., the top level's 1, 2, ...), as Heirloom numbers them. */
+static void each_part(const char *boundary, const char *body, size_t blen, const char *id, int depth, child_fn fn,
+		      void *ctx)
 {
 	size_t bl = strlen(boundary), pos = find_boundary(body, blen, 0, boundary, bl);
 	int k = 0;
@@ -310,11 +329,19 @@ static void walk_multipart(struct walk *w, const char *boundary, const char *bod
 		size_t end = next > start && body[next - 1] == '\n' ? next - 1 : next;
 		const char *part = body + start;
 		size_t plen = end > start ? end - start : 0, off = body_offset(part, plen);
-		char sub[64];
-		snprintf(sub, sizeof sub, "%s%s%d", id, *id ? "." : "", ++k);
-		walk_part(w, part, off, part + off, plen - off, sub, depth + 1);
+		struct mail_part c = { .hdr = part, .hlen = off, .body = part + off, .blen = plen - off };
+		char *ct = mail_header_get(c.hdr, c.hlen, "Content-Type");
+		media_type(ct, c.type, sizeof c.type);
+		free(ct);
+		snprintf(c.id, sizeof c.id, "%s%s%d", id, *id ? "." : "", ++k);
+		fn(ctx, &c, depth + 1);
 		pos = next;
 	}
+}
+
+static void walk_child(void *ctx, const struct mail_part *c, int depth)
+{
+	walk_part(ctx, c->hdr, c->hlen, c->body, c->blen, c->id, depth);
 }
 
 static void walk_part(struct walk *w, const char *hdr, size_t hlen, const char *body, size_t blen,
@@ -326,7 +353,7 @@ static void walk_part(struct walk *w, const char *hdr, size_t hlen, const char *
 	media_type(ct, p.type, sizeof p.type);
 	if (!strncmp(p.type, "multipart/", 10) && depth < 20 && ct &&
 	    mime_param(ct, "boundary", boundary, sizeof boundary)) {
-		walk_multipart(w, boundary, body, blen, depth ? id : "", depth);
+		each_part(boundary, body, blen, depth ? id : "", depth, walk_child, w);
 	} else {
 		p.index = ++w->leaves;
 		snprintf(p.id, sizeof p.id, "%s", *id ? id : "1");
@@ -387,40 +414,145 @@ bool mail_part_is_attachment(const struct mail_part *p)
 	return att;
 }
 
-/* `type`'s view of one leaf part: text inline (decoded, in the locale's charset), anything
- * else as one line naming it. */
-static void show_leaf(void *ctx, const struct mail_part *p)
+struct show {
+	FILE *out;
+	bool all;          /* Type: every header field of the parts too */
+	int leaves;        /* attachment numbers, in order of appearance */
+};
+
+static void show_entity(struct show *sh, const struct mail_part *p, int depth);
+
+/* A leaf: text decoded into the locale's charset; anything else as one line naming it (where
+ * Heirloom shows nothing but the part's header). */
+static void show_leaf(struct show *sh, const struct mail_part *p, bool inner)
 {
-	FILE *out = ctx;
 	char charset[64] = "", name[256] = "";
 	bool named = mail_part_filename(p, name, sizeof name);
-	bool text = !strcmp(p->type, "text/plain") || (!strncmp(p->type, "text/", 5) && p->index <= 1);
-	/* a text/plain attachment is still text: shown inline under its name, as s-nail does */
+	int index = ++sh->leaves;
+	bool text = !strcmp(p->type, "text/plain") || (!strncmp(p->type, "text/", 5) && index <= 1);
+	/* a text/plain attachment is still text: shown inline, as s-nail does */
 	if (text && (!mail_part_is_attachment(p) || !strcmp(p->type, "text/plain"))) {
 		size_t dlen;
 		char *ct = mail_header_get(p->hdr, p->hlen, "Content-Type");
 		char *dec = mail_part_decode(p, &dlen);
 		if (ct)
 			mime_param(ct, "charset", charset, sizeof charset);
-		if (p->index > 1 && named) {
-			char *loc = mail_locale_text(name);
-			fprintf(out, "\n[-- #%d %s %s --]\n\n", p->index, loc ? loc : name, p->type);
-			free(loc);
-		} else if (p->index > 1) {
-			fprintf(out, "\n[-- #%d %s --]\n\n", p->index, p->type);
-		}
-		put_converted(out, charset, dec ? dec : p->body, dec ? dlen : p->blen);
+		const char *text_p = dec ? dec : p->body;
+		size_t text_len = dec ? dlen : p->blen;
+		put_converted(sh->out, charset, text_p, text_len);
+		/* a part ends where its boundary's line begins: end its last line, so that the
+		 * blank line before the next "Part N:" shows */
+		if (inner && text_len && text_p[text_len - 1] != '\n')
+			fputc('\n', sh->out);
 		free(dec);
 		free(ct);
 		return;
 	}
 	char *loc = named ? mail_locale_text(name) : NULL;
-	fprintf(out, "\n[-- Attachment #%d: %s (%s, %zu bytes) --]\n", p->index,
-		loc ? loc : named ? name : "(unnamed)", p->type, p->blen);
+	fprintf(sh->out, "[-- Attachment #%d: %s (%s, %zu bytes) --]\n", index, loc ? loc : named ? name : "(unnamed)",
+		p->type, p->blen);
 	free(loc);
 }
 
-void mail_show_body(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen)
+/* Heirloom's sendpart() for a part of a multipart: "Part 2.1:" (after a blank line, but for
+ * the top level's first), the part's header fields as type shows them, a blank line, the part. */
+static void show_child(void *ctx, const struct mail_part *c, int depth)
 {
-	mail_mime_walk(hdr, hlen, body, blen, show_leaf, out);
+	struct show *sh = ctx;
+	fprintf(sh->out, "%sPart %s:\n", depth > 1 || strcmp(c->id, "1") ? "\n" : "", c->id);
+	mail_put_fields(sh->out, c->hdr, c->hlen, sh->all);
+	fputc('\n', sh->out);
+	show_entity(sh, c, depth);
+}
+
+/* multipart/alternative shows its first text/plain part alone, unless print-alternatives. */
+struct first_plain {
+	struct mail_part part;
+	bool found;
+};
+
+static void find_plain(void *ctx, const struct mail_part *c, int depth)
+{
+	struct first_plain *f = ctx;
+	(void)depth;
+	if (!f->found && !strcmp(c->type, "text/plain")) {
+		f->part = *c;
+		f->found = true;
+	}
+}
+
+/* message/rfc822: the enclosed message inline under a From_ line, its header fields as type
+ * shows them, then its body, as Heirloom's put_from_() and sendpart(). */
+static void show_rfc822(struct show *sh, const struct mail_part *p, int depth)
+{
+	size_t off = body_offset(p->body, p->blen);
+	struct mail_part m = { .hdr = p->body, .hlen = off, .body = p->body + off, .blen = p->blen - off };
+	char *from = mail_header_get(m.hdr, m.hlen, "From"), *date = mail_header_get(m.hdr, m.hlen, "Date");
+	char *ct = mail_header_get(m.hdr, m.hlen, "Content-Type"), addr[512];
+	time_t t = mail_parse_date(date);
+	char when[64] = "";
+	struct tm tm;
+	if (t != (time_t)-1 && gmtime_r(&t, &tm))
+		strftime(when, sizeof when, "%a %b %e %H:%M:%S %Y", &tm);
+	fprintf(sh->out, "From %s %s\n", from ? mail_skin(from, addr, sizeof addr) : "MAILER-DAEMON", when);
+	mail_put_fields(sh->out, m.hdr, m.hlen, sh->all);
+	fputc('\n', sh->out);
+	media_type(ct, m.type, sizeof m.type);
+	snprintf(m.id, sizeof m.id, "%s", p->id);
+	show_entity(sh, &m, depth);
+	free(from);
+	free(date);
+	free(ct);
+}
+
+static void show_entity(struct show *sh, const struct mail_part *p, int depth)
+{
+	char boundary[256];
+	char *ct = mail_header_get(p->hdr, p->hlen, "Content-Type");
+	bool multi = !strncmp(p->type, "multipart/", 10) && depth < 20 && ct &&
+		     mime_param(ct, "boundary", boundary, sizeof boundary);
+	const char *id = depth ? p->id : "";
+	free(ct);
+	if (multi && !strcmp(p->type, "multipart/alternative") && !mail_var_isset("print-alternatives")) {
+		struct first_plain f = { .found = false };
+		each_part(boundary, p->body, p->blen, id, depth, find_plain, &f);
+		if (f.found) {
+			show_entity(sh, &f.part, depth + 1);
+			return;
+		}
+	}
+	if (multi)
+		each_part(boundary, p->body, p->blen, id, depth, show_child, sh);
+	else if (!strcmp(p->type, "message/rfc822") && depth < 20)
+		show_rfc822(sh, p, depth + 1);
+	else
+		show_leaf(sh, p, depth > 0);
+}
+
+void mail_show_body(FILE *out, const char *hdr, size_t hlen, const char *body, size_t blen, bool all)
+{
+	struct show sh = { out, all, 0 };
+	char *mv = mail_header_get(hdr, hlen, "MIME-Version");
+	char *ct = mail_header_get(hdr, hlen, "Content-Type");
+	struct mail_part top = { .hdr = hdr, .hlen = hlen, .body = body, .blen = blen, .id = "1" };
+	/* without MIME-Version a message is plain text whatever else it says (RFC 2045) */
+	media_type(mv || ct ? ct : NULL, top.type, sizeof top.type);
+	show_entity(&sh, &top, 0);
+	free(mv);
+	free(ct);
+}
+
+/* "Fri, 29 Sep 2023 07:40:00 +0200" (day name optional, seconds optional) as a time; -1 when
+ * it is none of those. */
+time_t mail_parse_date(const char *date)
+{
+	const char *forms[] = { "%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z", "%a, %d %b %Y %H:%M %z" };
+	for (size_t k = 0; date && k < sizeof forms / sizeof forms[0]; k++) {
+		struct tm tm = { 0 };
+		if (strptime(date, forms[k], &tm)) {
+			long zone = tm.tm_gmtoff;   /* timegm resets it */
+			return timegm(&tm) - zone;
+		}
+	}
+	return (time_t)-1;
 }

@@ -63,7 +63,7 @@ static char *msg_as_text(struct mail_session *s, size_t i, enum msg_headers h, s
 	const char *hdr = mail_msg_hdr(s, i, &hlen);
 	if (h != HDR_NONE)
 		mail_show_headers(mem, s, i, h == HDR_ALL, false);
-	mail_show_body(mem, hdr, hlen, map + x->body, (size_t)(x->content_end - x->body));
+	mail_show_body(mem, hdr, hlen, map + x->body, (size_t)(x->content_end - x->body), h == HDR_ALL);
 	if (fclose(mem) != 0) {
 		free(buf);
 		return NULL;

@@ -41,16 +41,8 @@ static long long sent_date(struct mail_session *s, size_t i)
 {
 	const char *map;
 	const struct mbox_msg *x = mail_sess_msg(s, i, &map);
-	const char *forms[] = { "%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z", "%a, %d %b %Y %H:%M %z" };
-	for (size_t k = 0; x->date && k < sizeof forms / sizeof forms[0]; k++) {
-		struct tm tm = { 0 };
-		const char *end = strptime(x->date, forms[k], &tm);
-		if (end) {
-			long off = tm.tm_gmtoff;
-			return (long long)timegm(&tm) - off;
-		}
-	}
-	return (long long)x->from_date;
+	time_t t = mail_parse_date(x->date);
+	return (long long)(t != (time_t)-1 ? t : x->from_date);
 }
 
 /* Heirloom's status ranks: deleted first, then read, unread old, new-and-seen (mbox), new

@@ -103,10 +103,64 @@ Test(mailcmd_display, mime_body_decoded_and_attachments_listed)
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
-	mail_show_body(out, hdr, sizeof hdr - 1, body, sizeof body - 1);
+	mail_show_body(out, hdr, sizeof hdr - 1, body, sizeof body - 1, false);
 	fclose(out);
 	cr_expect(strstr(buf, "K\xc3\xb6ln\n"), "%s", buf);
 	cr_expect(strstr(buf, "[-- Attachment #2: a.pdf (application/pdf, 4 bytes) --]"), "%s", buf);
 	cr_expect_null(strstr(buf, "preamble"), "%s", buf);
 	free(buf);
+}
+
+static const char nested_hdr[] = "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"BB\"\n\n";
+static const char nested_body[] =
+	"preamble\n--BB\nContent-Type: multipart/alternative; boundary=\"AA\"\n\n"
+	"--AA\nContent-Type: text/plain; charset=utf-8\n\nplain text\n"
+	"--AA\nContent-Type: text/html\n\n<p>html</p>\n--AA--\n"
+	"--BB\nContent-Type: message/rfc822\nX-Part: yes\n\n"
+	"From: Inner <inner@y>\nSubject: =?utf-8?q?inner_subj?=\nDate: Fri, 29 Sep 2023 07:40:00 +0200\n"
+	"Received: junk\n\ninner body\n"
+	"--BB\nContent-Type: application/pdf; name=\"a.pdf\"\nContent-Transfer-Encoding: base64\n\nQUJD\n--BB--\n";
+
+static char *shown(bool all)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	mail_show_body(out, nested_hdr, sizeof nested_hdr - 1, nested_body, sizeof nested_body - 1, all);
+	fclose(out);
+	return buf;
+}
+
+/* Heirloom's type of a multipart: "Part N:" and each part's header fields (ignore applies, not
+ * with Type), a blank line between parts; multipart/alternative as its text/plain part;
+ * message/rfc822 inline under a From_ line with its own header decoded. */
+Test(mailcmd_display, multipart_parts_as_heirloom)
+{
+	utf8_locale();
+	mail_ignore_add(MAIL_IGNORE, "received");
+	mail_ignore_add(MAIL_IGNORE, "x-part");
+	char *buf = shown(false);
+	cr_expect(strstr(buf, "Part 1:\nContent-Type: multipart/alternative; boundary=\"AA\"\n\nplain text\n\n"
+			      "Part 2:\nContent-Type: message/rfc822\n\n"
+			      "From inner@y Fri Sep 29 05:40:00 2023\nFrom: Inner <inner@y>\nSubject: inner subj\n"
+			      "Date: Fri, 29 Sep 2023 07:40:00 +0200\n\ninner body\n\n"
+			      "Part 3:\nContent-Type: application/pdf; name=\"a.pdf\"\nContent-Transfer-Encoding: base64\n\n"
+			      "[-- Attachment #3: a.pdf (application/pdf, 4 bytes) --]\n"),
+		  "%s", buf);
+	cr_expect(!strncmp(buf, "Part 1:\n", 8), "%s", buf);
+	cr_expect_null(strstr(buf, "html"), "%s", buf);
+	cr_expect_null(strstr(buf, "preamble"), "%s", buf);
+	free(buf);
+	buf = shown(true);
+	cr_expect(strstr(buf, "Content-Type: message/rfc822\nX-Part: yes\n\n"), "%s", buf);
+	cr_expect(strstr(buf, "Received: junk\n\ninner body\n"), "%s", buf);
+	free(buf);
+	mail_var_set("print-alternatives", NULL);
+	buf = shown(false);   /* a nested Part line too comes after a blank line, as Heirloom's */
+	cr_expect(strstr(buf, "Part 1:\nContent-Type: multipart/alternative; boundary=\"AA\"\n\n\nPart 1.1:\n"
+			      "Content-Type: text/plain; charset=utf-8\n\nplain text\n\nPart 1.2:\n"
+			      "Content-Type: text/html\n\n[-- Attachment #2: (unnamed) (text/html, 11 bytes) --]\n"),
+		  "%s", buf);
+	free(buf);
+	mail_vars_reset();
 }
