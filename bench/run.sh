@@ -1,6 +1,6 @@
 #!/bin/bash
 # Benchmarks of mda, mail and newaliases against their peers, measured in the same run and
-# reported as medians and ratios. usage: bench/run.sh [delivery|lmtp|reader|aliases|memory|nss|largembox ...]
+# reported as medians and ratios. usage: bench/run.sh [delivery|lmtp|reader|aliases|memory|nss|largembox|sieve ...]
 #
 # Environment: BUILD (build dir, default build), BENCH_FULL=1 (the full sizes), BENCH_N
 # (messages per delivery run), BENCH_RUNS (repetitions, medians are quoted), BENCH_TMP (where
@@ -394,17 +394,26 @@ render() {
 	say "bench: wrote bench/RESULTS.md"
 }
 
+# Sieve: bench/sieve.sh measures in its own world (the script in process, whole deliveries with
+# and without it, Pigeonhole's sieve-test as the peer) and writes $RESDIR/sieve.tsv.
+bench_sieve() {
+	have_mda || { say "bench: sieve: no $BUILD/mda"; return; }
+	say "== sieve: a 100-rule script at delivery, $RUNS runs"
+	BUILD=$BUILD BENCH_RUNS=$RUNS BENCH_TMP=$WORK BENCH_SIEVE_RESULTS=$RESDIR BENCH_SIEVE_N=$((FULL == 1 ? 1000 : 200)) \
+		BENCH_SIEVE_LMTP_N=$LMTP_N bash "$SRC/bench/sieve.sh" >&2 || say "bench: sieve failed"
+}
+
 build_helpers || { say "bench: cannot build the helpers"; exit 1; }
 NSOK=0
 ns_works && NSOK=1 || say "bench: no private mount namespace (not root or unshare refused): peers needing system users are skipped"
 ensure_cmd hyperfine hyperfine || { say "bench: hyperfine is required"; exit 1; }
 have_mda || say "bench: $BUILD/mda missing: measuring the peers only"
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(delivery lmtp reader aliases memory nss largembox)
+[ ${#parts[@]} -gt 0 ] || parts=(delivery lmtp reader aliases memory nss largembox sieve)
 for p in "${parts[@]}"; do
 	case $p in
-	delivery | lmtp | reader | aliases | memory | nss | largembox) ;;
-	*) say "usage: bench/run.sh [delivery|lmtp|reader|aliases|memory|nss|largembox ...]"; exit 64 ;;
+	delivery | lmtp | reader | aliases | memory | nss | largembox | sieve) ;;
+	*) say "usage: bench/run.sh [delivery|lmtp|reader|aliases|memory|nss|largembox|sieve ...]"; exit 64 ;;
 	esac
 done
 for p in "${parts[@]}"; do

@@ -9,10 +9,11 @@
 # against the budgets of issue 14 (+10 % per LMTP delivery, +0.5 ms per stdin delivery).
 # Medians of BENCH_RUNS runs, interleaved. Not part of `make test`.
 # usage: BUILD=build bench/sieve.sh   (BENCH_SIEVE_N processes per run, default 200;
-#        BENCH_SIEVE_LMTP_N messages per LMTP run, default 2000; BENCH_SIEVE_FSYNC=no)
+#        BENCH_SIEVE_LMTP_N messages per LMTP run, default 2000; BENCH_SIEVE_FSYNC=no;
+#        BENCH_SIEVE_RESULTS=DIR also writes DIR/sieve.tsv for bench/render.py)
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=$(cd "$SRC/${BUILD:-build}" && pwd)
+BUILD=$(cd "$SRC" && cd "${BUILD:-build}" && pwd)
 RUNS=${BENCH_RUNS:-3}
 N=${BENCH_SIEVE_N:-200}
 W=$(mktemp -d "${BENCH_TMP:-/tmp}/sieve-bench.XXXXXX")
@@ -22,7 +23,7 @@ cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -I"$SRC" -o "$W/sieve_bench" "$SRC/b
 	"$BUILD/libsieve.a" "$BUILD/libmbox.a" "$BUILD/libcommon.a" $(pkg-config --libs libpcre2-8) -lgdbm -llockfile
 (cd "$W" && ./sieve_bench -w)
 chmod 644 "$W/sieve-bench.sieve" "$W/sieve-bench.eml"
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$SRC/bench/lib.sh"   # median, mkworld
 
 # per-process loop: seconds for N runs of "$@"
 loop() {
@@ -50,77 +51,70 @@ for _ in $(seq "$RUNS"); do
 	loop "${ours[@]}" >>"$W/ours"
 	[ ${#peer[@]} -eq 0 ] || loop "${peer[@]}" >>"$W/peer"
 done
-compile=$(sed 's/.*compile_us=\([0-9.]*\).*/\1/' "$W/inproc" | median)
-exec=$(sed 's/.*exec_us=\([0-9.]*\).*/\1/' "$W/inproc" | median)
-o=$(median <"$W/ours")
+compile=$(median $(sed 's/.*compile_us=\([0-9.]*\).*/\1/' "$W/inproc"))
+exec=$(median $(sed 's/.*exec_us=\([0-9.]*\).*/\1/' "$W/inproc"))
+o=$(median $(cat "$W/ours"))
+p=
+[ ! -s "$W/peer" ] || p=$(median $(cat "$W/peer"))
 echo "sieve: 100-rule script (7 KB), 4 KB message, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sieve: in process: compile ${compile} us, execute ${exec} us per message (median of $RUNS)"
 echo "sieve: per process: mda-sieve-test ${o} ms"
-if [ -s "$W/peer" ]; then
-	p=$(median <"$W/peer")
+if [ -n "$p" ]; then
 	echo "sieve: per process: Pigeonhole sieve-test ${p} ms (ratio mda/Pigeonhole $(echo "$o $p" | awk '{printf "%.2f", $1 / $2}'))"
 fi
 
-# ---- whole deliveries: the same world with and without ~/.dovecot.sieve ----
+# ---- whole deliveries: one world, u000 has the script, u001 has none; messages alternate ----
 LN=${BENCH_SIEVE_LMTP_N:-2000}
 SN=$N
-# deliver_world DIR [script]: spool, one user u000 (our uid) whose home holds the script.
-deliver_world() {
-	local d=$1
-	rm -rf "$d" && mkdir -p "$d/spool" "$d/tmp" "$d/home/u000"
-	printf 'u000:x:%d:%d:bench:%s/home/u000:/bin/sh\n' "$(id -u)" "$(id -g)" "$d" >"$d/passwd"
-	cat >"$d/mda.conf" <<-EOC
-	spool_dir = $d/spool
-	tmp_dir = $d/tmp
-	passwd_file = $d/passwd
-	aliases_file = $d/aliases
-	aliases_db = $d/aliases.db
-	log = stderr
-	mail_group =
-	hostname = bench.example
-	fsync = ${BENCH_SIEVE_FSYNC:-yes}
-	EOC
-	if [ -n "${2:-}" ]; then
-		sed 's|fileinto "Bench/${1}";|keep;|' "$2" >"$d/home/u000/.dovecot.sieve"
-		chmod 644 "$d/home/u000/.dovecot.sieve"
-	fi
-}
-# deliveries WORLD MODE N: "wall cpu", the mean ms per delivery as the client saw it and
-# the CPU ms per delivery of mda (LMTP: the daemon and its sessions; stdin: every process,
-# plus the load generator's own, which both variants share), after checking every message
-# landed. The CPU figure holds when other jobs load the machine; the wall one does not.
-deliveries() {
-	local d=$1 mode=$2 n=$3 out args dpid=
-	if [ "$mode" = lmtp ]; then
-		/usr/bin/time -f "%U %S" -o "$d/cpu" "$BUILD/mda" -C "$d/mda.conf" -L "unix:$d/lmtp.sock" 2>"$d/daemon.log" &
-		dpid=$!
-		for _ in $(seq 100); do [ -S "$d/lmtp.sock" ] && break; sleep 0.05; done
-		out=$(python3 "$SRC/bench/lmtp_load.py" --unix "$d/lmtp.sock" --clients 1 --messages "$n" --boxes 1 --msg "$W/sieve-bench.eml")
-		pkill -TERM -P "$dpid" || true
-		wait "$dpid" 2>/dev/null || true
-	else
-		out=$(/usr/bin/time -f "%U %S" -o "$d/cpu" python3 "$SRC/bench/lmtp_load.py" \
-			--stdin "$BUILD/mda -C $d/mda.conf -f sender@example.org %B" --clients 1 --messages "$n" --boxes 1 --msg "$W/sieve-bench.eml")
-	fi
-	local got
-	got=$(grep -c '^From ' "$d/spool/u000" 2>/dev/null || echo 0)
-	[ "$got" = "$n" ] || { echo "sieve: $mode delivery lost mail: $got of $n ($out)" >&2; echo "FAIL FAIL"; return; }
-	python3 -c 'import json,sys; j=json.loads(sys.argv[1]); u,s=map(float,open(sys.argv[2]).read().split()[-2:]); print("%.4f %.4f" % (j["seconds"]*1000/j["done"], (u+s)*1000/j["done"]))' "$out" "$d/cpu"
-}
-: >"$W/l0" >"$W/l1" >"$W/s0" >"$W/s1"
+D=$W/deliver
+mkworld "$D" 2
+mkdir -p "$D/home/u000" "$D/home/u001"
+for u in u000 u001; do printf '%s:x:%d:%d:bench:%s/home/%s:/bin/sh\n' "$u" "$(id -u)" "$(id -g)" "$D" "$u"; done >"$D/passwd"
+printf 'hostname = bench.example\nfsync = %s\n' "${BENCH_SIEVE_FSYNC:-yes}" >>"$D/mda.conf"
+sed 's|fileinto "Bench/${1}";|keep;|' "$W/sieve-bench.sieve" >"$D/home/u000/.dovecot.sieve"
+chmod 644 "$D/home/u000/.dovecot.sieve"
+pair() { python3 "$SRC/bench/sieve_pair.py" --with u000 --without u001 --msg "$W/sieve-bench.eml" "$@"; }
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[2])[sys.argv[1]])' "$1" "$2"; }
+: >"$W/lmtp" >"$W/stdin"
 for _ in $(seq "$RUNS"); do
-	deliver_world "$W/d0" && deliveries "$W/d0" lmtp "$LN" >>"$W/l0"
-	deliver_world "$W/d1" "$W/sieve-bench.sieve" && deliveries "$W/d1" lmtp "$LN" >>"$W/l1"
-	deliver_world "$W/d0" && deliveries "$W/d0" stdin "$SN" >>"$W/s0"
-	deliver_world "$W/d1" "$W/sieve-bench.sieve" && deliveries "$W/d1" stdin "$SN" >>"$W/s1"
+	rm -f "$D"/spool/u00?
+	"$BUILD/mda" -C "$D/mda.conf" -L "unix:$D/lmtp.sock" 2>"$D/daemon.log" &
+	dpid=$!
+	for _ in $(seq 100); do [ -S "$D/lmtp.sock" ] && break; sleep 0.05; done
+	pair --unix "$D/lmtp.sock" --messages "$LN" >>"$W/lmtp" || echo "sieve: LMTP deliveries failed" >&2
+	kill "$dpid"
+	wait "$dpid" 2>/dev/null || true
+	pair --stdin "$BUILD/mda -C $D/mda.conf -f sender@example.org %B" --messages "$SN" >>"$W/stdin" ||
+		echo "sieve: stdin deliveries failed" >&2
 done
-grep -q Status: "$W/d1/spool/u000" || echo "sieve: the script did not run (no Status: in the mailbox)" >&2
-col() { cut -d' ' -f"$1" "$2" | median; }
+for u in u000 u001; do
+	got=$(grep -c '^From ' "$D/spool/$u" 2>/dev/null || echo 0)
+	[ "$got" = $(((LN + SN) / 2)) ] || echo "sieve: $u has $got messages, expected $(((LN + SN) / 2))" >&2
+done
+grep -q '^Status: RO' "$D/spool/u000" || echo "sieve: the script did not run (no Status: in u000's mailbox)" >&2
+# medians over the runs of each run's median
+over() { median $(while read -r line; do field "$1" "$line"; done <"$2"); }
+l1=$(over with_median_ms "$W/lmtp") l0=$(over without_median_ms "$W/lmtp")
+s1=$(over with_median_ms "$W/stdin") s0=$(over without_median_ms "$W/stdin")
 pct() { echo "$1 $2" | awk '{printf "%+.1f", ($2 / $1 - 1) * 100}'; }
 dms() { echo "$1 $2" | awk '{printf "%+.3f", $2 - $1}'; }
-l0=$(col 1 "$W/l0") l1=$(col 1 "$W/l1") c0=$(col 2 "$W/l0") c1=$(col 2 "$W/l1")
-echo "sieve: LMTP delivery (one session, $LN messages, fsync=${BENCH_SIEVE_FSYNC:-yes}): no script ${l0} ms, 100-rule script ${l1} ms ($(pct "$l0" "$l1") %, budget +10 %);" \
-	"CPU of mda ${c0} -> ${c1} ms ($(pct "$c0" "$c1") %)"
-s0=$(col 1 "$W/s0") s1=$(col 1 "$W/s1") c0=$(col 2 "$W/s0") c1=$(col 2 "$W/s1")
-echo "sieve: stdin delivery (a process per message, $SN messages): no script ${s0} ms, 100-rule script ${s1} ms ($(dms "$s0" "$s1") ms, budget +0.5 ms);" \
-	"CPU ${c0} -> ${c1} ms ($(dms "$c0" "$c1") ms)"
+echo "sieve: LMTP delivery, one session, $LN messages alternating (fsync=${BENCH_SIEVE_FSYNC:-yes}): no script ${l0} ms," \
+	"100-rule script ${l1} ms ($(pct "$l0" "$l1") %, budget +10 %)"
+echo "sieve: stdin delivery, a process per message, $SN alternating: no script ${s0} ms, 100-rule script ${s1} ms" \
+	"($(dms "$s0" "$s1") ms, budget +0.5 ms)"
+
+# The rows for bench/render.py (part, workload, program, median, unit, better, note): the first
+# mda- row of a workload is the reference, so "project / this" is with / without the script.
+[ -n "${BENCH_SIEVE_RESULTS:-}" ] || exit 0
+runs() { tr '\n' ' ' <"$1"; }
+pairs() { while read -r line; do field "$1" "$line"; done <"$2" | tr '\n' ' '; }
+{
+	printf 'sieve\tlibsieve compile, 100 rules\tmda-sieve\t%s\tus\tlower\tin process\n' "$compile"
+	printf 'sieve\tlibsieve execute, 100 rules, 4 KB message\tmda-sieve\t%s\tus\tlower\tin process\n' "$exec"
+	printf 'sieve\tone process per message: compile + run\tmda-sieve-test\t%s\tms\tlower\t%s runs: %s\n' "$o" "$N" "$(runs "$W/ours")"
+	[ -z "$p" ] || printf 'sieve\tone process per message: compile + run\tPigeonhole sieve-test\t%s\tms\tlower\truns: %s\n' "$p" "$(runs "$W/peer")"
+	printf 'sieve\tLMTP delivery 4KB, one session\tmda-sieve\t%s\tms/msg\tlower\t%s msgs a run, alternating; runs: %s; budget: ratio <= 1.10\n' "$l1" "$LN" "$(pairs with_median_ms "$W/lmtp")"
+	printf 'sieve\tLMTP delivery 4KB, one session\tmda-no-script\t%s\tms/msg\tlower\truns: %s\n' "$l0" "$(pairs without_median_ms "$W/lmtp")"
+	printf 'sieve\tstdin delivery 4KB, a process each\tmda-sieve\t%s\tms/msg\tlower\t%s msgs a run; %s ms more, budget +0.5 ms; runs: %s\n' "$s1" "$SN" "$(dms "$s0" "$s1")" "$(pairs with_median_ms "$W/stdin")"
+	printf 'sieve\tstdin delivery 4KB, a process each\tmda-no-script\t%s\tms/msg\tlower\truns: %s\n' "$s0" "$(pairs without_median_ms "$W/stdin")"
+} >"$BENCH_SIEVE_RESULTS/sieve.tsv"
