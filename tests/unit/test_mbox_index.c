@@ -444,11 +444,11 @@ Test(mbox_index, scanned_pages_of_a_big_file_leave_the_resident_set)
  * in shared blocks, not one malloc each: indexing a mailbox of many small messages costs
  * little more than the text itself and the message table (300 bytes a message here; a
  * malloc per field took 700, and 50,000 messages made 42 MB where s-nail needs 13). */
+/* Not built under AddressSanitizer: its redzones and quarantine make every allocation bigger
+ * (and a skipped test's message is a leak in Criterion's runner, which fails make check-asan). */
+#if !defined(__SANITIZE_ADDRESS__)
 Test(mbox_index, the_text_fields_of_many_messages_are_kept_compactly)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	cr_skip_test("AddressSanitizer's redzones and quarantine make every allocation bigger");
-#endif
 	const char *path = th_path(th_tmpdir(), "many");
 	FILE *f = fopen(path, "w");
 	cr_assert(f);
@@ -470,6 +470,7 @@ Test(mbox_index, the_text_fields_of_many_messages_are_kept_compactly)
 	cr_assert_lt(per_msg, 450, "the index takes %ld bytes a message", per_msg);
 	mbox_index_close(&idx);
 }
+#endif
 
 /* ---- a reader racing with writers: it waits for the lock every writer holds ---- */
 
