@@ -48,6 +48,8 @@ if [ "$unit_rc" -ne 0 ]; then
 	[ "$u_fail" -gt 0 ] || u_fail=1
 	echo "unit: exit status $unit_rc; the failing tests' output:"
 	grep -a -B2 -A8 '^\[FAIL\]\|Assertion Failed\|CRASH' "$work/unit.log" | head -150 | sed 's/^/    /'
+	# Every test passed but the runner did not exit 0 (a sanitizer report outside the tests):
+	grep -a -A8 '^==[0-9]*==ERROR\|^SUMMARY: ' "$work/unit.log" | head -40 | sed 's/^/    /'
 fi
 
 # ---- e2e: one line per script (tests/run-e2e.sh keeps each script's output in its log) ----
