@@ -258,19 +258,28 @@ static int write_msgs(struct mail_session *s, const unsigned char *sel, const ch
 	return rc;
 }
 
-/* move: what was saved is deleted (and counts as saved), and dot goes to the first message
- * left, as Heirloom's save1() with domove. */
+/* move: what was saved is deleted (and counts as saved); dot goes to the first message left
+ * after the last one moved, else before it, in the order shown (Heirloom's save1 with domove
+ * and first()). */
 static void moved(struct mail_session *s, const unsigned char *sel)
 {
+	size_t last = 0;
 	for (size_t i = 0; i < s->n; i++)
-		if (sel[i])
+		if (sel[i]) {
 			s->msgs[i].flags = (s->msgs[i].flags | MAIL_M_DELETED | MAIL_M_SAVED) & ~(unsigned)MAIL_M_PRESERVE;
-	for (size_t i = 0; i < s->n; i++)
-		if (!(s->msgs[i].flags & MAIL_M_DELETED)) {
-			s->cur = i;
+			last = i;
+		}
+	size_t at = mail_sess_pos(s, last);
+	for (size_t k = at; k < s->n; k++)
+		if (!(s->msgs[mail_sess_nth(s, k)].flags & MAIL_M_DELETED)) {
+			s->cur = mail_sess_nth(s, k);
 			return;
 		}
-	s->cur = 0;
+	for (size_t k = at; k-- > 0;)
+		if (!(s->msgs[mail_sess_nth(s, k)].flags & MAIL_M_DELETED)) {
+			s->cur = mail_sess_nth(s, k);
+			return;
+		}
 }
 
 /* Saves the selection into file and prints Heirloom's `"path" [New file] lines/bytes`. */

@@ -28,6 +28,10 @@ INTENDED=(
 	# the summary at start is one screenful: 20 lines when standard output is no terminal,
 	# as Heirloom's 24-line default less 4; s-nail 14.9 shows 22
 	"delete_range:summary  the summary at start shows 20 messages off a terminal (s-nail: 22)"
+	# move and Move are copy plus delete, and copy touches as save does (see above); s-nail
+	# 14.9 copies a new message without Status and keeps an unread one's O
+	"move:file:m1  a moved new message is read: Status: R, as Heirloom (s-nail: none)"
+	"move_sender:file:carol  a moved old message is read: Status: RO, as Heirloom (s-nail: O)"
 )
 
 msg() { printf 'From %s Fri Sep 29 04:%02d:11 2023\nFrom: %s\nTo: alice@test.example\nSubject: %s\nMessage-ID: <%s@x>\n%s\n%s\n\n' \
@@ -44,6 +48,20 @@ Content-Transfer-Encoding: quoted-printable
 " "caf=C3=A9 =3D soft=
  break"
 	msg frank@example.com 5 "lunch again" "" "fifth body"
+}
+# a thread: 2 and 4 answer 1, 3 answers 2; Date: fields out of mailbox order
+reply_box() {
+	msg bob@example.com 1 "Plan" "Date: Fri, 29 Sep 2023 09:00:00 +0000
+" "root"
+	msg carol@example.com 2 "Re: Plan" "Date: Fri, 29 Sep 2023 08:00:00 -0200
+In-Reply-To: <1@x>
+" "reply one"
+	msg dave@example.com 3 "Re: Re: Plan" "Date: Fri, 29 Sep 2023 12:00:00 +0000
+References: <1@x> <2@x>
+" "reply two"
+	msg erin@example.com 4 "Re: Plan" "Date: Fri, 29 Sep 2023 10:30:00 +0000
+In-Reply-To: <1@x>
+" "reply three"
 }
 big_box() { for i in $(seq 1 25); do msg "m$i@example.com" "$i" "number $i" "" "body $i"; done; }
 
@@ -67,6 +85,14 @@ CASES=(
 	"write_qp|make_box|w 4 w1\nh\nq"
 	"z_forms|big_box|set screen=20\nz\nz\nz-\nz-\nq"
 	"delete_range|big_box|set screen=20\nd 3-7\nd 20-25\nh\nq"
+	# the commands that complete Heirloom's set (issue 13, part 3)
+	"move|make_box|mv 1 3 m1\nd\nh\nq"
+	"move_sender|make_box|Move 2\nh\nq"
+	"saveignore|make_box|p 1\np 2\nsaveignore Message-ID To\ncopy 1 c1\nunsaveignore to\ncopy 2 c2\nx"
+	"sort_subject|make_box|sort subject\nh\np 3\nn\nn\nh\nq"
+	"sort_from|make_box|sort from\nh\nq"
+	"sort_size|make_box|sort size\nh\nunsort\nh\nq"
+	"sort_date_thread|reply_box|sort date\nh\nthread\np 1\nn\nn\nh\nq"
 )
 
 # Runs program ($1: mail or snail) on case dir $2 with script $3.
@@ -85,6 +111,7 @@ run_one() {
 summaries() { sed 's/^\xe2\x96\xb8/>/' "$1" | tr -s ' ' | grep -E '^[> ]?[A-Z ]? ?[0-9]+ ' | sed 's/^\([> ]\)\([A-Z]\) /\1\2 /; s/ *$//' |
 	awk '{ cur = substr($0,1,1) == ">" ? ">" : " "; sub(/^[> ]/, ""); letter = $1 ~ /^[A-Z]$/ ? $1 : " ";
 	       if (letter != " ") sub(/^[A-Z] /, ""); n = $1; sub(/^[0-9]+ /, ""); sub(/^[^ ]+@[^ ]+ .* [0-9]+\/[0-9]+ /, "");
+	       sub(/^[|+\\ ]*[+\\]/, "");   # the thread tree at %i (the s-nail headline has none)
 	       print cur letter " " n " " $0 }'; }
 
 same=0 differ=0 intended=0

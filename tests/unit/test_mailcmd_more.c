@@ -117,23 +117,25 @@ Test(mailcmd_more, alternates_are_left_out_of_replies)
 	mail_sess_close(&s, false);
 }
 
-/* move: copied, then deleted and saved; dot to the first message left (Heirloom's save1). */
+/* move: copied, then deleted and saved; dot to the first message left after the last one
+ * moved, else before it (Heirloom's save1 and first()). */
 Test(mailcmd_more, move_deletes_what_it_saved)
 {
-	run("mv 1 2 moved");
+	run("mv 1 3 moved");
 	cr_expect(s.msgs[0].flags & MAIL_M_DELETED);
-	cr_expect(s.msgs[1].flags & MAIL_M_DELETED);
-	cr_expect_eq(s.cur, 2);
+	cr_expect(s.msgs[2].flags & MAIL_M_DELETED);
+	cr_expect_eq(s.cur, 3);
 	run("Move 4");
 	cr_expect(s.msgs[3].flags & MAIL_M_DELETED);
+	cr_expect_eq(s.cur, 1);
 	char *moved = th_read(th_path(dir, "work/moved"), NULL), *d = th_read(th_path(dir, "work/d"), NULL);
-	cr_expect(strstr(moved, "Subject: one\n") && strstr(moved, "Subject: two\n"), "%s", moved);
+	cr_expect(strstr(moved, "Subject: one\n") && strstr(moved, "Subject: three\n"), "%s", moved);
 	cr_expect(strstr(d, "Subject: four\n"), "%s", d);
 	free(moved);
 	free(d);
 	cr_assert_eq(mail_sess_close(&s, true), 0);
 	char *left = th_read(spool, NULL);
-	cr_expect(strstr(left, "Subject: three\n") && !strstr(left, "Subject: one\n") && !strstr(left, "Subject: four\n"),
+	cr_expect(strstr(left, "Subject: two\n") && !strstr(left, "Subject: one\n") && !strstr(left, "Subject: four\n"),
 		  "%s", left);
 	free(left);
 }
