@@ -6,7 +6,8 @@ machine load at the same moments (a shared machine's load drifts by more than th
 usage: sieve_pair.py --unix SOCKET | --stdin "CMD ... %B"   --with USER --without USER
                      --messages N --msg FILE
 LMTP: one session, MAIL FROM to the final reply per message. stdin: one process per message,
-start to exit. Prints one JSON line: median and mean ms of each side, and their ratio."""
+start to exit. Prints one JSON line: median and mean ms of each side, and the medians of the
+per-pair difference and ratio (message 2k with the script against message 2k+1 without)."""
 import argparse
 import json
 import socket
@@ -82,9 +83,14 @@ def main():
         lat = stdin(a.stdin, users, a.messages, raw)
     w, o = lat[a.with_], lat[a.without]
     mw, mo = statistics.median(w), statistics.median(o)
+    # Each message with the script against the one without it just before: the load of that
+    # moment cancels out, which the two medians alone do not do.
+    pairs = list(zip(w, o))
     print(json.dumps({"with_median_ms": round(mw, 4), "without_median_ms": round(mo, 4),
                       "with_mean_ms": round(statistics.mean(w), 4), "without_mean_ms": round(statistics.mean(o), 4),
-                      "ratio": round(mw / mo, 4), "diff_ms": round(mw - mo, 4), "pairs": len(o)}))
+                      "pair_diff_median_ms": round(statistics.median(x - y for x, y in pairs), 4),
+                      "pair_ratio_median": round(statistics.median(x / y for x, y in pairs), 4),
+                      "pairs": len(pairs)}))
 
 
 if __name__ == "__main__":
