@@ -260,4 +260,36 @@ EOS
 out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script6" -- "$BUILD/mail" -C "$W/mda.conf" -u alice) ||
 	{ echo "$out"; fail "pty session 6"; }
 echo "$out"
+
+# Session 7: more/page/More page through PAGER whatever the length (type does not: crt is
+# unset), show prints the stored text undecoded; quota says there is no limit.
+{ msg bob@example.com 1 "Hello there" "first body"
+  printf 'From c@x Fri Sep 29 04:02:11 2023\nFrom: c@x\nSubject: qp\nMIME-Version: 1.0\n'
+  printf 'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\ncaf=C3=A9\n\n'; } >"$W/spool/alice"
+cat >"$W/script7" <<EOS
+? \? $
+> t 1
+? \r\nfirst body\r\n
+? \? $
+> more 1
+? PG:first body
+? \? $
+> page 2
+? PG:caf
+? \? $
+> More 1
+? PG:Message-ID: <1@x>
+? \? $
+> show 2
+? \r\ncaf=C3=A9\r\n
+? \? $
+> quota
+? Mailbox $W/spool/alice: [0-9]+ bytes, no limit
+? \? $
+> x
+EOS
+out=$(python3 "$SRCDIR/tests/e2e/pty_drive.py" "$W/script7" -- env PAGER="sed s/^/PG:/" "$BUILD/mail" -C "$W/mda.conf" \
+	-u alice) || { echo "$out"; fail "pty session 7"; }
+echo "$out"
+case $out in *"PG:first body"*"PG:first body"*"PG:first body"*) fail "type went through the pager";; esac
 echo "mail_pty: ok"
