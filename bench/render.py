@@ -9,13 +9,14 @@ import os
 import sys
 
 PROJECT = ("mda", "mail-H", "mail-quit", "newaliases")
-ORDER = ["delivery", "lmtp", "reader", "aliases", "memory", "nss", "largembox", "sieve"]
+ORDER = ["delivery", "lmtp", "reader", "aliases", "memory", "nss", "multihost", "largembox", "sieve"]
 TITLES = {"delivery": "1. Delivery, one process per message",
           "lmtp": "2. LMTP delivery (and stdin mode under the same load)",
           "reader": "3. Reader: header summary",
           "aliases": "4. newaliases",
           "memory": "5. Memory (peak RSS)",
           "nss": "6. System users through NSS: stdin as root and as the user, LMTP against Dovecot",
+          "multihost": "7. Two delivery hosts on one spool (simulated: namespaces, one kernel and disk)",
           "largembox": "8. mail on a big mailbox: header summary, delete half and quit",
           "sieve": "9. Sieve at delivery: a 100-rule script, with and without it, and Pigeonhole's sieve-test"}
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Benchmarks of mda, mail and newaliases against their peers, measured in the same run and
-# reported as medians and ratios. usage: bench/run.sh [delivery|lmtp|reader|aliases|memory|nss|largembox|sieve ...]
+# reported as medians and ratios. usage: bench/run.sh [delivery|lmtp|reader|aliases|memory|nss|largembox|multihost|sieve ...]
 #
 # Environment: BUILD (build dir, default build), BENCH_FULL=1 (the full sizes), BENCH_N
 # (messages per delivery run), BENCH_RUNS (repetitions, medians are quoted), BENCH_TMP (where
@@ -29,6 +29,7 @@ mkdir -p "$CACHE" "$RESDIR"
 . "$SRC/bench/lib.sh"
 . "$SRC/bench/nss.sh"
 . "$SRC/bench/largembox.sh"
+. "$SRC/bench/multihost.sh"
 DAEMONS=()
 cleanup() {
 	local p
@@ -409,11 +410,11 @@ ns_works && NSOK=1 || say "bench: no private mount namespace (not root or unshar
 ensure_cmd hyperfine hyperfine || { say "bench: hyperfine is required"; exit 1; }
 have_mda || say "bench: $BUILD/mda missing: measuring the peers only"
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(delivery lmtp reader aliases memory nss largembox sieve)
+[ ${#parts[@]} -gt 0 ] || parts=(delivery lmtp reader aliases memory nss largembox multihost sieve)
 for p in "${parts[@]}"; do
 	case $p in
-	delivery | lmtp | reader | aliases | memory | nss | largembox | sieve) ;;
-	*) say "usage: bench/run.sh [delivery|lmtp|reader|aliases|memory|nss|largembox|sieve ...]"; exit 64 ;;
+	delivery | lmtp | reader | aliases | memory | nss | largembox | multihost | sieve) ;;
+	*) say "usage: bench/run.sh [delivery|lmtp|reader|aliases|memory|nss|largembox|multihost|sieve ...]"; exit 64 ;;
 	esac
 done
 for p in "${parts[@]}"; do
