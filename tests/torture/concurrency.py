@@ -178,8 +178,11 @@ def session_check(p, floor, who):
     seen = reader_seen(p)
     if p.returncode == 0 and seen is not None and seen >= max(floor, 1):
         return None
-    if p.returncode == 1 and seen == 0 and floor == 0:
-        who["empty"] += 1        # nothing owed to the mailbox: empty is right
+    # Nothing owed to the mailbox: empty is right, and so is no mailbox yet (the first
+    # delivery has not created it), which `mail -f PATH` reports as Heirloom does.
+    missing = p.stdout.endswith(b": No such file or directory\n") and b"\n" not in p.stdout[:-1]
+    if p.returncode == 1 and (seen == 0 or missing) and floor == 0:
+        who["empty"] += 1
         return None
     how = "signal %d" % -p.returncode if p.returncode < 0 else "exit %d" % p.returncode
     return "%s, saw %s messages, at least %d there" % (how, "?" if seen is None else seen, floor)
