@@ -17,8 +17,13 @@
 /* Users an LMTP session keeps compiled; the next one replaces the oldest entry. */
 #define SIEVE_CACHE_USERS 64
 
+/* Deliveries of a cached script before its regexes are JIT-compiled here: the executions
+ * happen in forked children, whose use counts never come back (sieve_script_jit). */
+#define SIEVE_JIT_AFTER 4
+
 struct cached_script {
 	uid_t uid;
+	unsigned uses;
 	struct sieve_script *s;   /* sieve_script_name(s) is the path it was compiled from */
 };
 
@@ -27,6 +32,7 @@ struct global_scripts {
 	char path[CFG_PATH_MAX];
 	struct stat st;           /* of path when compiled (a directory's mtime tells of new files) */
 	bool loaded;
+	unsigned uses;            /* deliveries since compiled (SIEVE_JIT_AFTER) */
 	struct sieve_script *v[DELIVER_SIEVE_GLOBAL_MAX];
 	size_t n;
 };
@@ -102,9 +108,14 @@ static void globals_load(struct global_scripts *g, const char *path, const struc
 			 const char *who)
 {
 	struct sieve_errors errs;
-	if (globals_current(g, path))
+	if (globals_current(g, path)) {
+		if (++g->uses == SIEVE_JIT_AFTER)
+			for (size_t i = 0; i < g->n; i++)
+				sieve_script_jit(g->v[i]);
 		return;
+	}
 	globals_free(g);
+	g->uses = 0;
 	snprintf(g->path, sizeof g->path, "%s", path);
 	g->loaded = true;
 	if (!path[0])
@@ -155,6 +166,8 @@ static int user_script(void *arg)
 	struct stat st;
 	struct cached_script *e = cache_find(ul->c, ul->u->uid, ul->path);
 	if (e && sieve_script_is_current(e->s)) {
+		if (++e->uses == SIEVE_JIT_AFTER)
+			sieve_script_jit(e->s);
 		ul->out = e->s;
 		return 0;
 	}
@@ -172,6 +185,7 @@ static int user_script(void *arg)
 	ul->c->next = (ul->c->next + 1) % SIEVE_CACHE_USERS;
 	cache_drop(e);
 	e->uid = ul->u->uid;
+	e->uses = 0;
 	e->s = s;
 	ul->out = s;
 	return 0;

@@ -384,6 +384,12 @@ bool sieve_script_is_current(const struct sieve_script *s)
 	return true;
 }
 
+void sieve_script_jit(struct sieve_script *s)
+{
+	for (uint32_t i = 0; s && i < s->nregexes; i++)
+		sv_regex_jit(s->regexes[i]);
+}
+
 const char *sieve_script_name(const struct sieve_script *s)
 {
 	return s && s->nunits ? s->units[0]->name : "";

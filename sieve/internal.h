@@ -307,6 +307,7 @@ bool sv_identifier_valid(const char *s, size_t len);
 /* regex.c */
 struct sv_regex *sv_regex_compile(const char *pat, size_t len, int cmp, char *err, size_t errsize);
 void sv_regex_free(struct sv_regex *rx);
+void sv_regex_jit(struct sv_regex *rx);
 /* 1 match (captures into caps[0..*ncaps) as offset pairs), 0 no match, -1 limit/error. */
 int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct sieve_limits *lim,
 		   size_t *caps, unsigned *ncaps, unsigned maxcaps, const char **why);

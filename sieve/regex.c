@@ -79,14 +79,20 @@ void sv_regex_free(struct sv_regex *rx)
 	free(rx);
 }
 
+void sv_regex_jit(struct sv_regex *rx)
+{
+	if (rx->jit_tried)
+		return;
+	/* where the platform has JIT: the match limit still bounds it, its stack is bounded */
+	rx->jit_tried = true;
+	(void)pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE);
+}
+
 int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct sieve_limits *lim, size_t *caps,
 		   unsigned *ncaps, unsigned maxcaps, const char **why)
 {
-	if (!rx->jit_tried && ++rx->uses >= SV_REGEX_JIT_AFTER) {
-		/* where the platform has JIT: the match limit still bounds it, its stack is bounded */
-		rx->jit_tried = true;
-		(void)pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE);
-	}
+	if (!rx->jit_tried && ++rx->uses >= SV_REGEX_JIT_AFTER)
+		sv_regex_jit(rx);
 	pcre2_set_match_limit(rx->mc, lim->regex_match_limit);
 	pcre2_set_depth_limit(rx->mc, lim->regex_depth_limit);
 	pcre2_set_heap_limit(rx->mc, lim->regex_heap_limit_kb);

@@ -222,3 +222,34 @@ Test(sieve_limit, regex_with_more_groups_than_the_shared_ovector)
 	free(msg);
 	free(pat);
 }
+
+/* sieve_script_jit (the LMTP cache's JIT for programs run in forked children): the same
+ * matches and groups, and the match limit still stops a hostile pattern. */
+Test(sieve_limit, jit_compiled_program_matches_the_same)
+{
+	struct sieve_limits lim;
+	sieve_limits_default(&lim);
+	lim.regex_match_limit = 1000;
+	struct sieve_compile_opts co = { .limits = &lim };
+	struct sieve_exec_opts xo = { .limits = &lim, .recipient_delimiter = "+" };
+	struct sieve_errors errs;
+	struct sieve_script *s = st_compile("require [\"fileinto\", \"regex\", \"variables\"];\n"
+					    "if header :regex \"subject\" \"^Meeting on (T[a-z]+)$\" { fileinto \"${1}\"; }\n"
+					    "if header :regex \"x-spam-score\" \"^(a+)+$\" { discard; }\n",
+					    &co, &errs);
+	cr_assert_not_null(s, "%s", errs.text);
+	char *before = st_run_many(&s, 1, ST_MSG, NULL, &xo);
+	sieve_script_jit(s);
+	sieve_script_jit(s);   /* twice is harmless */
+	char *after = st_run_many(&s, 1, ST_MSG, NULL, &xo);
+	cr_assert_str_eq(after, before);
+	cr_assert(strstr(after, "fileinto \"Tuesday\""), "%s", after);
+	free(before);
+	free(after);
+	char *msg = repeat("a", 60, "Subject: x\nX-Spam-Score: ", "b\n\nbody\n");
+	char *out = st_run_many(&s, 1, msg, NULL, &xo);
+	cr_assert(strstr(out, "regular expression match limit reached"), "%s", out);
+	free(out);
+	free(msg);
+	sieve_script_free(s);
+}
