@@ -101,9 +101,11 @@ static int fallback_keep(struct run *st, struct result *r)
 	return keep(st, &plain, r);
 }
 
-/* A directory on the way to a folder: a real directory of the user's (or root's) that group
- * and others cannot write, so that nobody else can swap a level for a symbolic link between
- * this check and the append. Made 0700 when missing and create. NULL, or why not. */
+/* A directory on the way to a folder: a directory of the user's (or root's) that group and
+ * others cannot write, so that nobody else can swap a level for a symbolic link between this
+ * check and the append; a symbolic link to one counts when the link is the user's own (~/mail
+ * moved to another disk), never when someone else planted it. Made 0700 when missing and
+ * create. NULL, or why not. */
 static const char *folder_level(const char *path, bool create, uid_t uid)
 {
 	struct stat sb;
@@ -115,6 +117,12 @@ static const char *folder_level(const char *path, bool create, uid_t uid)
 		if (mkdir(path, 0700) != 0 && errno != EEXIST)
 			return strerror(errno);
 		if (lstat(path, &sb) != 0)
+			return strerror(errno);
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		if (sb.st_uid != uid && sb.st_uid != 0)
+			return "a symbolic link of someone else";
+		if (stat(path, &sb) != 0)
 			return strerror(errno);
 	}
 	if (!S_ISDIR(sb.st_mode))

@@ -229,6 +229,20 @@ Test(mda_sieve, fileinto_inbox_is_the_spool_and_flags_stick)
 	mbox_index_close(&idx);
 }
 
+Test(mda_sieve, folder_directory_may_be_a_symlink_of_the_user)
+{
+	const char *elsewhere = th_path(dir, "disk2");
+	cr_assert(mkdir(elsewhere, 0700) == 0);
+	cr_assert(symlink(elsewhere, th_path(home, "mail")) == 0);
+	if (geteuid() == 0)
+		cr_assert(chown(elsewhere, alice_uid, alice_uid) == 0 &&
+			  lchown(th_path(home, "mail"), alice_uid, alice_uid) == 0);
+	script("require \"fileinto\";\nfileinto \"Spam\";\n");
+	cr_assert_eq(deliver1(msg1, NULL), 0);
+	cr_assert_eq(count_in(th_path(elsewhere, "Spam")), 1, "filed through the user's own link");
+	cr_assert_eq(access(spool(), F_OK), -1);
+}
+
 Test(mda_sieve, fileinto_a_deeper_folder_needs_create)
 {
 	char *log;
