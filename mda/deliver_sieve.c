@@ -152,7 +152,6 @@ static void cache_drop(struct cached_script *e)
 /* What user_script needs inside privs_call_as. */
 struct user_load {
 	struct deliver_sieve *c;
-	const struct config *cfg;
 	const struct user_info *u;
 	struct sieve_compile_opts co;
 	const char *path;
@@ -196,7 +195,7 @@ static struct sieve_script *load_user(struct deliver_sieve *c, const struct conf
 {
 	char path[CFG_PATH_MAX], dir[CFG_PATH_MAX];
 	struct result r;
-	struct user_load ul = { .c = c, .cfg = cfg, .u = u, .co = *global, .path = path };
+	struct user_load ul = { .c = c, .u = u, .co = *global, .path = path };
 	if (!deliver_sieve_user_path(cfg->sieve, u, path, sizeof path))
 		return NULL;
 	ul.co.owner = u->uid;

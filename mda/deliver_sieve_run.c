@@ -252,13 +252,12 @@ static const struct sieve_action *find_reject(const struct sieve_result *res)
 }
 
 /* RFC 5429: refused for this recipient only; the reason's first line goes to the client. */
-static int reject(struct run *st, const struct sieve_action *a, struct result *r)
+static int reject(const struct sieve_action *a, struct result *r)
 {
 	char reason[200];
 	snprintf(reason, sizeof reason, "%s", a->reason ? a->reason : "");
 	reason[strcspn(reason, "\n")] = '\0';
 	res_printable(reason);
-	(void)st;
 	return res_set(r, EX_NOPERM, "5.7.1", "rejected by the recipient's Sieve filter: %s",
 		       reason[0] ? reason : "no reason given");
 }
@@ -333,7 +332,7 @@ int deliver_sieve_run(const struct deliver_sieve_set *set, const struct deliver_
 	if (res->failed)
 		log_failure(&st, NULL, "%s", res->error);
 	const struct sieve_action *rej = res->failed ? NULL : find_reject(res);
-	int rc = rej ? reject(&st, rej, r) : carry_out(&st, res, r);
+	int rc = rej ? reject(rej, r) : carry_out(&st, res, r);
 	if (rc == EX_OK) {
 		char why[256];
 		if (sieve_commit(res, &st.xo, why, sizeof why) != 0)
