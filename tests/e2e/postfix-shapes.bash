@@ -87,7 +87,8 @@ shape_setup() {
 	local daemon
 	daemon=$(readme_block "$SHAPE" daemon)
 	if [ -n "$daemon" ]; then
-		eval "$daemon" 2>>"$W/daemon.log" &
+		# exec: DPID is the daemon itself, which the cleanup must stop (not a subshell around it)
+		eval "exec $daemon" 2>>"$W/daemon.log" &
 		DPID=$!
 		local sock=$W/pf/queue/private/mda-lmtp i
 		for i in $(seq 100); do
