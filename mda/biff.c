@@ -14,11 +14,15 @@
 /* Test hook: MDA_TEST_BIFF_PORT sends to another port (the e2e listener). */
 static unsigned short biff_port(void)
 {
+	static unsigned short port;     /* /etc/services, parsed once per process, not per delivery */
 	const char *t = getenv("MDA_TEST_BIFF_PORT");
 	if (t && *t)
 		return (unsigned short)atoi(t);
-	struct servent *se = getservbyname("biff", "udp");
-	return se ? ntohs((unsigned short)se->s_port) : 512;
+	if (!port) {
+		struct servent *se = getservbyname("biff", "udp");
+		port = se ? ntohs((unsigned short)se->s_port) : 512;
+	}
+	return port;
 }
 
 void biff_notify(const char *user, off_t offset, const char *mailbox)

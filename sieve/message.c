@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#define SV_HCACHE 32
+
 struct sv_hfield {
 	struct hdr_field f;
 	struct sv_hdrval val;
@@ -31,6 +33,15 @@ struct sv_msg {
 	size_t body_len;
 	bool body_read, body_failed;
 	struct sv_mime *mime;
+	/* The values of the header names tests have asked for, kept for the message: a
+	 * 100-rule script asks for Subject and From again and again, and each ask was a scan of
+	 * every field with two strncasecmp each. */
+	struct sv_hcache {
+		const char *name;
+		size_t len, n;
+		const struct sv_hdrval *vals;
+	} hcache[SV_HCACHE];
+	size_t nhcache;
 };
 
 struct sv_mime **sv_msg_mime(struct sv_msg *m)
@@ -151,22 +162,50 @@ static bool field_ready(struct sv_exec *x, struct sv_hfield *h)
 	return true;
 }
 
+/* The cached values of name, or NULL. */
+static const struct sv_hcache *hcache_find(const struct sv_msg *m, const char *name, size_t len)
+{
+	for (size_t i = 0; i < m->nhcache; i++)
+		if (m->hcache[i].len == len && strncasecmp(m->hcache[i].name, name, len) == 0)
+			return &m->hcache[i];
+	return NULL;
+}
+
+/* Keeps vals (message-lifetime memory) for name when there is room; nothing when not. */
+static void hcache_add(struct sv_msg *m, const char *name, size_t len, const struct sv_hdrval *vals, size_t n)
+{
+	char *copy;
+	if (m->nhcache == SV_HCACHE || !(copy = sv_alloc(m->arena, len + 1)))
+		return;
+	memcpy(copy, name, len);
+	copy[len] = '\0';
+	m->hcache[m->nhcache++] = (struct sv_hcache){ copy, len, n, vals };
+}
+
 const struct sv_hdrval *sv_msg_header(struct sv_exec *x, const char *name, size_t len, size_t *n)
 {
 	struct sv_msg *m = x->msg;
 	*n = 0;
+	/* Charged as the scan it replaces, so limits do not depend on the cache. */
+	if (!sv_step(x, 1 + m->nfields / 32, 0))
+		return NULL;
+	const struct sv_hcache *c = hcache_find(m, name, len);
+	if (c) {
+		*n = c->n;
+		return c->n ? c->vals : NULL;
+	}
 	size_t count = 0;
-	for (size_t i = 0; i < m->nfields; i++)
+	/* A name no field can have (a variable may make one) names none: remembered as such. */
+	size_t scan = sv_header_name_valid(name, len) ? m->nfields : 0;
+	for (size_t i = 0; i < scan; i++)
 		if (m->fields[i].f.name_len == len && strncasecmp(m->fields[i].f.name, name, len) == 0)
 			count++;
-	if (!sv_step(x, 1 + m->nfields / 32, 0) || count == 0)
-		return NULL;
-	struct sv_hdrval *out = sv_alloc(x->scratch, count * sizeof *out);
-	if (!out) {
+	struct sv_hdrval *out = count ? sv_alloc(m->arena, count * sizeof *out) : NULL;
+	if (count && !out) {
 		sv_fail(x, 0, "out of memory");
 		return NULL;
 	}
-	for (size_t i = 0; i < m->nfields; i++) {
+	for (size_t i = 0; i < m->nfields && count; i++) {
 		struct sv_hfield *h = &m->fields[i];
 		if (h->f.name_len != len || strncasecmp(h->f.name, name, len) != 0)
 			continue;
@@ -176,7 +215,8 @@ const struct sv_hdrval *sv_msg_header(struct sv_exec *x, const char *name, size_
 		}
 		out[(*n)++] = h->val;
 	}
-	return out;
+	hcache_add(m, name, len, out, *n);
+	return *n ? out : NULL;
 }
 
 bool sv_msg_body(struct sv_exec *x, struct sv_val *out)
