@@ -337,6 +337,18 @@ static void mbox_path(const struct mail_session *s, char *out, size_t size)
 		mail_fmt(out, size, "%s/mbox", s->home);
 }
 
+/* saveignore/saveretain apply to what quit moves to ~/mbox too, as in Heirloom (its quit
+ * writes those messages as save does). */
+static bool quit_drops_field(const char *name, size_t len)
+{
+	char field[256];
+	if (len >= sizeof field)
+		return false;
+	memcpy(field, name, len);
+	field[len] = '\0';
+	return mail_save_ignored(field);
+}
+
 /* The messages marked TO_MBOX, as mbox_file_messages takes them (count of them in *n);
  * NULL when out of memory. */
 static struct mbox_pick *picks_for_mbox(struct mail_session *s, const enum fate *fates, size_t *n)
@@ -347,6 +359,7 @@ static struct mbox_pick *picks_for_mbox(struct mail_session *s, const enum fate 
 		if (fates[i] != TO_MBOX)
 			continue;
 		p[*n].idx = mail_sess_view(s, i, &p[*n].i);
+		p[*n].drop_field = quit_drops_field;
 		p[(*n)++].flags = mbox_flags_of(&s->msgs[i]);
 	}
 	return p;

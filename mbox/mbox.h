@@ -139,6 +139,9 @@ struct mbox_pick {
 	const struct mbox_index *idx;
 	size_t i;
 	unsigned flags;
+	/* When not NULL: header fields to leave out of the copy (mail's saveignore/saveretain
+	 * at quit), asked with the field's name; Status and X-Status are never asked. */
+	bool (*drop_field)(const char *name, size_t len);
 };
 
 /* Files copies of the n picked messages in path (mbox form, as mbox_render_message makes

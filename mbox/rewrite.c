@@ -55,7 +55,7 @@ static void rw_status_fields(struct mbox_writer *w, unsigned flags)
  * inserted before the blank line that ends the header section. released: as for
  * mbox_writer_put_map (NULL unless d is a map of ours). */
 static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_msg *m, unsigned flags,
-		      size_t *released)
+		      bool (*drop)(const char *name, size_t len), size_t *released)
 {
 	struct hdr_field f, tail = { 0 };
 	size_t end = (size_t)m->end, pos = (size_t)m->headers, before = pos;
@@ -66,6 +66,8 @@ static void rw_render(struct mbox_writer *w, const char *d, const struct mbox_ms
 			if (!done)
 				rw_status_fields(w, flags);
 			done = true;
+		} else if (drop && f.name_len && f.raw[f.raw_len - 1] == '\n' && drop(f.name, f.name_len)) {
+			/* left out, with its continuation lines (hdr_next gives the whole field) */
 		} else if (f.raw[f.raw_len - 1] != '\n' && f.raw[0] != ' ' && f.raw[0] != '\t') {
 			/* The file ends inside this last line: new fields go before it, since a
 			 * newline added after it could make a blank line of a lone CR. (One that
@@ -91,7 +93,7 @@ char *mbox_render_message(const struct mbox_index *idx, size_t i, unsigned flags
 	struct mbox_writer w;
 	if (i >= idx->count || !mbox_writer_init_mem(&w))
 		return NULL;
-	rw_render(&w, idx->map, &idx->msgs[i], flags, NULL);
+	rw_render(&w, idx->map, &idx->msgs[i], flags, NULL, NULL);
 	return mbox_writer_take(&w, len_out);
 }
 
@@ -109,7 +111,7 @@ void mbox_gen_picks(struct mbox_writer *w, const void *ctx)
 			rel = &released;
 			mbox_release_behind(idx->map, rel, (size_t)m->start);
 		}
-		rw_render(w, idx->map, m, c->p[k].flags, rel);
+		rw_render(w, idx->map, m, c->p[k].flags, c->p[k].drop_field, rel);
 	}
 }
 
@@ -148,7 +150,7 @@ static void rw_replacement(struct mbox_writer *w, const struct mbox_plan *p)
 			mbox_index_close(&ri);
 		return;
 	}
-	rw_render(w, ri.map, &ri.msgs[0], p->flags, NULL);
+	rw_render(w, ri.map, &ri.msgs[0], p->flags, NULL, NULL);
 	mbox_index_close(&ri);
 }
 
@@ -168,7 +170,7 @@ static void rw_generate(struct mbox_writer *w, const char *d, size_t size, const
 		if (plan[i].replace)
 			rw_replacement(w, &plan[i]);
 		else if (plan[i].set_flags && plan[i].flags != m->flags)
-			rw_render(w, d, m, plan[i].flags, &released);
+			rw_render(w, d, m, plan[i].flags, NULL, &released);
 		else
 			mbox_writer_put_map(w, d, (size_t)m->start, (size_t)(m->end - m->start), &released);
 	}

@@ -287,3 +287,19 @@ Test(mailcmd_quit, read_mail_moves_to_mbox_through_a_fixed_window)
 	cr_assert_str_eq(left, "");
 	free(left);
 }
+
+/* Heirloom's quit writes what it moves to ~/mbox as save writes it: saveignore and
+ * saveretain leave fields out there too (Status is the session's and stays). */
+Test(mailcmd_quit, saveignore_applies_to_what_quit_moves_to_mbox)
+{
+	mail_ignore_add(MAIL_SAVEIGNORE, "from");
+	s.msgs[0].flags |= MAIL_M_READ | MAIL_M_TOUCH;
+	cr_assert_eq(mail_sess_close(&s, true), 0);
+	char *mbox = th_read(th_path(s.home, "mbox"), NULL);
+	cr_expect(strstr(mbox, "From a@x Fri Sep 29 04:03:11 2023\nSubject: one\nStatus: RO\n\nbody one\n"),
+		  "the From: field is left out, the From_ line stays:\n%s", mbox);
+	char *spool = th_read(th_path(cfg.spool_dir, "alice"), NULL);
+	cr_expect(strstr(spool, "From: b@x\nSubject: two\n"), "held messages keep every field:\n%s", spool);
+	free(mbox);
+	free(spool);
+}
