@@ -530,3 +530,52 @@ char *hdr_display_name(const char *s, size_t len)
 	}
 	return NULL;
 }
+
+/* Content-Transfer-Encoding bodies (sieve's body test; see header.h). */
+size_t mime_decode_base64(const char *s, size_t n, char *out)
+{
+	unsigned acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '=')
+			break;
+		int v = hdr_b64((unsigned char)s[i]);
+		if (v < 0)
+			continue;    /* line ends and junk between groups */
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	return o;
+}
+
+size_t mime_decode_qp(const char *s, size_t n, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '=') {
+			out[o++] = s[i];
+			continue;
+		}
+		size_t j = i + 1;
+		while (j < n && (s[j] == ' ' || s[j] == '\t'))
+			j++;
+		if (j < n && (s[j] == '\n' || (s[j] == '\r' && j + 1 < n && s[j + 1] == '\n'))) {
+			i = s[j] == '\r' ? j + 1 : j;     /* soft line break */
+			continue;
+		}
+		int hi = i + 2 < n ? hdr_hex((unsigned char)s[i + 1]) : -1;
+		int lo = hi >= 0 ? hdr_hex((unsigned char)s[i + 2]) : -1;
+		if (lo >= 0) {
+			out[o++] = (char)(hi * 16 + lo);
+			i += 2;
+			continue;
+		}
+		out[o++] = '=';
+	}
+	return o;
+}

@@ -40,6 +40,13 @@ char *hdr_unfold(const char *value, size_t len);
  * they are; decoded control characters become '?'. Returns malloc'd text, NULL on ENOMEM. */
 char *hdr_decode_2047(const char *s, size_t len);
 
+/* Decode a base64 or quoted-printable body (RFC 2045) of n bytes into out, which needs n
+ * bytes; return the decoded length. Lenient as mail readers are: base64 skips what is not
+ * of its alphabet and stops at '='; quoted-printable keeps a '=' that starts no escape and
+ * takes "=" with trailing blanks before a line end as a soft line break. */
+size_t mime_decode_base64(const char *s, size_t n, char *out);
+size_t mime_decode_qp(const char *s, size_t n, char *out);
+
 /* Extracts the bare address ("addr") of the first address in s: "Name <addr>",
  * "addr (comment)", "<addr>", quoted names and comments with '<' in them are understood.
  * Returns false if s holds no address or it does not fit into out (size bytes, NUL included). */

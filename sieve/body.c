@@ -290,71 +290,6 @@ static struct sv_mime *mime_tree(struct sv_exec *x)
 
 /* ------------------------------------------------------------------ decoding */
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
-static size_t decode_base64(const char *s, size_t n, char *out)
-{
-	unsigned acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '=')
-			break;
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			continue;    /* line ends and junk between groups */
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	return o;
-}
-
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static size_t decode_qp(const char *s, size_t n, char *out)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '=') {
-			out[o++] = s[i];
-			continue;
-		}
-		size_t j = i + 1;
-		while (j < n && (s[j] == ' ' || s[j] == '\t'))
-			j++;
-		if (j < n && (s[j] == '\n' || (s[j] == '\r' && j + 1 < n && s[j + 1] == '\n'))) {
-			i = s[j] == '\r' ? j + 1 : j;     /* soft line break */
-			continue;
-		}
-		if (i + 2 < n && hexv((unsigned char)s[i + 1]) >= 0 && hexv((unsigned char)s[i + 2]) >= 0) {
-			out[o++] = (char)(hexv((unsigned char)s[i + 1]) * 16 + hexv((unsigned char)s[i + 2]));
-			i += 2;
-			continue;
-		}
-		out[o++] = '=';
-	}
-	return o;
-}
-
 /* Converts text in charset to UTF-8; as it is when the charset is unknown or it fails. */
 static char *to_utf8(struct sv_arena *a, const char *cs, char *s, size_t *len)
 {
@@ -449,9 +384,9 @@ static bool part_decoded(struct sv_exec *x, struct mime_part *mp, bool as_text)
 			return sv_fail(x, 0, "out of memory decoding a body part") == 0;
 		size_t n;
 		if (mp->cte == CTE_BASE64)
-			n = decode_base64(mp->body, mp->body_len, buf);
+			n = mime_decode_base64(mp->body, mp->body_len, buf);
 		else if (mp->cte == CTE_QP)
-			n = decode_qp(mp->body, mp->body_len, buf);
+			n = mime_decode_qp(mp->body, mp->body_len, buf);
 		else {
 			memcpy(buf, mp->body, mp->body_len);
 			n = mp->body_len;
