@@ -217,6 +217,7 @@ struct run_arg {
 	const char *headers;      /* Return-Path, X-Original-To, Delivered-To lines */
 	const struct mbox_spool *msg;
 	off_t quota_limit;        /* mailbox: its byte limit (read before dropping privileges), 0 = none */
+	const char *spool;        /* mailbox: the user's spool mailbox path */
 	const struct deliver_sieve_set *sieve;  /* mailbox: the user's Sieve scripts, NULL = none */
 	char where[CFG_PATH_MAX + 128];   /* "mailbox /var/mail/x" for the log */
 };
@@ -293,26 +294,14 @@ static void warn_quota(struct run_arg *ra, const struct append_to *to)
 /* A missing mail_group is an administrator's mistake, never the sender's: leave gid as is. */
 static gid_t mail_gid(const struct config *cfg, gid_t fallback);
 
-/* The user's spool mailbox path (Sieve's folder appends measure it with the folders). */
-static const char *spool_path_of(const struct run_arg *ra)
-{
-	static char path[CFG_PATH_MAX + USER_NAME_MAX + 2];
-	snprintf(path, sizeof path, "%s/%s", ra->ctx->cfg->spool_dir, ra->a->runas->name);
-	return path;
-}
-
 /* quota_scope = all: the bytes of the user's mail outside target. */
-static off_t quota_elsewhere(const struct run_arg *ra, const char *spool, const char *target)
+static off_t quota_elsewhere(const struct run_arg *ra, const char *target)
 {
 	char folders[CFG_PATH_MAX];
-	struct user_info u = { .uid = ra->a->runas->uid, .gid = ra->a->runas->gid };
 	if (ra->quota_limit <= 0)
 		return 0;
-	snprintf(u.name, sizeof u.name, "%s", ra->a->runas->name);
-	snprintf(u.home, sizeof u.home, "%s", ra->a->runas->home);
-	if (!deliver_sieve_user_path(ra->ctx->cfg->mail_folder_dir, &u, folders, sizeof folders))
-		folders[0] = '\0';
-	return quota_bytes_elsewhere(ra->ctx->cfg, spool, folders, target);
+	deliver_quota_folders(ra->ctx->cfg, ra->a->runas, folders, sizeof folders);
+	return quota_bytes_elsewhere(ra->ctx->cfg, ra->spool, folders, target);
 }
 
 /* The spool mailbox part of a mailbox delivery (also Sieve's keep, headers then carrying
@@ -322,7 +311,7 @@ static int append_mailbox(struct run_arg *ra, const char *path, const char *head
 	const struct config *cfg = ra->ctx->cfg;
 	struct mbox_sizes sizes = { 0, 0 };
 	struct append_to to = { path, true, mail_gid(cfg, ra->a->runas->gid), ra->quota_limit, &sizes,
-				quota_elsewhere(ra, path, path) };
+				quota_elsewhere(ra, path) };
 	if (run_append(ra, &to, ra->sender, headers, ra->msg, r) != EX_OK)
 		return r->ex;
 	*r = res_ok("delivered to mailbox %s", path);
@@ -346,7 +335,7 @@ static int sieve_append(void *arg, const char *path, bool spool, const char *ext
 	struct mbox_sizes sizes = { 0, 0 };
 	bool counted = ra->quota_limit > 0 && strcmp(ra->ctx->cfg->quota_scope, "all") == 0;
 	struct append_to to = { path, false, ra->a->runas->gid, counted ? ra->quota_limit : 0, &sizes,
-				counted ? quota_elsewhere(ra, spool_path_of(ra), path) : 0 };
+				counted ? quota_elsewhere(ra, path) : 0 };
 	if (run_append(ra, &to, ra->sender, headers, ra->msg, r) != EX_OK)
 		return r->ex;
 	if (counted)
@@ -375,6 +364,7 @@ static int run_mailbox(struct run_arg *ra, struct result *r)
 		return res_set(r, EX_NOUSER, "5.1.3", "invalid user name %s", ra->a->runas->name);
 	if (snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, ra->a->runas->name) >= (int)sizeof path)
 		return res_set(r, EX_TEMPFAIL, "4.3.5", "mailbox path too long");
+	ra->spool = path;     /* for the quota of Sieve's folder appends, within this call */
 	if (ra->sieve)
 		return run_sieve(ra, path, r);
 	return append_mailbox(ra, path, ra->headers, r);

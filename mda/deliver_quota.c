@@ -23,12 +23,11 @@ static int full(const struct config *cfg, const char *path, off_t size, off_t li
 	return res_set(r, EX_CANTCREAT, "5.2.2", why, path, (long long)size, (long long)limit);
 }
 
-/* The folder directory of a's user (mail_folder_dir with ~/ as the home), "" when none. */
-static void folder_dir_of(const struct config *cfg, const struct action *a, char *out, size_t size)
+void deliver_quota_folders(const struct config *cfg, const struct action_user *au, char *out, size_t size)
 {
-	struct user_info u = { .uid = a->runas->uid, .gid = a->runas->gid };
-	snprintf(u.name, sizeof u.name, "%s", a->runas->name);
-	snprintf(u.home, sizeof u.home, "%s", a->runas->home);
+	struct user_info u = { .uid = au->uid, .gid = au->gid };
+	snprintf(u.name, sizeof u.name, "%s", au->name);
+	snprintf(u.home, sizeof u.home, "%s", au->home);
 	if (!deliver_sieve_user_path(cfg->mail_folder_dir, &u, out, size))
 		out[0] = '\0';
 }
@@ -51,7 +50,7 @@ int deliver_quota_at_rcpt(const struct config *cfg, const struct action_list *ac
 		char folders[CFG_PATH_MAX];
 		if (limit <= 0 || snprintf(path, sizeof path, "%s/%s", cfg->spool_dir, a->runas->name) >= (int)sizeof path)
 			return EX_OK;
-		folder_dir_of(cfg, a, folders, sizeof folders);
+		deliver_quota_folders(cfg, a->runas, folders, sizeof folders);
 		off_t elsewhere = quota_bytes_elsewhere(cfg, path, folders, path);
 		if (stat(path, &st) != 0)
 			st.st_size = 0;

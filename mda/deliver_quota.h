@@ -9,6 +9,10 @@
 #include "mbox/mbox.h"
 #include "mda/expand.h"
 
+/* The folder directory of au (mail_folder_dir with ~/ as the home) into out, "" when none:
+ * what quota_scope = all counts besides the spool mailbox. */
+void deliver_quota_folders(const struct config *cfg, const struct action_user *au, char *out, size_t size);
+
 /* RCPT time: when every destination of the recipient is a spool mailbox already at or over
  * its limit, refuses it before the client sends the data (EX_CANTCREAT 5.2.2, LMTP 552, or
  * EX_TEMPFAIL 4.2.2, 452, with quota_full_tempfail). A mailbox with room, any other kind of
