@@ -32,7 +32,8 @@ void sv_arena_free(struct sv_arena *a)
 	a->used = 0;
 }
 
-void *sv_alloc(struct sv_arena *a, size_t n)
+/* Memory for n bytes, not cleared: for copies that fill all of it at once. */
+void *sv_alloc_raw(struct sv_arena *a, size_t n)
 {
 	size_t need = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	if (n == 0)
@@ -57,15 +58,25 @@ void *sv_alloc(struct sv_arena *a, size_t n)
 	void *p = (char *)c->data + c->used;
 	c->used += need;
 	a->used += need;
-	memset(p, 0, n);
+	return p;
+}
+
+void *sv_alloc(struct sv_arena *a, size_t n)
+{
+	void *p = sv_alloc_raw(a, n);
+	if (p)
+		memset(p, 0, n);
 	return p;
 }
 
 char *sv_strndup(struct sv_arena *a, const char *s, size_t n)
 {
-	char *p = sv_alloc(a, n + 1);
-	if (p && n)
+	char *p = sv_alloc_raw(a, n + 1);
+	if (!p)
+		return NULL;
+	if (n)
 		memcpy(p, s, n);
+	p[n] = '\0';
 	return p;
 }
 

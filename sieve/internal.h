@@ -31,6 +31,8 @@ void sv_arena_init(struct sv_arena *a, size_t limit);
 void sv_arena_free(struct sv_arena *a);
 /* Zeroed memory, NULL when out of budget or memory (a->over then stays set). */
 void *sv_alloc(struct sv_arena *a, size_t n);
+/* The same, not cleared (the caller fills all n bytes). */
+void *sv_alloc_raw(struct sv_arena *a, size_t n);
 char *sv_strndup(struct sv_arena *a, const char *s, size_t n);
 char *sv_strdup(struct sv_arena *a, const char *s);
 /* True when p points into memory handed out by a (and not given back). */
