@@ -117,7 +117,7 @@ static char *join(struct parser *p, int from, int to, size_t *len)
 	size_t total = 0;
 	for (int i = from; i < to; i++)
 		total += p->t[i].len;
-	char *s = sv_alloc(p->a, total + 1);
+	char *s = sv_alloc_raw(p->a, total + 1);
 	if (!s)
 		return NULL;
 	size_t o = 0;
@@ -164,12 +164,13 @@ static bool addr_spec(struct parser *p)
 		return false;   /* RFC 5322 wants a domain; "root" alone is not an address */
 	}
 	if (ad.domain) {
-		char *all = sv_alloc(p->a, ad.local_len + ad.domain_len + 2);
+		char *all = sv_alloc_raw(p->a, ad.local_len + ad.domain_len + 2);
 		if (!all)
 			return false;
 		memcpy(all, ad.local, ad.local_len);
 		all[ad.local_len] = '@';
 		memcpy(all + ad.local_len + 1, ad.domain, ad.domain_len);
+		all[ad.local_len + 1 + ad.domain_len] = '\0';
 		ad.all = all;
 		ad.all_len = ad.local_len + ad.domain_len + 1;
 	} else {
@@ -232,7 +233,7 @@ int sv_addr_parse(struct sv_arena *a, const char *s, size_t len, struct sv_addr 
 	size_t tmax = sizeof stack / sizeof stack[0];
 	if (len > 48) {
 		tmax = len + 1;
-		t = sv_alloc(a, tmax * sizeof *t);
+		t = sv_alloc_raw(a, tmax * sizeof *t);
 		if (!t)
 			return -1;
 	}

@@ -299,7 +299,7 @@ static char *to_utf8(struct sv_arena *a, const char *cs, char *s, size_t *len)
 	if (cd == (iconv_t)-1)
 		return s;
 	size_t cap = *len * 4 + 4;
-	char *out = sv_alloc(a, cap + 1);
+	char *out = sv_alloc_raw(a, cap + 1);
 	if (!out) {
 		iconv_close(cd);
 		return s;
@@ -379,7 +379,7 @@ static bool part_decoded(struct sv_exec *x, struct mime_part *mp, bool as_text)
 {
 	struct sv_arena *a = sv_msg_arena(x->msg);
 	if (!mp->decoded) {
-		char *buf = sv_alloc(a, mp->body_len + 1);
+		char *buf = sv_alloc_raw(a, mp->body_len + 1);
 		if (!buf)
 			return sv_fail(x, 0, "out of memory decoding a body part") == 0;
 		size_t n;
@@ -404,7 +404,7 @@ static bool part_decoded(struct sv_exec *x, struct mime_part *mp, bool as_text)
 			mp->text = mp->decoded;
 			mp->tlen = mp->dlen;
 		} else {
-			char *t = sv_alloc(a, mp->dlen + 1);
+			char *t = sv_alloc_raw(a, mp->dlen + 1);
 			if (!t)
 				return sv_fail(x, 0, "out of memory decoding a body part") == 0;
 			mp->tlen = html_text(mp->decoded, mp->dlen, t);
@@ -426,7 +426,7 @@ static bool vals_add(struct sv_exec *x, struct vals *vs, const char *s, size_t l
 {
 	if (vs->n == vs->cap) {
 		size_t nc = vs->cap ? vs->cap * 2 : 8;
-		struct sv_bodypart *nv = sv_alloc(x->scratch, nc * sizeof *nv);
+		struct sv_bodypart *nv = sv_alloc_raw(x->scratch, nc * sizeof *nv);
 		if (!nv)
 			return sv_fail(x, 0, "out of memory") == 0;
 		if (vs->n)

@@ -412,6 +412,11 @@ struct sv_hdrval {
 };
 const struct sv_hdrval *sv_msg_header(struct sv_exec *x, const char *name, size_t len, size_t *n);
 off_t sv_msg_size(const struct sv_msg *m);
+struct sv_addr;
+/* The addresses of a header value (at most 64), parsed once per message: the count as
+ * sv_addr_parse returns it (-1: not an address list, *out then holds one pseudo-address),
+ * -2 out of memory (the execution has failed). */
+int sv_msg_addresses(struct sv_exec *x, const struct sv_hdrval *v, const struct sv_addr **out);
 bool sv_header_name_valid(const char *s, size_t len);
 /* The body (after the blank line); false when the message has none. */
 bool sv_msg_body(struct sv_exec *x, struct sv_val *out);

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #define SV_HCACHE 32
+#define SV_ACACHE 16
+#define SV_ADDR_MAX 64
 
 struct sv_hfield {
 	struct hdr_field f;
@@ -42,6 +44,15 @@ struct sv_msg {
 		const struct sv_hdrval *vals;
 	} hcache[SV_HCACHE];
 	size_t nhcache;
+	/* The addresses of the header values address tests have parsed: 25 address tests on
+	 * From parsed the same field 25 times. Keyed by the value's raw text, which lives as
+	 * long as the message. */
+	struct sv_acache {
+		const char *raw;
+		const struct sv_addr *addrs;
+		int n;
+	} acache[SV_ACACHE];
+	size_t nacache, acache_next;
 };
 
 struct sv_mime **sv_msg_mime(struct sv_msg *m)
@@ -80,7 +91,7 @@ struct sv_msg *sv_msg_open(const struct mbox_spool *sp, const struct sieve_limit
 	bool truncated = hs > lim->max_header_bytes;
 	if (truncated)
 		hs = lim->max_header_bytes;
-	m->head = sv_alloc(a, hs + 1);
+	m->head = sv_alloc_raw(a, hs + 1);
 	if (!m->head || (hs && !read_at(sp->fd, m->head, hs, 0)))
 		return NULL;
 	if (truncated) {
@@ -88,6 +99,7 @@ struct sv_msg *sv_msg_open(const struct mbox_spool *sp, const struct sieve_limit
 		char *nl = memrchr(m->head, '\n', hs);
 		hs = nl ? (size_t)(nl - m->head) + 1 : 0;
 	}
+	m->head[hs] = '\0';
 	m->head_len = hs;
 	m->has_body = sp && (sp->header_size < sp->size ||
 			     (hs >= 1 && m->head[hs - 1] == '\n' && (hs == 1 || m->head[hs - 2] == '\n')));
@@ -229,10 +241,11 @@ bool sv_msg_body(struct sv_exec *x, struct sv_val *out)
 		size_t len = (size_t)(m->sp->size - m->sp->header_size);
 		if (len > m->lim->max_body_bytes)
 			len = m->lim->max_body_bytes;
-		m->body = sv_alloc(m->arena, len + 1);
+		m->body = sv_alloc_raw(m->arena, len + 1);
 		if (!m->body || (len && !read_at(m->sp->fd, m->body, len, m->sp->header_size))) {
 			m->body_failed = true;
 		} else {
+			m->body[len] = '\0';
 			m->body_len = len;
 		}
 	}
@@ -243,4 +256,39 @@ bool sv_msg_body(struct sv_exec *x, struct sv_val *out)
 	out->s = m->body;
 	out->len = m->body_len;
 	return true;
+}
+
+/* Parses v's raw text into message memory; count as sv_addr_parse returns it. */
+static int parse_addresses(struct sv_msg *m, const struct sv_hdrval *v, const struct sv_addr **out)
+{
+	struct sv_addr tmp[SV_ADDR_MAX];
+	int n = sv_addr_parse(m->arena, v->raw, v->raw_len, tmp, SV_ADDR_MAX);
+	size_t keep = n < 0 ? 1 : (size_t)n;
+	struct sv_addr *a = keep ? sv_alloc_raw(m->arena, keep * sizeof *a) : NULL;
+	if (keep && !a)
+		return -2;
+	if (keep)
+		memcpy(a, tmp, keep * sizeof *a);
+	*out = a;
+	return n;
+}
+
+int sv_msg_addresses(struct sv_exec *x, const struct sv_hdrval *v, const struct sv_addr **out)
+{
+	struct sv_msg *m = x->msg;
+	for (size_t i = 0; i < m->nacache; i++)
+		if (m->acache[i].raw == v->raw) {
+			*out = m->acache[i].addrs;
+			return m->acache[i].n;
+		}
+	int n = parse_addresses(m, v, out);
+	if (n == -2) {
+		sv_fail(x, 0, "out of memory parsing addresses");
+		return -2;
+	}
+	struct sv_acache *slot = &m->acache[m->acache_next++ % SV_ACACHE];
+	if (m->nacache < SV_ACACHE)
+		m->nacache++;
+	*slot = (struct sv_acache){ v->raw, *out, n };
+	return n;
 }

@@ -77,10 +77,13 @@ static int match_address(struct sv_exec *x, const struct sv_cmd *c, const struct
 
 static int address_one(struct sv_exec *x, const struct sv_cmd *c, const struct sv_hdrval *v, size_t *count)
 {
-	struct sv_addr addrs[64];
+	/* charged as the parse the cache saves, so limits do not depend on it */
 	if (!sv_step(x, 1 + v->raw_len / 64, c->line))
 		return -1;
-	int na = sv_addr_parse(x->scratch, v->raw, v->raw_len, addrs, 64);
+	const struct sv_addr *addrs;
+	int na = sv_msg_addresses(x, v, &addrs);
+	if (na == -2)
+		return -1;
 	if (na < 0)
 		na = 1;    /* the invalid list as one pseudo-address */
 	for (int k = 0; k < na; k++) {

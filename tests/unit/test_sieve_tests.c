@@ -1,6 +1,7 @@
 /* Unit tests for the Sieve tests: address, envelope, exists, header, size, allof/anyof/not,
  * string, comparators, match types, relational, subaddress, index, body, date, regex. */
 #include "tests/unit/test_sieve_util.h"
+#include <ctype.h>
 
 #define YES "discard\n"
 #define NO "implicit keep\n"
@@ -291,4 +292,67 @@ Test(sieve_test, mailboxexists_uses_the_callback)
 	out = st_run_opts("require \"mailbox\"; if mailboxexists \"Broken\" { discard; }", ST_MSG, NULL, &xo);
 	cr_assert(strstr(out, "error test.sieve:1: cannot tell whether folder 'Broken' exists"), "%s", out);
 	free(out);
+}
+
+/* Naive reference for :contains: ASCII case-insensitive unless octet. */
+static bool naive_contains(const char *s, const char *k, bool octet)
+{
+	size_t sl = strlen(s), kl = strlen(k);
+	for (size_t i = 0; i + kl <= sl; i++) {
+		size_t j = 0;
+		while (j < kl && (octet ? s[i + j] == k[j] : toupper((unsigned char)s[i + j]) == toupper((unsigned char)k[j])))
+			j++;
+		if (j == kl)
+			return true;
+	}
+	return false;
+}
+
+/* Long bodies from a tiny alphabet, so a key's "rarest" byte is common and the search
+ * meets many false candidates (the fallback to a full search), and keys cut from the text
+ * at its start, its end and across it, in both comparators: :contains must agree with the
+ * naive search every time. */
+Test(sieve_test, body_contains_agrees_with_a_naive_search)
+{
+	static const char alpha[] = "aAb5 \n";
+	unsigned seed = 7;
+	for (int round = 0; round < 60; round++) {
+		char body[1200], key[24], msg[1400];
+		size_t blen = 300 + (size_t)round * 13;
+		for (size_t i = 0; i < blen; i++) {
+			seed = seed * 1103515245 + 12345;
+			body[i] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+		}
+		body[blen] = '\0';
+		seed = seed * 1103515245 + 12345;
+		size_t klen = 2 + (seed >> 16) % 12;
+		/* the end case takes the body's last line end too: the key ends where the text does */
+		size_t at = round % 3 == 0 ? 0 : round % 3 == 1 ? blen + 1 - klen : (seed >> 8) % (blen - klen);
+		snprintf(msg, sizeof msg, "Subject: x\n\n%s\n", body);
+		memcpy(key, msg + strlen("Subject: x\n\n") + at, klen);
+		key[klen] = '\0';
+		if (round % 4 == 3)
+			key[klen / 2] = 'z';   /* most of these occur nowhere */
+		char test[128];
+		for (int octet = 0; octet < 2; octet++) {
+			snprintf(test, sizeof test, "body :raw %s :contains \"%s\"",
+				 octet ? ":comparator \"i;octet\"" : "", key);
+			expect_test("\"body\"", test, msg, naive_contains(msg + strlen("Subject: x\n\n"), key, octet));
+		}
+	}
+	/* 33 false candidates for the key's rarest byte, then the key one byte after the last:
+	 * the full search that takes over must start right there */
+	char many[160] = "Subject: x\n\n";
+	memset(many + strlen(many), 'x', 70);
+	memset(many + strlen(many), '5', 35);
+	strcat(many, "b\n");
+	expect_test("\"body\"", "body :raw :contains \"55b\"", many, true);
+	expect_test("\"body\"", "body :raw :comparator \"i;octet\" :contains \"55B\"", many, false);
+	/* the key's rarest byte is the text's last but one: a key that ends where the text ends */
+	char tail[400] = "Subject: x\n\n";
+	for (int i = 0; i < 100; i++)
+		strcat(tail, "ab ");
+	strcat(tail, "tail9\n");
+	expect_test("\"body\"", "body :raw :contains \"TAIL9\n\"", tail, true);
+	expect_test("\"body\"", "body :raw :contains \"TAIL9\n\n\"", tail, false);
 }
