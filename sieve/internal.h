@@ -315,6 +315,13 @@ int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct 
 		   size_t *caps, unsigned *ncaps, unsigned maxcaps, const char **why);
 /* Adds a regex to the program's table so it is freed with it. */
 bool sv_program_keep_regex(struct sieve_script *p, struct sv_regex *rx);
+/* The compiled regexes v[0..n) as one malloc'd blob of *len bytes (PCRE2's serialization);
+ * NULL when PCRE2 cannot. */
+unsigned char *sv_regex_serialize(struct sv_regex *const *v, size_t n, size_t *len);
+/* n regexes back from such a blob into out[0..n); false when it is not this PCRE2's, holds
+ * another count or memory ran out (out[i] is then NULL where it failed; the caller frees the
+ * others). The blob is believed: see cache.c. */
+bool sv_regex_deserialize(const unsigned char *blob, size_t len, size_t n, struct sv_regex **out);
 
 /* ------------------------------------------------------------------ execution */
 #define SV_MATCH_MAX 32
