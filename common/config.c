@@ -71,6 +71,7 @@ static const struct key keys[] = {
 	STR(sieve_after, ""),
 	STR(sieve_extensions, ""),
 	STR(sieve_state, "~/.mda-sieve.db"),
+	STR(sieve_cache, "~/.mda-sieve.bin"),
 	STR(mail_folder_dir, "~/mail"),
 	INT(sieve_max_actions, "32"),
 	INT(sieve_max_redirects, "4"),

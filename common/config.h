@@ -61,6 +61,7 @@ struct config {
 	char sieve_after[CFG_PATH_MAX];    /* the same, run after the user's */
 	char sieve_extensions[256];        /* capabilities to disable ("-vacation -reject") */
 	char sieve_state[CFG_PATH_MAX];    /* the user's GDBM memory (vacation, duplicate), "" = none */
+	char sieve_cache[CFG_PATH_MAX];    /* the user's compiled script, stdin mode, "" = none */
 	char mail_folder_dir[CFG_PATH_MAX];/* fileinto folders: mail(1)'s +name directory */
 	int sieve_max_actions;
 	int sieve_max_redirects;

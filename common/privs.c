@@ -64,3 +64,12 @@ int privs_call_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg, struct 
 	restore(&s);
 	return rc;
 }
+
+bool privs_only_user(uid_t uid)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0)
+		return false;
+	return ru == uid && eu == uid && su == uid && eg == rg && sg == rg;
+}

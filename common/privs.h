@@ -3,6 +3,7 @@
 #ifndef COMMON_PRIVS_H
 #define COMMON_PRIVS_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "common/result.h"
@@ -14,5 +15,10 @@
  * fn's value, or -1 with r filled (temporary) when the switch failed and fn was not called.
  * For single-threaded processes (the identity is the whole process's). */
 int privs_call_as(uid_t uid, gid_t gid, int (*fn)(void *arg), void *arg, struct result *r);
+
+/* True when the process is uid and nothing more: real, effective and saved uid all uid,
+ * and no set-group-ID gid beside its real one. What such a process reads from a file only
+ * uid can write, uid could have done to it anyway. */
+bool privs_only_user(uid_t uid);
 
 #endif

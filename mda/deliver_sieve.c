@@ -155,8 +155,26 @@ struct user_load {
 	const struct user_info *u;
 	struct sieve_compile_opts co;
 	const char *path;
+	const char *disk;          /* the compiled form on disk (sieve_cache), NULL: none */
 	struct sieve_script *out;
 };
+
+/* The user's script compiled, from the form kept on disk when it is current. The disk form
+ * is read and written only by a process that is the user and nothing more (stdin mode run
+ * by the MTA as the user): a root LMTP daemon keeps its programs in memory instead, and
+ * never believes a file the user could have crafted. */
+static struct sieve_script *compile_user(struct user_load *ul, struct sieve_errors *errs)
+{
+	bool disk = ul->disk && privs_only_user(ul->u->uid);
+	struct sieve_script *s = disk ? sieve_cache_load(ul->disk, ul->path, &ul->co) : NULL;
+	if (s)
+		return s;
+	s = sieve_compile_file(ul->path, &ul->co, errs);
+	/* a home it cannot write only costs the next delivery a compile */
+	if (s && disk)
+		(void)sieve_cache_save(s, ul->disk, ul->path, &ul->co);
+	return s;
+}
 
 static int user_script(void *arg)
 {
@@ -175,7 +193,7 @@ static int user_script(void *arg)
 	/* No script is the common case: one lstat, nothing logged. */
 	if (lstat(ul->path, &st) != 0 && errno == ENOENT)
 		return 0;
-	struct sieve_script *s = sieve_compile_file(ul->path, &ul->co, &errs);
+	struct sieve_script *s = compile_user(ul, &errs);
 	if (!s) {
 		log_unused(ul->u->name, ul->path, &errs);
 		return 0;
@@ -193,11 +211,13 @@ static int user_script(void *arg)
 static struct sieve_script *load_user(struct deliver_sieve *c, const struct config *cfg,
 					    const struct user_info *u, const struct sieve_compile_opts *global)
 {
-	char path[CFG_PATH_MAX], dir[CFG_PATH_MAX];
+	char path[CFG_PATH_MAX], dir[CFG_PATH_MAX], disk[CFG_PATH_MAX];
 	struct result r;
 	struct user_load ul = { .c = c, .u = u, .co = *global, .path = path };
 	if (!deliver_sieve_user_path(cfg->sieve, u, path, sizeof path))
 		return NULL;
+	if (deliver_sieve_user_path(cfg->sieve_cache, u, disk, sizeof disk))
+		ul.disk = disk;
 	ul.co.owner = u->uid;
 	ul.co.personal_dir = deliver_sieve_user_path(cfg->sieve_dir, u, dir, sizeof dir) ? dir : NULL;
 	if (privs_call_as(u->uid, u->gid, user_script, &ul, &r) < 0)

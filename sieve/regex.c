@@ -122,3 +122,57 @@ int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct 
 	}
 	return 1;
 }
+
+unsigned char *sv_regex_serialize(struct sv_regex *const *v, size_t n, size_t *len)
+{
+	const pcre2_code **codes = calloc(n ? n : 1, sizeof *codes);
+	if (!codes || n > INT32_MAX) {
+		free(codes);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		codes[i] = v[i]->code;
+	uint8_t *bytes = NULL;
+	PCRE2_SIZE size = 0;
+	int32_t rc = pcre2_serialize_encode(codes, (int32_t)n, &bytes, &size, NULL);
+	free(codes);
+	if (rc < 0)
+		return NULL;
+	unsigned char *out = malloc(size ? size : 1);
+	if (out)
+		memcpy(out, bytes, size);
+	pcre2_serialize_free(bytes);
+	*len = size;
+	return out;
+}
+
+/* PCRE2's serialized head: magic, version, config, count (4 words). */
+#define SERIAL_HEAD 16
+
+bool sv_regex_deserialize(const unsigned char *blob, size_t len, size_t n, struct sv_regex **out)
+{
+	if (len < SERIAL_HEAD || n > INT32_MAX || pcre2_serialize_get_number_of_codes(blob) != (int32_t)n)
+		return false;
+	pcre2_code **codes = calloc(n, sizeof *codes);
+	if (!codes || pcre2_serialize_decode(codes, (int32_t)n, blob, NULL) != (int32_t)n) {
+		free(codes);
+		return false;
+	}
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = ok ? calloc(1, sizeof *out[i]) : NULL;
+		if (out[i] && (out[i]->mc = pcre2_match_context_create(NULL)) != NULL &&
+		    (shared_md || (shared_md = pcre2_match_data_create(SV_REGEX_PAIRS, NULL)) != NULL)) {
+			out[i]->code = codes[i];
+			continue;
+		}
+		if (out[i])
+			pcre2_match_context_free(out[i]->mc);
+		free(out[i]);
+		out[i] = NULL;
+		pcre2_code_free(codes[i]);
+		ok = false;
+	}
+	free(codes);
+	return ok;
+}

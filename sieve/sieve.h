@@ -110,6 +110,19 @@ bool sieve_script_is_current(const struct sieve_script *s);
  * decide, stay in the children. Where PCRE2 has no JIT nothing changes. Never fails. */
 void sieve_script_jit(struct sieve_script *s);
 
+/* A compiled program kept on disk for a process that compiles a script once per delivery.
+ * sieve_cache_save writes s to cache_path (a new file renamed over it, mode 0600, as the
+ * calling user); false when it cannot, which costs only the next compile. sieve_cache_load
+ * returns the program kept there for script_path compiled with opts, or NULL when there is
+ * none, it is not this build's, the options differ, a file it was compiled from changed, or
+ * the file is not trusted (regular, one link, owned by opts->owner, not group/other
+ * writable). A cache is believed as far as its owner is: load one only in a process that
+ * runs as opts->owner with no other privilege. */
+bool sieve_cache_save(const struct sieve_script *s, const char *cache_path, const char *script_path,
+		      const struct sieve_compile_opts *opts);
+struct sieve_script *sieve_cache_load(const char *cache_path, const char *script_path,
+				      const struct sieve_compile_opts *opts);
+
 /* The path or name the program was compiled from.
  * Never fails. */
 const char *sieve_script_name(const struct sieve_script *s);

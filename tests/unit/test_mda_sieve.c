@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -720,4 +721,73 @@ Test(mda_sieve, lmtp_session_sees_a_changed_include)
 	lmtp_close(&c);
 	cr_assert_eq(count_in(folder("One")), 1);
 	cr_assert_eq(count_in(folder("Other")), 1);
+}
+
+/* ---- the compiled script kept on disk (stdin mode run as the user, sieve_cache) ---- */
+
+/* Stdin mode as alice herself, as an MTA runs a mailbox_command (a child that becomes alice
+ * when the tests run as root): the exit code. */
+static int deliver_as_alice(void)
+{
+	const char *in_path = th_path(dir, "input");
+	th_write(in_path, msg1);
+	fflush(stderr);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setresgid(alice_uid, alice_uid, alice_uid) != 0 ||
+				       setresuid(alice_uid, alice_uid, alice_uid) != 0))
+			_exit(99);
+		int fd = open(in_path, O_RDONLY), null = open("/dev/null", O_WRONLY);
+		FILE *errf = fopen("/dev/null", "w");
+		if (fd < 0 || null < 0 || !errf)
+			_exit(98);
+		dup2(null, 2);
+		char *rcpts[1] = { "alice" };
+		struct mda_stdin_opts o = { .sender = "bob@example.org", .rcpts = rcpts, .n_rcpts = 1 };
+		_exit(mda_stdin_run(&cfg, &o, fd, errf));
+	}
+	int st;
+	cr_assert(waitpid(pid, &st, 0) == pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *compiled(void)
+{
+	return th_path(home, ".mda-sieve.bin");
+}
+
+Test(mda_sieve, stdin_mode_keeps_the_compiled_script_until_it_changes)
+{
+	script("require \"fileinto\";\nfileinto \"AAAA\";\n");
+	cr_assert_eq(deliver_as_alice(), 0);
+	cr_assert_eq(count_in(folder("AAAA")), 1);
+	struct stat st;
+	cr_assert(stat(compiled(), &st) == 0, "no compiled script kept");
+	cr_assert(st.st_uid == alice_uid && (st.st_mode & 0777) == 0600);
+	rewrite_script("require \"fileinto\";\nfileinto \"BBBB\";\n", true);
+	cr_assert_eq(deliver_as_alice(), 0);
+	cr_assert_eq(count_in(folder("AAAA")), 2, "same inode, size and mtime: the kept program is used");
+	rewrite_script("require \"fileinto\";\nfileinto \"BBBB\";\n", false);
+	cr_assert_eq(deliver_as_alice(), 0);
+	cr_assert_eq(count_in(folder("BBBB")), 1, "a new mtime: compiled again");
+	cr_assert_eq(deliver_as_alice(), 0);
+	cr_assert_eq(count_in(folder("BBBB")), 2);
+}
+
+/* A root process delivering to alice has more than alice's rights: it never believes a file
+ * alice could have written, and writes none for her. */
+Test(mda_sieve, a_root_delivery_never_uses_the_users_compiled_script)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: a delivery with more rights than the user");
+	script("require \"fileinto\";\nfileinto \"AAAA\";\n");
+	cr_assert_eq(deliver_as_alice(), 0);
+	cr_assert(access(compiled(), F_OK) == 0);
+	rewrite_script("require \"fileinto\";\nfileinto \"BBBB\";\n", true);
+	cr_assert_eq(deliver1(msg1, NULL), 0);
+	cr_assert_eq(count_in(folder("BBBB")), 1, "root compiled the script itself");
+	cr_assert(unlink(compiled()) == 0);
+	cr_assert_eq(deliver1(msg1, NULL), 0);
+	cr_assert_eq(access(compiled(), F_OK), -1, "root wrote a compiled script into alice's home");
 }

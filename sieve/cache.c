@@ -1,0 +1,674 @@
+/* Compiled programs kept on disk, for the delivery that compiles a script once per process
+ * (stdin mode), as Pigeonhole keeps .svbin files: the resolved tree is written once, field
+ * by field, and read back with every length, count and index checked; the regexes go through
+ * PCRE2's own serialization. Reading one back costs a fraction of lexing, parsing,
+ * validating and compiling the regexes again. A program is used only while every file it
+ * was compiled from is unchanged (sieve_script_is_current) and the options that shape a
+ * compile are the same (key_of).
+ *
+ * PCRE2 does not check serialized bytecode, and the tree is believed as written: a cache is
+ * read only by a process that is its owner and nothing more (see sieve.h), so a crafted one
+ * can do nothing its owner could not do anyway; the checksum catches a torn or damaged file. */
+#include "sieve/internal.h"
+
+#include "common/trusted.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Bumped whenever the layout below or the meaning of a compiled field changes: a file of
+ * another format is ignored (and replaced by the next save). */
+#define CACHE_FORMAT 1
+static const char cache_magic[8] = "mdasvc\r\n";
+#define NONE UINT32_MAX
+/* Files larger than this are not caches this code wrote for a script within the limits. */
+#define CACHE_MAX (64u << 20)
+
+struct cache_head {
+	char magic[8];
+	uint32_t format;
+	uint32_t shape;          /* sizes of the structures read back: another build's layout */
+	uint64_t key;            /* the compile options (key_of) */
+	uint64_t sum;            /* checksum of the payload */
+	uint64_t len;            /* payload bytes after the head */
+};
+
+/* ------------------------------------------------------------------ hashing */
+
+static uint64_t mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/* A checksum of a payload, 8 bytes a step: it catches a torn or damaged file. It is not a
+ * defence against its owner, who may write anything there (see sieve_cache_load). */
+static uint64_t checksum(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0x243f6a8885a308d3ULL ^ n;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = mix(h, w);
+	}
+	uint64_t tail = 0;
+	memcpy(&tail, p + i, n - i);
+	return mix(h, tail);
+}
+
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+	return s ? checksum((const unsigned char *)s, strlen(s)) ^ mix(h, 1) : mix(h, 0);
+}
+
+/* Everything in the options and limits a compile depends on. */
+static uint64_t key_of(const char *script, const struct sieve_compile_opts *o)
+{
+	struct sieve_limits def;
+	sieve_limits_default(&def);
+	const struct sieve_limits *l = o->limits ? o->limits : &def;
+	uint64_t h = mix(CACHE_FORMAT, sv_ext_disabled(o->extensions));
+	h = mix(mix(mix(h, l->max_script_size), l->max_include_depth), l->max_includes);
+	h = mix(mix(mix(h, l->max_nesting), l->max_string), l->max_variables);
+	h = mix(mix(h, o->check_owner), (uint64_t)o->owner);
+	return mix_str(mix_str(mix_str(h, script), o->personal_dir), o->global_dir);
+}
+
+static uint32_t shape(void)
+{
+	return (uint32_t)(sizeof(struct sv_cmd) << 16 ^ sizeof(struct sv_str) << 8 ^ sizeof(struct sv_part) ^
+			  sizeof(struct sv_unit) << 4);
+}
+
+/* ------------------------------------------------------------------ writing */
+
+/* The tree being written, and the regexes met on the way, in the order the reader meets
+ * their keys again. */
+struct writer {
+	struct sv_buf b;
+	struct sv_regex **rx;
+	size_t nrx, cap;
+	bool oom;
+};
+
+static void w_regex(struct writer *w, struct sv_regex *rx)
+{
+	if (w->nrx == w->cap) {
+		size_t nc = w->cap ? 2 * w->cap : 16;
+		struct sv_regex **a = realloc(w->rx, nc * sizeof *a);
+		if (!a) {
+			w->oom = true;
+			return;
+		}
+		w->rx = a;
+		w->cap = nc;
+	}
+	w->rx[w->nrx++] = rx;
+}
+
+static void w_u8(struct writer *w, unsigned v)
+{
+	unsigned char c = (unsigned char)v;
+	sv_buf_add(&w->b, &c, 1);
+}
+
+static void w_u32(struct writer *w, uint32_t v)
+{
+	sv_buf_add(&w->b, &v, sizeof v);
+}
+
+static void w_u64(struct writer *w, uint64_t v)
+{
+	sv_buf_add(&w->b, &v, sizeof v);
+}
+
+/* Bytes with their length; NULL as NONE. */
+static void w_bytes(struct writer *w, const char *s, size_t len)
+{
+	w_u32(w, s ? (uint32_t)len : NONE);
+	if (s)
+		sv_buf_add(&w->b, s, len);
+}
+
+static void w_cstr(struct writer *w, const char *s)
+{
+	w_bytes(w, s, s ? strlen(s) : 0);
+}
+
+static void w_str(struct writer *w, const struct sv_str *s)
+{
+	w_bytes(w, s->s, s->len);
+	w_u32(w, s->line);
+	w_u32(w, s->col);
+	w_u32(w, s->nparts);
+	for (uint32_t i = 0; i < s->nparts; i++) {
+		const struct sv_part *pt = &s->parts[i];
+		w_u8(w, pt->kind);
+		w_u8(w, pt->global);
+		w_u32(w, pt->slot);
+		w_bytes(w, pt->s, pt->len);
+	}
+}
+
+static void w_list(struct writer *w, const struct sv_list *l)
+{
+	w_u32(w, l ? l->n : NONE);
+	for (uint32_t i = 0; l && i < l->n; i++)
+		w_str(w, &l->v[i]);
+}
+
+static void w_cmd(struct writer *w, const struct sv_cmd *c);
+
+static void w_opt_cmd(struct writer *w, const struct sv_cmd *c)
+{
+	w_u8(w, c != NULL);
+	if (c)
+		w_cmd(w, c);
+}
+
+/* A block: its commands in order (linked by next when read back). */
+static void w_chain(struct writer *w, const struct sv_cmd *c)
+{
+	uint32_t n = 0;
+	for (const struct sv_cmd *k = c; k; k = k->next)
+		n++;
+	w_u32(w, n);
+	for (; c; c = c->next)
+		w_cmd(w, c);
+}
+
+static void w_cmd(struct writer *w, const struct sv_cmd *c)
+{
+	w_u32(w, c->op);
+	w_u8(w, c->zone);
+	w_u8(w, c->bt);
+	w_u8(w, c->modifiers);
+	w_u32(w, c->line);
+	w_u32(w, c->col);
+	w_u32(w, c->bits);
+	const unsigned char m[5] = { c->m.cmp, c->m.mt, c->m.rel, c->m.ap, c->m.last };
+	sv_buf_add(&w->b, m, sizeof m);
+	w_u32(w, c->m.index);
+	w_list(w, c->list[0]);
+	w_list(w, c->list[1]);
+	w_list(w, c->tlist);
+	for (int i = 0; i < 4; i++) {
+		w_u8(w, c->str[i] != NULL);
+		if (c->str[i])
+			w_str(w, c->str[i]);
+	}
+	w_u64(w, c->num);
+	w_u32(w, c->var);
+	w_u8(w, c->var_global);
+	w_opt_cmd(w, c->test);
+	w_u32(w, c->ntests);
+	for (uint32_t i = 0; i < c->ntests; i++)
+		w_cmd(w, c->tests[i]);
+	w_chain(w, c->block);
+	w_opt_cmd(w, c->alt);
+	w_u32(w, c->inc ? c->inc->index : NONE);
+	for (uint32_t i = 0; c->m.mt == MT_REGEX && c->m.rx && c->list[1] && i < c->list[1]->n; i++)
+		if (c->m.rx[i])
+			w_regex(w, c->m.rx[i]);
+}
+
+static void w_names(struct writer *w, char *const *names, uint32_t n)
+{
+	w_u32(w, n);
+	for (uint32_t i = 0; i < n; i++)
+		w_cstr(w, names[i]);
+}
+
+static void w_program(struct writer *w, const struct sieve_script *p)
+{
+	w_names(w, p->globals, p->nglobals);
+	w_u32(w, p->nfiles);
+	for (uint32_t i = 0; i < p->nfiles; i++) {
+		const struct sv_file *f = &p->files[i];
+		w_u64(w, (uint64_t)f->dev);
+		w_u64(w, (uint64_t)f->ino);
+		w_u64(w, (uint64_t)f->size);
+		w_u64(w, (uint64_t)f->mtime.tv_sec);
+		w_u64(w, (uint64_t)f->mtime.tv_nsec);
+		w_cstr(w, f->path);
+	}
+	w_u32(w, p->nunits);
+	for (uint32_t i = 0; i < p->nunits; i++) {
+		const struct sv_unit *u = p->units[i];
+		w_cstr(w, u->name);
+		w_u32(w, u->exts);
+		w_u8(w, u->global_loc);
+		w_u8(w, u->missing);
+		w_names(w, u->local_names, u->nlocals);
+		w_names(w, u->global_names, u->nglobal_names);
+		w_chain(w, u->code);
+	}
+}
+
+/* Writes to a new file beside path and renames it over path: a reader sees the old file or
+ * the whole new one. Mode 0600, as the script's owner (the caller runs as that user). */
+static bool write_whole(const char *path, const struct cache_head *h, const struct sv_buf *b)
+{
+	char tmp[SV_PATH_MAX];
+	if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
+		return false;
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool ok = fchmod(fd, 0600) == 0 && write(fd, h, sizeof *h) == (ssize_t)sizeof *h &&
+		  write(fd, b->p, b->len) == (ssize_t)b->len;
+	if (close(fd) != 0)
+		ok = false;
+	if (ok && rename(tmp, path) == 0)
+		return true;
+	unlink(tmp);
+	return false;
+}
+
+/* The payload: the regexes as PCRE2 serialized them, then the tree. */
+static bool payload(const struct sieve_script *s, struct sv_buf *out)
+{
+	struct writer w = { 0 };
+	w_program(&w, s);
+	size_t blob_len = 0;
+	unsigned char *blob = w.nrx ? sv_regex_serialize(w.rx, w.nrx, &blob_len) : NULL;
+	bool ok = !w.oom && !w.b.oom && (w.nrx == 0 || blob);
+	if (ok) {
+		uint64_t head[2] = { w.nrx, blob_len };
+		sv_buf_add(out, head, sizeof head);
+		sv_buf_add(out, blob, blob_len);
+		sv_buf_add(out, w.b.p, w.b.len);
+		ok = !out->oom && out->len <= CACHE_MAX;
+	}
+	free(blob);
+	free(w.rx);
+	sv_buf_free(&w.b);
+	return ok;
+}
+
+bool sieve_cache_save(const struct sieve_script *s, const char *cache_path, const char *script_path,
+		      const struct sieve_compile_opts *opts)
+{
+	struct sv_buf b = { 0 };
+	if (!payload(s, &b)) {
+		sv_buf_free(&b);
+		return false;
+	}
+	struct cache_head h = { .format = CACHE_FORMAT, .shape = shape(), .key = key_of(script_path, opts),
+				.len = b.len };
+	memcpy(h.magic, cache_magic, sizeof h.magic);
+	h.sum = checksum((const unsigned char *)b.p, b.len);
+	bool ok = write_whole(cache_path, &h, &b);
+	sv_buf_free(&b);
+	return ok;
+}
+
+/* ------------------------------------------------------------------ reading */
+
+struct reader {
+	const unsigned char *p;
+	size_t left;
+	bool bad;
+	struct sieve_script *prog;
+	unsigned depth;
+	uint32_t rx_next;        /* the next of prog->regexes a :regex key takes */
+};
+
+static bool take(struct reader *r, void *out, size_t n)
+{
+	if (r->bad || r->left < n) {
+		r->bad = true;
+		memset(out, 0, n);
+		return false;
+	}
+	memcpy(out, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return true;
+}
+
+static unsigned r_u8(struct reader *r)
+{
+	unsigned char c;
+	take(r, &c, 1);
+	return c;
+}
+
+static uint32_t r_u32(struct reader *r)
+{
+	uint32_t v;
+	take(r, &v, sizeof v);
+	return v;
+}
+
+static uint64_t r_u64(struct reader *r)
+{
+	uint64_t v;
+	take(r, &v, sizeof v);
+	return v;
+}
+
+/* A count of items of at least min bytes each that the rest of the payload can hold. */
+static uint32_t r_count(struct reader *r, size_t min)
+{
+	uint32_t n = r_u32(r);
+	if ((size_t)n * min > r->left)
+		r->bad = true;
+	return r->bad ? 0 : n;
+}
+
+/* Bytes as written by w_bytes, copied NUL-terminated into the program's arena. */
+static const char *r_bytes(struct reader *r, size_t *len)
+{
+	uint32_t n = r_u32(r);
+	*len = 0;
+	if (r->bad || n == NONE)
+		return NULL;
+	if (n > r->left) {
+		r->bad = true;
+		return NULL;
+	}
+	char *s = sv_strndup(&r->prog->arena, (const char *)r->p, n);
+	r->p += n;
+	r->left -= n;
+	if (!s)
+		r->bad = true;
+	*len = n;
+	return s;
+}
+
+static char *r_cstr(struct reader *r)
+{
+	size_t len;
+	const char *s = r_bytes(r, &len);
+	if (!s || strlen(s) != len)
+		r->bad = true;
+	return (char *)s;
+}
+
+static void *r_alloc(struct reader *r, size_t n)
+{
+	void *p = r->bad ? NULL : sv_alloc(&r->prog->arena, n ? n : 1);
+	if (!p)
+		r->bad = true;
+	return p;
+}
+
+static void r_str(struct reader *r, struct sv_str *s)
+{
+	s->s = r_bytes(r, &s->len);
+	s->line = r_u32(r);
+	s->col = r_u32(r);
+	s->nparts = r_count(r, 10);
+	s->parts = s->nparts ? r_alloc(r, s->nparts * sizeof *s->parts) : NULL;
+	for (uint32_t i = 0; s->parts && i < s->nparts && !r->bad; i++) {
+		struct sv_part *pt = &s->parts[i];
+		pt->kind = (uint8_t)r_u8(r);
+		pt->global = r_u8(r) != 0;
+		pt->slot = r_u32(r);
+		pt->s = r_bytes(r, &pt->len);
+		if (pt->kind > PART_MATCH || (pt->kind == PART_LIT && !pt->s) ||
+		    (pt->kind == PART_VAR && pt->global && pt->slot >= r->prog->nglobals))
+			r->bad = true;
+	}
+}
+
+static struct sv_list *r_list(struct reader *r)
+{
+	uint32_t n = r_u32(r);
+	if (r->bad || n == NONE)
+		return NULL;
+	if ((size_t)n * 16 > r->left) {
+		r->bad = true;
+		return NULL;
+	}
+	struct sv_list *l = r_alloc(r, sizeof *l);
+	if (!l)
+		return NULL;
+	l->n = n;
+	l->v = r_alloc(r, (n ? n : 1) * sizeof *l->v);
+	for (uint32_t i = 0; l->v && i < n && !r->bad; i++)
+		r_str(r, &l->v[i]);
+	return l;
+}
+
+/* The regexes of a :regex test's constant keys, compiled as the validator compiles them. */
+/* The regexes of a :regex test's constant keys, in the order they were written. */
+static void r_regexes(struct reader *r, struct sv_cmd *c)
+{
+	const struct sv_list *keys = c->list[1];
+	if (c->m.mt != MT_REGEX || !keys || r->bad)
+		return;
+	c->m.rx = r_alloc(r, (keys->n ? keys->n : 1) * sizeof *c->m.rx);
+	for (uint32_t i = 0; c->m.rx && i < keys->n && !r->bad; i++) {
+		if (keys->v[i].nparts)
+			continue;   /* a key with variables is compiled when it is expanded */
+		if (r->rx_next >= r->prog->nregexes)
+			r->bad = true;
+		else
+			c->m.rx[i] = r->prog->regexes[r->rx_next++];
+	}
+}
+
+/* The serialized regexes, kept by the program (freed with it whatever comes next). */
+static void r_regex_table(struct reader *r)
+{
+	uint64_t head[2];
+	take(r, head, sizeof head);
+	if (r->bad || head[1] > r->left || head[0] > (uint64_t)r->left || (head[0] == 0) != (head[1] == 0)) {
+		r->bad = true;
+		return;
+	}
+	size_t n = (size_t)head[0];
+	struct sv_regex **v = n ? calloc(n, sizeof *v) : NULL;
+	if (n && (!v || !sv_regex_deserialize(r->p, (size_t)head[1], n, v)))
+		r->bad = true;
+	for (size_t i = 0; v && i < n; i++)
+		if (v[i] && !sv_program_keep_regex(r->prog, v[i])) {
+			sv_regex_free(v[i]);
+			r->bad = true;
+		}
+	free(v);
+	r->p += head[1];
+	r->left -= head[1];
+}
+
+static struct sv_cmd *r_cmd(struct reader *r);
+
+static struct sv_cmd *r_opt_cmd(struct reader *r)
+{
+	return r_u8(r) && !r->bad ? r_cmd(r) : NULL;
+}
+
+static struct sv_cmd *r_chain(struct reader *r)
+{
+	uint32_t n = r_count(r, 32);
+	struct sv_cmd *head = NULL, **tail = &head;
+	for (uint32_t i = 0; i < n && !r->bad; i++) {
+		*tail = r_cmd(r);
+		if (*tail)
+			tail = &(*tail)->next;
+	}
+	return head;
+}
+
+static bool cmd_fields_valid(const struct sv_cmd *c)
+{
+	return c->op <= OP_MAILBOXEXISTS && c->zone <= ZONE_ORIGINAL && c->bt <= BT_CONTENT &&
+	       c->m.cmp <= CMP_NUMERIC && c->m.mt <= MT_VALUE && c->m.rel <= REL_NE && c->m.ap <= AP_DETAIL;
+}
+
+static void r_cmd_scalars(struct reader *r, struct sv_cmd *c)
+{
+	c->op = (uint16_t)r_u32(r);
+	c->zone = (uint8_t)r_u8(r);
+	c->bt = (uint8_t)r_u8(r);
+	c->modifiers = (uint8_t)r_u8(r);
+	c->line = r_u32(r);
+	c->col = r_u32(r);
+	c->bits = r_u32(r);
+	unsigned char m[5];
+	take(r, m, sizeof m);
+	c->m.cmp = m[0], c->m.mt = m[1], c->m.rel = m[2], c->m.ap = m[3], c->m.last = m[4] != 0;
+	c->m.index = r_u32(r);
+	if (!cmd_fields_valid(c))
+		r->bad = true;
+}
+
+static struct sv_cmd *r_cmd(struct reader *r)
+{
+	/* as deep as the validator lets a script nest, tests and blocks counted */
+	if (++r->depth > 2 * r->prog->lim.max_nesting + 8)
+		r->bad = true;
+	struct sv_cmd *c = r_alloc(r, sizeof *c);
+	if (!c)
+		return NULL;
+	r_cmd_scalars(r, c);
+	c->list[0] = r_list(r);
+	c->list[1] = r_list(r);
+	c->tlist = r_list(r);
+	for (int i = 0; i < 4; i++)
+		if (r_u8(r) && (c->str[i] = r_alloc(r, sizeof *c->str[i])) != NULL)
+			r_str(r, c->str[i]);
+	c->num = r_u64(r);
+	c->var = r_u32(r);
+	c->var_global = r_u8(r) != 0;
+	c->test = r_opt_cmd(r);
+	c->ntests = r_count(r, 32);
+	c->tests = c->ntests ? r_alloc(r, c->ntests * sizeof *c->tests) : NULL;
+	for (uint32_t i = 0; c->tests && i < c->ntests && !r->bad; i++)
+		c->tests[i] = r_cmd(r);
+	c->block = r_chain(r);
+	c->alt = r_opt_cmd(r);
+	uint32_t inc = r_u32(r);
+	if (inc != NONE && inc >= r->prog->nunits)
+		r->bad = true;
+	else if (inc != NONE)
+		c->inc = r->prog->units[inc];
+	r_regexes(r, c);
+	r->depth--;
+	return c;
+}
+
+static char **r_names(struct reader *r, uint32_t *n)
+{
+	*n = r_count(r, 4);
+	char **v = *n ? r_alloc(r, *n * sizeof *v) : NULL;
+	for (uint32_t i = 0; v && i < *n && !r->bad; i++)
+		v[i] = r_cstr(r);
+	return v;
+}
+
+static void r_files(struct reader *r, struct sieve_script *p)
+{
+	p->nfiles = p->cap_files = r_count(r, 44);
+	p->files = p->nfiles ? r_alloc(r, p->nfiles * sizeof *p->files) : NULL;
+	for (uint32_t i = 0; p->files && i < p->nfiles && !r->bad; i++) {
+		struct sv_file *f = &p->files[i];
+		f->dev = (dev_t)r_u64(r);
+		f->ino = (ino_t)r_u64(r);
+		f->size = (off_t)r_u64(r);
+		f->mtime.tv_sec = (time_t)r_u64(r);
+		f->mtime.tv_nsec = (long)r_u64(r);
+		f->path = r_cstr(r);
+	}
+}
+
+static void r_units(struct reader *r, struct sieve_script *p)
+{
+	p->nunits = p->cap_units = r_count(r, 20);
+	if (p->nunits == 0 || p->nunits > p->lim.max_includes + 1u)
+		r->bad = true;
+	p->units = r_alloc(r, (p->nunits ? p->nunits : 1) * sizeof *p->units);
+	for (uint32_t i = 0; p->units && i < p->nunits && !r->bad; i++)
+		if ((p->units[i] = r_alloc(r, sizeof *p->units[i])) != NULL)
+			p->units[i]->index = i;
+	for (uint32_t i = 0; p->units && i < p->nunits && !r->bad; i++) {
+		struct sv_unit *u = p->units[i];
+		u->name = r_cstr(r);
+		u->exts = r_u32(r);
+		u->global_loc = r_u8(r) != 0;
+		u->missing = r_u8(r) != 0;
+		u->local_names = r_names(r, &u->nlocals);
+		u->cap_locals = u->nlocals;
+		u->global_names = r_names(r, &u->nglobal_names);
+		u->cap_gnames = u->nglobal_names;
+		u->code = r_chain(r);
+	}
+}
+
+/* The payload into a program compiled with opts; NULL when anything does not add up. */
+static struct sieve_script *read_program(const unsigned char *p, size_t len, const struct sieve_compile_opts *o)
+{
+	struct sieve_script *prog = calloc(1, sizeof *prog);
+	if (!prog)
+		return NULL;
+	sv_arena_init(&prog->arena, 0);
+	if (o->limits)
+		prog->lim = *o->limits;
+	else
+		sieve_limits_default(&prog->lim);
+	prog->opts = *o;
+	prog->opts.limits = NULL;
+	prog->opts.extensions = NULL;
+	prog->disabled = sv_ext_disabled(o->extensions);
+	struct reader r = { p, len, false, prog, 0, 0 };
+	r_regex_table(&r);
+	prog->opts.personal_dir = o->personal_dir ? sv_strdup(&prog->arena, o->personal_dir) : NULL;
+	prog->opts.global_dir = o->global_dir ? sv_strdup(&prog->arena, o->global_dir) : NULL;
+	prog->globals = r_names(&r, &prog->nglobals);
+	prog->cap_globals = prog->nglobals;
+	r_files(&r, prog);
+	r_units(&r, prog);
+	if (r.bad || r.left != 0 || r.rx_next != prog->nregexes || prog->arena.over) {
+		sieve_script_free(prog);
+		return NULL;
+	}
+	return prog;
+}
+
+/* The whole file, if it is one this code wrote for these options; NULL otherwise. */
+static unsigned char *read_whole(const char *path, uid_t owner, uint64_t key, size_t *len)
+{
+	struct trust_rule rule = { .owner = owner, .forbid = 022 };
+	struct stat st;
+	const char *why = NULL;
+	int fd = trusted_open(path, O_RDONLY, 0, &rule, &st, &why);
+	if (fd < 0)
+		return NULL;
+	struct cache_head h;
+	unsigned char *buf = NULL;
+	if (st.st_size > (off_t)sizeof h && st.st_size <= CACHE_MAX && pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
+	    memcmp(h.magic, cache_magic, sizeof h.magic) == 0 && h.format == CACHE_FORMAT && h.shape == shape() &&
+	    h.key == key && h.len == (uint64_t)st.st_size - sizeof h && (buf = malloc(h.len ? h.len : 1)) != NULL) {
+		if (pread(fd, buf, h.len, sizeof h) != (ssize_t)h.len || checksum(buf, h.len) != h.sum) {
+			free(buf);
+			buf = NULL;
+		}
+		*len = h.len;
+	}
+	close(fd);
+	return buf;
+}
+
+struct sieve_script *sieve_cache_load(const char *cache_path, const char *script_path,
+				      const struct sieve_compile_opts *opts)
+{
+	size_t len = 0;
+	unsigned char *buf = read_whole(cache_path, opts->owner, key_of(script_path, opts), &len);
+	if (!buf)
+		return NULL;
+	struct sieve_script *p = read_program(buf, len, opts);
+	free(buf);
+	if (p && (p->nfiles == 0 || strcmp(p->files[0].path, script_path) != 0 || !sieve_script_is_current(p))) {
+		sieve_script_free(p);
+		return NULL;
+	}
+	return p;
+}
