@@ -20,6 +20,7 @@ struct sv_arena {
 	size_t used;            /* bytes handed out, for the budget */
 	size_t limit;           /* 0 = unlimited */
 	bool over;              /* an allocation failed (budget or ENOMEM) */
+	struct sv_chunk *spare; /* a chunk given back by sv_arena_release, for the next one */
 };
 struct sv_mark {
 	struct sv_chunk *head;
