@@ -113,7 +113,8 @@ int sv_regex_match(struct sv_regex *rx, const char *s, size_t len, const struct 
 		if (rc == 0)   /* more groups than pairs: every pair is set as far as it goes */
 			rc = (int)pairs;
 		unsigned n = 0;
-		for (uint32_t i = 0; i < pairs && n < maxcaps; i++, n++) {
+		/* pairs past rc are unset: ${N} beyond the match count expands to "" anyway */
+		for (uint32_t i = 0; i < (uint32_t)rc && n < maxcaps; i++, n++) {
 			bool unset = ov[2 * i] == PCRE2_UNSET || (int)i >= rc;
 			caps[2 * n] = unset ? 0 : ov[2 * i];
 			caps[2 * n + 1] = unset ? 0 : ov[2 * i + 1];
