@@ -23,7 +23,7 @@
 
 /* Bumped whenever the layout below or the meaning of a compiled field changes: a file of
  * another format is ignored (and replaced by the next save). */
-#define CACHE_FORMAT 1
+#define CACHE_FORMAT 2
 static const char cache_magic[8] = "mdasvc\r\n";
 #define NONE UINT32_MAX
 /* Files larger than this are not caches this code wrote for a script within the limits. */
@@ -87,6 +87,24 @@ static uint32_t shape(void)
 			  sizeof(struct sv_unit) << 4);
 }
 
+/* ------------------------------------------------------------------ records */
+/* The fixed part of each object, written and read in one piece (cleared first, so the
+ * padding is always zero): a read is then one bounds check, not one per field. */
+struct str_rec {
+	uint32_t len;            /* NONE: no constant value */
+	uint32_t line, col, nparts;
+};
+struct part_rec {
+	uint8_t kind, global, pad[2];
+	uint32_t slot, len;      /* len NONE: no text */
+};
+enum { HAS_TEST = 1, HAS_ALT = 2, HAS_STR = 4 /* << i for str[i] */ };
+struct cmd_rec {
+	uint64_t num;
+	uint32_t op, line, col, bits, m_index, var, ntests, inc, nblock;
+	uint8_t zone, bt, modifiers, cmp, mt, rel, ap, last, var_global, has, pad[2];
+};
+
 /* ------------------------------------------------------------------ writing */
 
 /* The tree being written, and the regexes met on the way, in the order the reader meets
@@ -144,16 +162,21 @@ static void w_cstr(struct writer *w, const char *s)
 
 static void w_str(struct writer *w, const struct sv_str *s)
 {
-	w_bytes(w, s->s, s->len);
-	w_u32(w, s->line);
-	w_u32(w, s->col);
-	w_u32(w, s->nparts);
+	struct str_rec rec = { s->s ? (uint32_t)s->len : NONE, s->line, s->col, s->nparts };
+	sv_buf_add(&w->b, &rec, sizeof rec);
+	if (s->s)
+		sv_buf_add(&w->b, s->s, s->len);
 	for (uint32_t i = 0; i < s->nparts; i++) {
 		const struct sv_part *pt = &s->parts[i];
-		w_u8(w, pt->kind);
-		w_u8(w, pt->global);
-		w_u32(w, pt->slot);
-		w_bytes(w, pt->s, pt->len);
+		struct part_rec pr;
+		memset(&pr, 0, sizeof pr);
+		pr.kind = pt->kind;
+		pr.global = pt->global;
+		pr.slot = pt->slot;
+		pr.len = pt->s ? (uint32_t)pt->len : NONE;
+		sv_buf_add(&w->b, &pr, sizeof pr);
+		if (pt->s)
+			sv_buf_add(&w->b, pt->s, pt->len);
 	}
 }
 
@@ -166,57 +189,62 @@ static void w_list(struct writer *w, const struct sv_list *l)
 
 static void w_cmd(struct writer *w, const struct sv_cmd *c);
 
-static void w_opt_cmd(struct writer *w, const struct sv_cmd *c)
-{
-	w_u8(w, c != NULL);
-	if (c)
-		w_cmd(w, c);
-}
-
-/* A block: its commands in order (linked by next when read back). */
-static void w_chain(struct writer *w, const struct sv_cmd *c)
+static uint32_t chain_length(const struct sv_cmd *c)
 {
 	uint32_t n = 0;
-	for (const struct sv_cmd *k = c; k; k = k->next)
-		n++;
-	w_u32(w, n);
 	for (; c; c = c->next)
-		w_cmd(w, c);
+		n++;
+	return n;
 }
 
+static void w_cmd_rec(struct writer *w, const struct sv_cmd *c)
+{
+	struct cmd_rec rec;
+	memset(&rec, 0, sizeof rec);
+	rec.num = c->num;
+	rec.op = c->op, rec.line = c->line, rec.col = c->col, rec.bits = c->bits;
+	rec.m_index = c->m.index, rec.var = c->var, rec.ntests = c->ntests;
+	rec.inc = c->inc ? c->inc->index : NONE;
+	rec.nblock = chain_length(c->block);
+	rec.zone = c->zone, rec.bt = c->bt, rec.modifiers = c->modifiers;
+	rec.cmp = c->m.cmp, rec.mt = c->m.mt, rec.rel = c->m.rel, rec.ap = c->m.ap, rec.last = c->m.last;
+	rec.var_global = c->var_global;
+	rec.has = (c->test ? HAS_TEST : 0) | (c->alt ? HAS_ALT : 0);
+	for (int i = 0; i < 4; i++)
+		if (c->str[i])
+			rec.has |= (uint8_t)(HAS_STR << i);
+	sv_buf_add(&w->b, &rec, sizeof rec);
+}
+
+/* The record, then the lists, strings, test, tests, block and alternative it announces. */
 static void w_cmd(struct writer *w, const struct sv_cmd *c)
 {
-	w_u32(w, c->op);
-	w_u8(w, c->zone);
-	w_u8(w, c->bt);
-	w_u8(w, c->modifiers);
-	w_u32(w, c->line);
-	w_u32(w, c->col);
-	w_u32(w, c->bits);
-	const unsigned char m[5] = { c->m.cmp, c->m.mt, c->m.rel, c->m.ap, c->m.last };
-	sv_buf_add(&w->b, m, sizeof m);
-	w_u32(w, c->m.index);
+	w_cmd_rec(w, c);
 	w_list(w, c->list[0]);
 	w_list(w, c->list[1]);
 	w_list(w, c->tlist);
-	for (int i = 0; i < 4; i++) {
-		w_u8(w, c->str[i] != NULL);
+	for (int i = 0; i < 4; i++)
 		if (c->str[i])
 			w_str(w, c->str[i]);
-	}
-	w_u64(w, c->num);
-	w_u32(w, c->var);
-	w_u8(w, c->var_global);
-	w_opt_cmd(w, c->test);
-	w_u32(w, c->ntests);
+	if (c->test)
+		w_cmd(w, c->test);
 	for (uint32_t i = 0; i < c->ntests; i++)
 		w_cmd(w, c->tests[i]);
-	w_chain(w, c->block);
-	w_opt_cmd(w, c->alt);
-	w_u32(w, c->inc ? c->inc->index : NONE);
+	for (const struct sv_cmd *k = c->block; k; k = k->next)
+		w_cmd(w, k);
+	if (c->alt)
+		w_cmd(w, c->alt);
 	for (uint32_t i = 0; c->m.mt == MT_REGEX && c->m.rx && c->list[1] && i < c->list[1]->n; i++)
 		if (c->m.rx[i])
 			w_regex(w, c->m.rx[i]);
+}
+
+/* A unit's code: its commands in order (linked by next when read back). */
+static void w_chain(struct writer *w, const struct sv_cmd *c)
+{
+	w_u32(w, chain_length(c));
+	for (; c; c = c->next)
+		w_cmd(w, c);
 }
 
 static void w_names(struct writer *w, char *const *names, uint32_t n)
@@ -364,23 +392,29 @@ static uint32_t r_count(struct reader *r, size_t min)
 	return r->bad ? 0 : n;
 }
 
-/* Bytes as written by w_bytes, copied NUL-terminated into the program's arena. */
-static const char *r_bytes(struct reader *r, size_t *len)
+/* len bytes at the cursor, copied NUL-terminated into the program's arena; NULL for NONE. */
+static const char *r_text(struct reader *r, uint32_t len)
 {
-	uint32_t n = r_u32(r);
-	*len = 0;
-	if (r->bad || n == NONE)
+	if (r->bad || len == NONE)
 		return NULL;
-	if (n > r->left) {
+	if (len > r->left) {
 		r->bad = true;
 		return NULL;
 	}
-	char *s = sv_strndup(&r->prog->arena, (const char *)r->p, n);
-	r->p += n;
-	r->left -= n;
-	if (!s)
+	char *t = sv_strndup(&r->prog->arena, (const char *)r->p, len);
+	r->p += len;
+	r->left -= len;
+	if (!t)
 		r->bad = true;
-	*len = n;
+	return t;
+}
+
+/* Bytes as written by w_bytes. */
+static const char *r_bytes(struct reader *r, size_t *len)
+{
+	uint32_t n = r_u32(r);
+	const char *s = r_text(r, n);
+	*len = s ? n : 0;
 	return s;
 }
 
@@ -401,23 +435,34 @@ static void *r_alloc(struct reader *r, size_t n)
 	return p;
 }
 
+static void r_part(struct reader *r, struct sv_part *pt)
+{
+	struct part_rec pr;
+	take(r, &pr, sizeof pr);
+	pt->kind = pr.kind;
+	pt->global = pr.global != 0;
+	pt->slot = pr.slot;
+	pt->s = r_text(r, pr.len);
+	pt->len = pt->s ? pr.len : 0;
+	if (pt->kind > PART_MATCH || (pt->kind == PART_LIT && !pt->s) ||
+	    (pt->kind == PART_VAR && pt->global && pt->slot >= r->prog->nglobals))
+		r->bad = true;
+}
+
 static void r_str(struct reader *r, struct sv_str *s)
 {
-	s->s = r_bytes(r, &s->len);
-	s->line = r_u32(r);
-	s->col = r_u32(r);
-	s->nparts = r_count(r, 10);
-	s->parts = s->nparts ? r_alloc(r, s->nparts * sizeof *s->parts) : NULL;
-	for (uint32_t i = 0; s->parts && i < s->nparts && !r->bad; i++) {
-		struct sv_part *pt = &s->parts[i];
-		pt->kind = (uint8_t)r_u8(r);
-		pt->global = r_u8(r) != 0;
-		pt->slot = r_u32(r);
-		pt->s = r_bytes(r, &pt->len);
-		if (pt->kind > PART_MATCH || (pt->kind == PART_LIT && !pt->s) ||
-		    (pt->kind == PART_VAR && pt->global && pt->slot >= r->prog->nglobals))
-			r->bad = true;
-	}
+	struct str_rec rec;
+	take(r, &rec, sizeof rec);
+	s->s = r_text(r, rec.len);
+	s->len = s->s ? rec.len : 0;
+	s->line = rec.line;
+	s->col = rec.col;
+	s->nparts = rec.nparts;
+	if ((size_t)s->nparts * sizeof(struct part_rec) > r->left)
+		r->bad = true;
+	s->parts = s->nparts && !r->bad ? r_alloc(r, s->nparts * sizeof *s->parts) : NULL;
+	for (uint32_t i = 0; s->parts && i < s->nparts && !r->bad; i++)
+		r_part(r, &s->parts[i]);
 }
 
 static struct sv_list *r_list(struct reader *r)
@@ -482,14 +527,9 @@ static void r_regex_table(struct reader *r)
 
 static struct sv_cmd *r_cmd(struct reader *r);
 
-static struct sv_cmd *r_opt_cmd(struct reader *r)
+/* A unit's code. */
+static struct sv_cmd *r_chain(struct reader *r, uint32_t n)
 {
-	return r_u8(r) && !r->bad ? r_cmd(r) : NULL;
-}
-
-static struct sv_cmd *r_chain(struct reader *r)
-{
-	uint32_t n = r_count(r, 32);
 	struct sv_cmd *head = NULL, **tail = &head;
 	for (uint32_t i = 0; i < n && !r->bad; i++) {
 		*tail = r_cmd(r);
@@ -499,27 +539,30 @@ static struct sv_cmd *r_chain(struct reader *r)
 	return head;
 }
 
-static bool cmd_fields_valid(const struct sv_cmd *c)
+static bool cmd_rec_valid(const struct cmd_rec *rec, const struct reader *r)
 {
-	return c->op <= OP_MAILBOXEXISTS && c->zone <= ZONE_ORIGINAL && c->bt <= BT_CONTENT &&
-	       c->m.cmp <= CMP_NUMERIC && c->m.mt <= MT_VALUE && c->m.rel <= REL_NE && c->m.ap <= AP_DETAIL;
+	return rec->op <= OP_MAILBOXEXISTS && rec->zone <= ZONE_ORIGINAL && rec->bt <= BT_CONTENT &&
+	       rec->cmp <= CMP_NUMERIC && rec->mt <= MT_VALUE && rec->rel <= REL_NE && rec->ap <= AP_DETAIL &&
+	       (rec->inc == NONE || rec->inc < r->prog->nunits) &&
+	       (size_t)rec->ntests + rec->nblock <= r->left / sizeof(struct cmd_rec);
 }
 
-static void r_cmd_scalars(struct reader *r, struct sv_cmd *c)
+static void r_cmd_rec(struct reader *r, struct sv_cmd *c, struct cmd_rec *rec)
 {
-	c->op = (uint16_t)r_u32(r);
-	c->zone = (uint8_t)r_u8(r);
-	c->bt = (uint8_t)r_u8(r);
-	c->modifiers = (uint8_t)r_u8(r);
-	c->line = r_u32(r);
-	c->col = r_u32(r);
-	c->bits = r_u32(r);
-	unsigned char m[5];
-	take(r, m, sizeof m);
-	c->m.cmp = m[0], c->m.mt = m[1], c->m.rel = m[2], c->m.ap = m[3], c->m.last = m[4] != 0;
-	c->m.index = r_u32(r);
-	if (!cmd_fields_valid(c))
+	if (!take(r, rec, sizeof *rec) || !cmd_rec_valid(rec, r)) {
 		r->bad = true;
+		memset(rec, 0, sizeof *rec);
+		rec->inc = NONE;
+		return;
+	}
+	c->num = rec->num;
+	c->op = (uint16_t)rec->op, c->line = rec->line, c->col = rec->col, c->bits = rec->bits;
+	c->m.index = rec->m_index, c->var = rec->var, c->ntests = rec->ntests;
+	c->zone = rec->zone, c->bt = rec->bt, c->modifiers = rec->modifiers;
+	c->m.cmp = rec->cmp, c->m.mt = rec->mt, c->m.rel = rec->rel, c->m.ap = rec->ap, c->m.last = rec->last != 0;
+	c->var_global = rec->var_global != 0;
+	if (rec->inc != NONE)
+		c->inc = r->prog->units[rec->inc];
 }
 
 static struct sv_cmd *r_cmd(struct reader *r)
@@ -530,28 +573,22 @@ static struct sv_cmd *r_cmd(struct reader *r)
 	struct sv_cmd *c = r_alloc(r, sizeof *c);
 	if (!c)
 		return NULL;
-	r_cmd_scalars(r, c);
+	struct cmd_rec rec;
+	r_cmd_rec(r, c, &rec);
 	c->list[0] = r_list(r);
 	c->list[1] = r_list(r);
 	c->tlist = r_list(r);
 	for (int i = 0; i < 4; i++)
-		if (r_u8(r) && (c->str[i] = r_alloc(r, sizeof *c->str[i])) != NULL)
+		if ((rec.has & (HAS_STR << i)) && (c->str[i] = r_alloc(r, sizeof *c->str[i])) != NULL)
 			r_str(r, c->str[i]);
-	c->num = r_u64(r);
-	c->var = r_u32(r);
-	c->var_global = r_u8(r) != 0;
-	c->test = r_opt_cmd(r);
-	c->ntests = r_count(r, 32);
+	if (rec.has & HAS_TEST)
+		c->test = r_cmd(r);
 	c->tests = c->ntests ? r_alloc(r, c->ntests * sizeof *c->tests) : NULL;
 	for (uint32_t i = 0; c->tests && i < c->ntests && !r->bad; i++)
 		c->tests[i] = r_cmd(r);
-	c->block = r_chain(r);
-	c->alt = r_opt_cmd(r);
-	uint32_t inc = r_u32(r);
-	if (inc != NONE && inc >= r->prog->nunits)
-		r->bad = true;
-	else if (inc != NONE)
-		c->inc = r->prog->units[inc];
+	c->block = r_chain(r, rec.nblock);
+	if (rec.has & HAS_ALT)
+		c->alt = r_cmd(r);
 	r_regexes(r, c);
 	r->depth--;
 	return c;
@@ -600,7 +637,7 @@ static void r_units(struct reader *r, struct sieve_script *p)
 		u->cap_locals = u->nlocals;
 		u->global_names = r_names(r, &u->nglobal_names);
 		u->cap_gnames = u->nglobal_names;
-		u->code = r_chain(r);
+		u->code = r_chain(r, r_count(r, sizeof(struct cmd_rec)));
 	}
 }
 
