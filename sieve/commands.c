@@ -1,9 +1,7 @@
 /* The signature of every command and test this library knows, and the capability names. */
 #include "sieve/commands.h"
 
-#include <ctype.h>
 #include <string.h>
-#include <strings.h>
 
 static const struct {
 	const char *name;
@@ -179,12 +177,45 @@ static const struct sv_cmddef defs[] = {
 	{ "mailboxexists", OP_MAILBOXEXISTS, true, EXT_MAILBOX, 0, NULL, "L0", 0, false, 0 },
 };
 
-const struct sv_cmddef *sv_cmd_lookup(const char *name, bool test)
+/* Where a name hashes to: its length and first and last letters, ASCII case folded (the
+ * tables hold lower-case names, a script's identifiers are letters, digits and '_'). */
+static size_t name_hash(const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
-		if (defs[i].test == test && strcasecmp(defs[i].name, name) == 0)
-			return &defs[i];
+	unsigned first = (unsigned char)name[0] | 0x20, last = (unsigned char)name[len - 1] | 0x20;
+	return (first * 31 + last * 7 + len) & (SV_NAMES_SLOTS - 1);
+}
+
+void sv_names_build(struct sv_names *ix, const void *table, size_t n, size_t size)
+{
+	memset(ix->slot, 0, sizeof ix->slot);
+	ix->table = table;
+	ix->size = size;
+	for (size_t i = 0; i < n && i < SV_NAMES_SLOTS - 1; i++) {
+		const char *name = *(const char *const *)(ix->table + i * size);
+		size_t h = name_hash(name, strlen(name));
+		while (ix->slot[h])
+			h = (h + 1) & (SV_NAMES_SLOTS - 1);
+		ix->slot[h] = (uint8_t)(i + 1);
+	}
+}
+
+const void *sv_names_find(const struct sv_names *ix, const char *name, size_t len)
+{
+	if (len == 0)
+		return NULL;
+	for (size_t h = name_hash(name, len); ix->slot[h]; h = (h + 1) & (SV_NAMES_SLOTS - 1)) {
+		const char *e = ix->table + (size_t)(ix->slot[h] - 1) * ix->size;
+		if (sv_name_eq(name, *(const char *const *)e))
+			return e;
+	}
 	return NULL;
+}
+
+_Static_assert(sizeof defs / sizeof defs[0] < SV_NAMES_SLOTS, "an index holds all commands");
+
+void sv_cmd_index(struct sv_names *ix)
+{
+	sv_names_build(ix, defs, sizeof defs / sizeof defs[0], sizeof defs[0]);
 }
 
 bool sv_address_header(const char *name)
@@ -202,7 +233,7 @@ bool sv_address_header(const char *name)
 		"registered-mail-reply-requested-by", "x-envelope-from", "x-envelope-to",
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-		if (strcasecmp(ok[i], name) == 0)
+		if (sv_name_eq(name, ok[i]))
 			return true;
 	return false;
 }
@@ -212,7 +243,7 @@ bool sv_date_part_valid(const char *part)
 	static const char *const parts[] = { "year", "month", "day", "date", "julian", "hour", "minute",
 					     "second", "time", "iso8601", "std11", "zone", "weekday" };
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-		if (strcasecmp(parts[i], part) == 0)
+		if (sv_name_eq(part, parts[i]))
 			return true;
 	return false;
 }

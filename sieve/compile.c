@@ -1,7 +1,7 @@
 /* Compiling: reading a script file under the trust rule, parsing and validating it, and
  * resolving its includes (RFC 6609) into one program. */
-#include "sieve/internal.h"
 #include "sieve/commands.h"
+#include "sieve/syntax.h"
 
 #include "common/trusted.h"
 
@@ -111,7 +111,7 @@ static char *read_script(struct sieve_script *p, const char *path, bool global, 
 		errno = EFBIG;
 		return NULL;
 	}
-	char *buf = sv_alloc(&p->arena, (size_t)st.st_size + 1);
+	char *buf = sv_alloc_raw(&p->arena, (size_t)st.st_size + 1);
 	size_t got = 0;
 	while (buf && got < (size_t)st.st_size) {
 		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
@@ -122,6 +122,8 @@ static char *read_script(struct sieve_script *p, const char *path, bool global, 
 		got += (size_t)n;
 	}
 	close(fd);
+	if (buf)
+		buf[got] = '\0';
 	if (!buf || got != (size_t)st.st_size) {
 		sv_error(d, 0, 0, "cannot read the script");
 		errno = EIO;
@@ -149,22 +151,26 @@ static struct sv_unit *new_unit(struct sieve_script *p, const char *name, bool g
 	return u->name ? u : NULL;
 }
 
-/* Parses and validates text as unit u. */
+/* Parses and validates text as unit u. The syntax tree lives in an arena of its own that
+ * is gone after validation; the strings the program keeps come from the program's. */
 static bool compile_text(struct sieve_script *p, struct sv_unit *u, const char *text, size_t len, struct sv_diag *d)
 {
 	struct sv_lexer lx;
+	struct sv_arena tree_arena;
 	bool ok;
+	sv_arena_init(&tree_arena, 0);
 	sv_lex_init(&lx, text, len, &p->arena, d);
-	struct sv_gnode *tree = sv_parse(&lx, p->lim.max_nesting, &ok);
-	if (!ok)
-		return false;
-	u->compiling = true;
-	ok = sv_validate(p, u, tree, d);
-	u->compiling = false;
-	if (p->arena.over && ok) {
-		sv_error(d, 0, 0, "out of memory");
-		ok = false;
+	struct sv_gnode *tree = sv_parse(&lx, &tree_arena, p->lim.max_nesting, &ok);
+	if (ok) {
+		u->compiling = true;
+		ok = sv_validate(p, u, tree, d);
+		u->compiling = false;
+		if ((p->arena.over || tree_arena.over) && ok) {
+			sv_error(d, 0, 0, "out of memory");
+			ok = false;
+		}
 	}
+	sv_arena_free(&tree_arena);
 	return ok;
 }
 

@@ -94,61 +94,14 @@ const char *sv_ext_name(uint32_t bit);
 /* Bits named in a "-ext -ext2" disable list. */
 uint32_t sv_ext_disabled(const char *list);
 
-/* ------------------------------------------------------------------ lexer */
-enum sv_tok {
-	T_EOF, T_IDENT, T_TAG, T_NUMBER, T_STRING, T_LBRACKET, T_RBRACKET, T_LPAREN, T_RPAREN,
-	T_LBRACE, T_RBRACE, T_COMMA, T_SEMI, T_ERROR,
-};
-struct sv_token {
-	enum sv_tok type;
-	unsigned line, col;
-	const char *s;          /* identifier/tag name, string contents (arena, NUL-terminated) */
-	size_t len;
-	uint64_t num;
-};
-struct sv_lexer {
-	const char *src;
-	size_t len, pos;
-	unsigned line, col;
-	struct sv_arena *arena;
-	struct sv_diag *diag;
-};
-void sv_lex_init(struct sv_lexer *lx, const char *src, size_t len, struct sv_arena *a, struct sv_diag *d);
-/* The next token; T_ERROR after reporting an error. */
-struct sv_token sv_lex_next(struct sv_lexer *lx);
-const char *sv_tok_name(enum sv_tok t);
-
-/* ------------------------------------------------------------------ syntax tree */
-enum sv_argkind { A_TAG, A_NUMBER, A_STRINGS };
+/* ------------------------------------------------------------------ raw strings */
+/* A string argument as the script wrote it (escapes resolved): what the front end
+ * (sieve/syntax.h) hands sv_str_compile. */
 struct sv_rawstr {
 	const char *s;
 	size_t len;
 	unsigned line, col;
 };
-struct sv_arg {
-	enum sv_argkind kind;
-	unsigned line, col;
-	const char *tag;        /* A_TAG: name without ':' */
-	uint64_t num;
-	struct sv_rawstr *strs; /* A_STRINGS */
-	size_t nstrs;
-	bool bracketed;         /* written as [ ... ] */
-};
-struct sv_gnode {
-	const char *name;
-	unsigned line, col;
-	struct sv_arg *args;
-	size_t nargs;
-	struct sv_gnode **tests;
-	size_t ntests;
-	bool test_list;          /* tests came in ( ) */
-	bool has_block;
-	struct sv_gnode *block;  /* first command of the block */
-	struct sv_gnode *next;
-};
-/* Parses a whole script; NULL with errors reported. An empty script is an empty list (the
- * returned node is then a dummy with name NULL). */
-struct sv_gnode *sv_parse(struct sv_lexer *lx, unsigned max_nesting, bool *ok);
 
 /* ------------------------------------------------------------------ compiled form */
 enum sv_op {
@@ -290,8 +243,6 @@ struct sieve_script {
 /* compile.c: loads NAME from a location for include (and the main file). */
 struct sv_unit *sv_compile_include(struct sieve_script *p, const char *name, bool global, bool optional,
 				   unsigned line, unsigned col, struct sv_diag *d);
-/* validate.c: checks and converts the tree of one unit. */
-bool sv_validate(struct sieve_script *p, struct sv_unit *u, struct sv_gnode *tree, struct sv_diag *d);
 
 /* strings.c: a raw string argument into a compiled string (encoded characters, variables). */
 struct sv_vctx {
@@ -323,6 +274,10 @@ unsigned char *sv_regex_serialize(struct sv_regex *const *v, size_t n, size_t *l
  * another count or memory ran out (out[i] is then NULL where it failed; the caller frees the
  * others). The blob is believed: see cache.c. */
 bool sv_regex_deserialize(const unsigned char *blob, size_t len, size_t n, struct sv_regex **out);
+
+/* cache.c: a cache file's payload (after its head) into a program compiled with opts; NULL
+ * when anything does not add up. For sieve_cache_load and the fuzz target. */
+struct sieve_script *sv_cache_read(const unsigned char *payload, size_t len, const struct sieve_compile_opts *opts);
 
 /* ------------------------------------------------------------------ execution */
 #define SV_MATCH_MAX 32

@@ -1,11 +1,12 @@
 /* The Sieve grammar (RFC 5228 section 8.2) into a generic tree: commands with arguments,
  * tests and blocks. Meaning is checked later, by validate.c. Nesting is bounded. */
-#include "sieve/internal.h"
+#include "sieve/syntax.h"
 
 #include <string.h>
 
 struct sv_parser {
 	struct sv_lexer *lx;
+	struct sv_slab slab;     /* the tree's nodes and arrays */
 	struct sv_token tok;
 	unsigned depth, max_depth;
 	bool failed;
@@ -13,7 +14,7 @@ struct sv_parser {
 
 static void ps_next(struct sv_parser *ps)
 {
-	ps->tok = sv_lex_next(ps->lx);
+	sv_lex_next(ps->lx, &ps->tok);
 	if (ps->tok.type == T_ERROR)
 		ps->failed = true;
 }
@@ -26,13 +27,14 @@ static void ps_expected(struct sv_parser *ps, const char *what)
 	ps->failed = true;
 }
 
-/* Appends an element to an arena array that grows by doubling. */
-static bool ps_grow(struct sv_arena *a, void **arr, size_t n, size_t *cap, size_t size)
+/* Makes room for one more element of an array that grows by doubling (the elements are
+ * written whole, so the memory is not cleared). */
+static bool ps_grow(struct sv_parser *ps, void **arr, size_t n, size_t *cap, size_t size)
 {
 	if (n < *cap)
 		return true;
 	size_t nc = *cap ? *cap * 2 : 4;
-	void *p = sv_alloc(a, nc * size);
+	void *p = sv_slab_raw(&ps->slab, nc * size);
 	if (!p)
 		return false;
 	if (n)
@@ -47,7 +49,7 @@ static bool ps_string_list(struct sv_parser *ps, struct sv_arg *arg)
 	size_t cap = 0;
 	arg->kind = A_STRINGS;
 	if (ps->tok.type == T_STRING) {
-		arg->strs = sv_alloc(ps->lx->arena, sizeof *arg->strs);
+		arg->strs = sv_slab_raw(&ps->slab, sizeof *arg->strs);
 		if (!arg->strs)
 			return false;
 		arg->strs[0] = (struct sv_rawstr){ ps->tok.s, ps->tok.len, ps->tok.line, ps->tok.col };
@@ -62,7 +64,7 @@ static bool ps_string_list(struct sv_parser *ps, struct sv_arg *arg)
 			ps_expected(ps, "a string in the string list");
 			return false;
 		}
-		if (!ps_grow(ps->lx->arena, (void **)&arg->strs, arg->nstrs, &cap, sizeof *arg->strs))
+		if (!ps_grow(ps, (void **)&arg->strs, arg->nstrs, &cap, sizeof *arg->strs))
 			return false;
 		arg->strs[arg->nstrs++] = (struct sv_rawstr){ ps->tok.s, ps->tok.len, ps->tok.line, ps->tok.col };
 		ps_next(ps);
@@ -88,7 +90,7 @@ static bool ps_arguments(struct sv_parser *ps, struct sv_gnode *n)
 		enum sv_tok t = ps->tok.type;
 		if (t != T_TAG && t != T_NUMBER && t != T_STRING && t != T_LBRACKET)
 			break;
-		if (!ps_grow(ps->lx->arena, (void **)&n->args, n->nargs, &cap, sizeof *n->args))
+		if (!ps_grow(ps, (void **)&n->args, n->nargs, &cap, sizeof *n->args))
 			return false;
 		struct sv_arg *a = &n->args[n->nargs++];
 		memset(a, 0, sizeof *a);
@@ -97,6 +99,7 @@ static bool ps_arguments(struct sv_parser *ps, struct sv_gnode *n)
 		if (t == T_TAG) {
 			a->kind = A_TAG;
 			a->tag = ps->tok.s;
+			a->tag_len = ps->tok.len;
 			ps_next(ps);
 		} else if (t == T_NUMBER) {
 			a->kind = A_NUMBER;
@@ -110,7 +113,7 @@ static bool ps_arguments(struct sv_parser *ps, struct sv_gnode *n)
 		struct sv_gnode *test = ps_test(ps);
 		if (!test)
 			return false;
-		n->tests = sv_alloc(ps->lx->arena, sizeof *n->tests);
+		n->tests = sv_slab_raw(&ps->slab, sizeof *n->tests);
 		if (!n->tests)
 			return false;
 		n->tests[0] = test;
@@ -122,7 +125,7 @@ static bool ps_arguments(struct sv_parser *ps, struct sv_gnode *n)
 			struct sv_gnode *test = ps_test(ps);
 			if (!test)
 				return false;
-			if (!ps_grow(ps->lx->arena, (void **)&n->tests, n->ntests, &tcap, sizeof *n->tests))
+			if (!ps_grow(ps, (void **)&n->tests, n->ntests, &tcap, sizeof *n->tests))
 				return false;
 			n->tests[n->ntests++] = test;
 			if (ps->tok.type == T_RPAREN) {
@@ -141,13 +144,14 @@ static bool ps_arguments(struct sv_parser *ps, struct sv_gnode *n)
 
 static struct sv_gnode *ps_node(struct sv_parser *ps)
 {
-	struct sv_gnode *n = sv_alloc(ps->lx->arena, sizeof *n);
+	struct sv_gnode *n = sv_slab_zero(&ps->slab, sizeof *n);
 	if (!n) {
 		sv_error(ps->lx->diag, ps->tok.line, ps->tok.col, "out of memory");
 		ps->failed = true;
 		return NULL;
 	}
 	n->name = ps->tok.s;
+	n->name_len = ps->tok.len;
 	n->line = ps->tok.line;
 	n->col = ps->tok.col;
 	return n;
@@ -237,9 +241,9 @@ static struct sv_gnode *ps_commands(struct sv_parser *ps, bool in_block)
 	}
 }
 
-struct sv_gnode *sv_parse(struct sv_lexer *lx, unsigned max_nesting, bool *ok)
+struct sv_gnode *sv_parse(struct sv_lexer *lx, struct sv_arena *tree, unsigned max_nesting, bool *ok)
 {
-	struct sv_parser ps = { .lx = lx, .max_depth = max_nesting ? max_nesting : 64 };
+	struct sv_parser ps = { .lx = lx, .slab = { tree, NULL, NULL }, .max_depth = max_nesting ? max_nesting : 64 };
 	ps_next(&ps);
 	struct sv_gnode *first = ps_commands(&ps, false);
 	*ok = !ps.failed;

@@ -107,10 +107,21 @@ static long encoded_one(const char *s, size_t len, struct sv_buf *out)
 	return (long)(i + 1);
 }
 
+/* Whether s holds "${" (an encoded character or a variable may start there). memchr for
+ * the '$' first: most strings have none, and memmem costs more to set up. */
+static bool has_ref(const char *s, size_t len)
+{
+	const char *end = s + len;
+	while ((s = memchr(s, '$', (size_t)(end - s))) != NULL)
+		if (++s < end && *s == '{')
+			return true;
+	return false;
+}
+
 /* The string with its encoded characters replaced; false on an invalid code point. */
 static bool encoded_decode(struct sv_vctx *c, const struct sv_rawstr *raw, const char **s, size_t *len)
 {
-	if (!memmem(raw->s, raw->len, "${", 2)) {
+	if (!has_ref(raw->s, raw->len)) {
 		*s = raw->s;
 		*len = raw->len;
 		return true;
@@ -298,7 +309,7 @@ bool sv_str_compile(struct sv_vctx *c, const struct sv_rawstr *raw, struct sv_st
 		return false;
 	out->s = s;
 	out->len = len;
-	if (!variables || !(c->u->exts & EXT_VARIABLES) || !memmem(s, len, "${", 2))
+	if (!variables || !(c->u->exts & EXT_VARIABLES) || !has_ref(s, len))
 		return true;
 	/* Count parts first: at most one literal and one reference per "${". */
 	size_t max = 1;

@@ -1,28 +1,36 @@
 /* The validator: checks each command of the generic tree against its signature (the table
  * in commands.c), resolves tags, comparators, match types and variables, and builds the
  * compiled commands the interpreter runs. */
-#include "sieve/internal.h"
 #include "sieve/commands.h"
+#include "sieve/syntax.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 struct vstate {
 	struct sieve_script *p;
 	struct sv_unit *u;
 	struct sv_diag *d;
 	struct sv_vctx vc;
+	struct sv_slab slab;    /* the compiled commands and lists, from the program's arena */
+	struct sv_names cmds, tags;   /* indexes of the commands and tests, and of gtags */
 	bool failed;
 };
 
+static bool v_oom(struct vstate *vs, unsigned line, unsigned col)
+{
+	sv_error(vs->d, line, col, "out of memory");
+	vs->failed = true;
+	return false;
+}
+
 static void *v_alloc(struct vstate *vs, size_t n, unsigned line, unsigned col)
 {
-	void *p = sv_alloc(&vs->p->arena, n);
-	if (!p) {
-		sv_error(vs->d, line, col, "out of memory");
-		vs->failed = true;
-	}
+	void *p = sv_slab_raw(&vs->slab, n);
+	if (!p)
+		v_oom(vs, line, col);
+	else
+		memset(p, 0, n);
 	return p;
 }
 
@@ -35,15 +43,21 @@ static bool v_err(struct vstate *vs, unsigned line, unsigned col, const char *fm
 	return false;
 }
 
-/* A list argument compiled (variables expanded at run time when expand). */
+/* A list argument compiled (variables expanded at run time when expand). The list and its
+ * strings are one allocation; sv_str_compile fills each string whole. */
+_Static_assert(sizeof(struct sv_list) % _Alignof(struct sv_str) == 0, "strings follow the list");
 static struct sv_list *v_list(struct vstate *vs, const struct sv_arg *a, bool expand)
 {
-	struct sv_list *l = v_alloc(vs, sizeof *l, a->line, a->col);
-	if (!l)
+	size_t n = a->nstrs ? a->nstrs : 1;
+	struct sv_list *l = sv_slab_raw(&vs->slab, sizeof *l + n * sizeof *l->v);
+	if (!l) {
+		v_oom(vs, a->line, a->col);
 		return NULL;
-	l->v = v_alloc(vs, (a->nstrs ? a->nstrs : 1) * sizeof *l->v, a->line, a->col);
-	if (!l->v)
-		return NULL;
+	}
+	l->v = (struct sv_str *)(l + 1);
+	l->n = 0;
+	if (a->nstrs == 0)
+		memset(l->v, 0, sizeof *l->v);
 	for (size_t i = 0; i < a->nstrs; i++)
 		if (!sv_str_compile(&vs->vc, &a->strs[i], &l->v[i], expand)) {
 			vs->failed = true;
@@ -68,196 +82,255 @@ static bool v_is_const(const struct sv_str *s)
 
 struct tagstate {
 	bool have_cmp, have_mt, have_ap, have_bt, have_zone, have_index;
-	unsigned groups_seen;
 };
 
-static bool v_ext(struct vstate *vs, uint32_t ext, const struct sv_arg *a, const char *what)
+/* The tag's arguments: args[*i] is the tag, *i moves past what it takes. */
+struct tagargs {
+	const struct sv_arg *args;
+	size_t nargs;
+	size_t *i;
+};
+
+/* False (reported) when ext is needed and not required; what and name say what needs it. */
+static bool v_ext(struct vstate *vs, uint32_t ext, const struct sv_arg *a, const char *what, const char *name)
 {
 	if (!ext || (vs->u->exts & ext))
 		return true;
-	char buf[80];
-	snprintf(buf, sizeof buf, "%s", what);
-	return v_err(vs, a->line, a->col, "%s requires the extension '%s'", buf, sv_ext_name(ext));
+	sv_error(vs->d, a->line, a->col, "%s ':%s' requires the extension '%s'", what, name, sv_ext_name(ext));
+	vs->failed = true;
+	return false;
 }
 
 /* The next argument as the string a tag takes. */
-static const struct sv_arg *v_tag_string(struct vstate *vs, const struct sv_arg *args, size_t nargs, size_t *i,
-					 const char *tag)
+static const struct sv_arg *v_tag_string(struct vstate *vs, const struct tagargs *ta, const char *tag)
 {
-	if (*i + 1 >= nargs || args[*i + 1].kind != A_STRINGS || args[*i + 1].bracketed) {
-		v_err(vs, args[*i].line, args[*i].col, "tag ':%s' needs a string argument", tag, NULL);
+	size_t *i = ta->i;
+	if (*i + 1 >= ta->nargs || ta->args[*i + 1].kind != A_STRINGS || ta->args[*i + 1].bracketed) {
+		v_err(vs, ta->args[*i].line, ta->args[*i].col, "tag ':%s' needs a string argument", tag, NULL);
 		return NULL;
 	}
-	return &args[++*i];
+	return &ta->args[++*i];
 }
 
-static const struct sv_arg *v_tag_list(struct vstate *vs, const struct sv_arg *args, size_t nargs, size_t *i,
-				       const char *tag)
+static const struct sv_arg *v_tag_list(struct vstate *vs, const struct tagargs *ta, const char *tag)
 {
-	if (*i + 1 >= nargs || args[*i + 1].kind != A_STRINGS) {
-		v_err(vs, args[*i].line, args[*i].col, "tag ':%s' needs a string list argument", tag, NULL);
+	size_t *i = ta->i;
+	if (*i + 1 >= ta->nargs || ta->args[*i + 1].kind != A_STRINGS) {
+		v_err(vs, ta->args[*i].line, ta->args[*i].col, "tag ':%s' needs a string list argument", tag, NULL);
 		return NULL;
 	}
-	return &args[++*i];
+	return &ta->args[++*i];
+}
+
+/* False (reported) when a tag of its kind (what) came before; a tag of each kind is allowed once. */
+static bool v_once(struct vstate *vs, bool *have, const struct sv_arg *a, const char *what)
+{
+	if (*have)
+		return v_err(vs, a->line, a->col, "more than one %s", what, NULL);
+	*have = true;
+	return true;
 }
 
 static int v_relation(const char *s)
 {
 	static const char *const rels[] = { "gt", "ge", "lt", "le", "eq", "ne" };
 	for (int i = 0; i < 6; i++)
-		if (strcasecmp(s, rels[i]) == 0)
+		if (sv_name_eq(s, rels[i]))
 			return i;
 	return -1;
 }
 
-/* Comparator, match type, address part, index, zone and body transform tags. Returns 1 when
- * args[*i] was one of them, 0 when not, -1 on error. */
-static int v_generic_tag(struct vstate *vs, const struct sv_cmddef *def, struct sv_cmd *c, struct tagstate *ts,
-			 const struct sv_arg *args, size_t nargs, size_t *i)
+enum { GT_CMP, GT_MT, GT_AP, GT_INDEX, GT_LAST, GT_ZONE, GT_ORIGZONE, GT_BT };
+
+/* Comparator, match type, address part, index, zone and body transform tags. */
+static const struct gtag {
+	const char *name;
+	uint8_t kind;       /* GT_* */
+	uint8_t value;      /* GT_MT: MT_*, GT_AP: AP_*, GT_BT: BT_* */
+	unsigned group;     /* the G_* a command must accept */
+	uint32_t ext;       /* the extension it needs, 0 for none */
+	const char *what;   /* what an error calls it */
+} gtags[] = {
+	{ "all", GT_AP, AP_ALL, G_ADDR, 0, "address part" },
+	{ "comparator", GT_CMP, 0, G_CMP, 0, "tag" },
+	{ "contains", GT_MT, MT_CONTAINS, G_MATCH, 0, "match type" },
+	{ "content", GT_BT, BT_CONTENT, G_BODY, 0, "tag" },
+	{ "count", GT_MT, MT_COUNT, G_MATCH, EXT_RELATIONAL, "match type" },
+	{ "detail", GT_AP, AP_DETAIL, G_ADDR, EXT_SUBADDRESS, "address part" },
+	{ "domain", GT_AP, AP_DOMAIN, G_ADDR, 0, "address part" },
+	{ "index", GT_INDEX, 0, G_INDEX, EXT_INDEX, "tag" },
+	{ "is", GT_MT, MT_IS, G_MATCH, 0, "match type" },
+	{ "last", GT_LAST, 0, G_INDEX, EXT_INDEX, "tag" },
+	{ "localpart", GT_AP, AP_LOCAL, G_ADDR, 0, "address part" },
+	{ "matches", GT_MT, MT_MATCHES, G_MATCH, 0, "match type" },
+	{ "originalzone", GT_ORIGZONE, 0, G_ZONE, 0, "tag" },
+	{ "raw", GT_BT, BT_RAW, G_BODY, 0, "tag" },
+	{ "regex", GT_MT, MT_REGEX, G_MATCH, EXT_REGEX, "match type" },
+	{ "text", GT_BT, BT_TEXT, G_BODY, 0, "tag" },
+	{ "user", GT_AP, AP_USER, G_ADDR, EXT_SUBADDRESS, "address part" },
+	{ "value", GT_MT, MT_VALUE, G_MATCH, EXT_RELATIONAL, "match type" },
+	{ "zone", GT_ZONE, 0, G_ZONE, 0, "tag" },
+};
+_Static_assert(sizeof gtags / sizeof gtags[0] < SV_NAMES_SLOTS, "an index holds all generic tags");
+
+static int v_comparator(struct vstate *vs, struct sv_cmd *c, struct tagstate *ts, const struct tagargs *ta)
 {
-	const struct sv_arg *a = &args[*i];
-	const char *t = a->tag;
-	unsigned g = def->groups;
-	if ((g & G_CMP) && strcasecmp(t, "comparator") == 0) {
-		const struct sv_arg *s = v_tag_string(vs, args, nargs, i, t);
-		if (!s)
-			return -1;
-		if (ts->have_cmp)
-			return v_err(vs, a->line, a->col, "more than one comparator", NULL, NULL) - 1;
-		ts->have_cmp = true;
-		const char *name = s->strs[0].s;
-		if (strcasecmp(name, "i;octet") == 0)
-			c->m.cmp = CMP_OCTET;
-		else if (strcasecmp(name, "i;ascii-casemap") == 0)
-			c->m.cmp = CMP_CASEMAP;
-		else if (strcasecmp(name, "i;ascii-numeric") == 0) {
-			if (!(vs->u->exts & EXT_NUMERIC))
-				return v_err(vs, s->line, s->col,
-					     "comparator 'i;ascii-numeric' requires the extension 'comparator-i;ascii-numeric'",
-					     NULL, NULL) - 1;
-			c->m.cmp = CMP_NUMERIC;
-		} else
-			return v_err(vs, s->line, s->col, "unknown comparator '%.64s'", name, NULL) - 1;
+	const struct sv_arg *a = &ta->args[*ta->i];
+	const struct sv_arg *s = v_tag_string(vs, ta, a->tag);
+	if (!s)
+		return -1;
+	if (!v_once(vs, &ts->have_cmp, a, "comparator"))
+		return -1;
+	const char *name = s->strs[0].s;
+	if (sv_name_eq(name, "i;octet"))
+		c->m.cmp = CMP_OCTET;
+	else if (sv_name_eq(name, "i;ascii-casemap"))
+		c->m.cmp = CMP_CASEMAP;
+	else if (!sv_name_eq(name, "i;ascii-numeric"))
+		return v_err(vs, s->line, s->col, "unknown comparator '%.64s'", name, NULL) - 1;
+	else if (!(vs->u->exts & EXT_NUMERIC))
+		return v_err(vs, s->line, s->col,
+			     "comparator 'i;ascii-numeric' requires the extension 'comparator-i;ascii-numeric'", NULL,
+			     NULL) - 1;
+	else
+		c->m.cmp = CMP_NUMERIC;
+	return 1;
+}
+
+static int v_match_type(struct vstate *vs, struct sv_cmd *c, struct tagstate *ts, const struct gtag *gt,
+			const struct tagargs *ta)
+{
+	const struct sv_arg *a = &ta->args[*ta->i];
+	if (!v_once(vs, &ts->have_mt, a, "match type"))
+		return -1;
+	c->m.mt = gt->value;
+	if (c->m.mt != MT_COUNT && c->m.mt != MT_VALUE)
 		return 1;
-	}
-	if (g & G_MATCH) {
-		static const struct { const char *name; uint8_t mt; uint32_t ext; } mts[] = {
-			{ "is", MT_IS, 0 },           { "contains", MT_CONTAINS, 0 }, { "matches", MT_MATCHES, 0 },
-			{ "regex", MT_REGEX, EXT_REGEX }, { "count", MT_COUNT, EXT_RELATIONAL },
-			{ "value", MT_VALUE, EXT_RELATIONAL },
-		};
-		for (size_t k = 0; k < sizeof mts / sizeof mts[0]; k++) {
-			if (strcasecmp(t, mts[k].name) != 0)
-				continue;
-			char what[40];
-			snprintf(what, sizeof what, "match type ':%s'", mts[k].name);
-			if (!v_ext(vs, mts[k].ext, a, what))
-				return -1;
-			if (ts->have_mt)
-				return v_err(vs, a->line, a->col, "more than one match type", NULL, NULL) - 1;
-			ts->have_mt = true;
-			c->m.mt = mts[k].mt;
-			if (c->m.mt == MT_COUNT || c->m.mt == MT_VALUE) {
-				const struct sv_arg *s = v_tag_string(vs, args, nargs, i, t);
-				if (!s)
-					return -1;
-				int rel = v_relation(s->strs[0].s);
-				if (rel < 0)
-					return v_err(vs, s->line, s->col, "invalid relational match '%.32s'", s->strs[0].s,
-						     NULL) - 1;
-				c->m.rel = (uint8_t)rel;
-			}
-			return 1;
-		}
-	}
-	if (g & G_ADDR) {
-		static const struct { const char *name; uint8_t ap; uint32_t ext; } aps[] = {
-			{ "all", AP_ALL, 0 }, { "localpart", AP_LOCAL, 0 }, { "domain", AP_DOMAIN, 0 },
-			{ "user", AP_USER, EXT_SUBADDRESS }, { "detail", AP_DETAIL, EXT_SUBADDRESS },
-		};
-		for (size_t k = 0; k < sizeof aps / sizeof aps[0]; k++) {
-			if (strcasecmp(t, aps[k].name) != 0)
-				continue;
-			char what[40];
-			snprintf(what, sizeof what, "address part ':%s'", aps[k].name);
-			if (!v_ext(vs, aps[k].ext, a, what))
-				return -1;
-			if (ts->have_ap)
-				return v_err(vs, a->line, a->col, "more than one address part", NULL, NULL) - 1;
-			ts->have_ap = true;
-			c->m.ap = aps[k].ap;
-			return 1;
-		}
-	}
-	if ((g & G_INDEX) && strcasecmp(t, "index") == 0) {
-		if (!v_ext(vs, EXT_INDEX, a, "tag ':index'"))
-			return -1;
-		if (*i + 1 >= nargs || args[*i + 1].kind != A_NUMBER)
-			return v_err(vs, a->line, a->col, "tag ':index' needs a number", NULL, NULL) - 1;
-		uint64_t n = args[++*i].num;
-		if (n == 0 || n > 1000000)
-			return v_err(vs, a->line, a->col, "':index' must be between 1 and 1000000", NULL, NULL) - 1;
-		if (ts->have_index)
-			return v_err(vs, a->line, a->col, "more than one ':index'", NULL, NULL) - 1;
-		ts->have_index = true;
-		c->m.index = (uint32_t)n;
-		return 1;
-	}
-	if ((g & G_INDEX) && strcasecmp(t, "last") == 0 && def->op != OP_DUPLICATE) {
-		if (!v_ext(vs, EXT_INDEX, a, "tag ':last'"))
-			return -1;
-		c->m.last = true;
-		return 1;
-	}
-	if ((g & G_ZONE) && strcasecmp(t, "zone") == 0) {
-		const struct sv_arg *s = v_tag_string(vs, args, nargs, i, t);
-		if (!s)
-			return -1;
-		if (ts->have_zone)
-			return v_err(vs, a->line, a->col, "more than one zone", NULL, NULL) - 1;
-		ts->have_zone = true;
-		c->zone = ZONE_GIVEN;
-		c->str[S_ZONE] = v_string(vs, s, true);
-		return c->str[S_ZONE] ? 1 : -1;
-	}
-	if ((g & G_ZONE) && def->op == OP_DATE && strcasecmp(t, "originalzone") == 0) {
-		if (ts->have_zone)
-			return v_err(vs, a->line, a->col, "more than one zone", NULL, NULL) - 1;
-		ts->have_zone = true;
+	const struct sv_arg *s = v_tag_string(vs, ta, a->tag);
+	if (!s)
+		return -1;
+	int rel = v_relation(s->strs[0].s);
+	if (rel < 0)
+		return v_err(vs, s->line, s->col, "invalid relational match '%.32s'", s->strs[0].s, NULL) - 1;
+	c->m.rel = (uint8_t)rel;
+	return 1;
+}
+
+static int v_index(struct vstate *vs, struct sv_cmd *c, struct tagstate *ts, const struct tagargs *ta)
+{
+	size_t *i = ta->i;
+	const struct sv_arg *a = &ta->args[*i];
+	if (*i + 1 >= ta->nargs || ta->args[*i + 1].kind != A_NUMBER)
+		return v_err(vs, a->line, a->col, "tag ':index' needs a number", NULL, NULL) - 1;
+	uint64_t n = ta->args[++*i].num;
+	if (n == 0 || n > 1000000)
+		return v_err(vs, a->line, a->col, "':index' must be between 1 and 1000000", NULL, NULL) - 1;
+	if (!v_once(vs, &ts->have_index, a, "':index'"))
+		return -1;
+	c->m.index = (uint32_t)n;
+	return 1;
+}
+
+/* :zone "+hhmm" (given) or :originalzone (original). */
+static int v_zone(struct vstate *vs, struct sv_cmd *c, struct tagstate *ts, bool given, const struct tagargs *ta)
+{
+	const struct sv_arg *a = &ta->args[*ta->i];
+	const struct sv_arg *s = given ? v_tag_string(vs, ta, a->tag) : NULL;
+	if (given && !s)
+		return -1;
+	if (!v_once(vs, &ts->have_zone, a, "zone"))
+		return -1;
+	if (!given) {
 		c->zone = ZONE_ORIGINAL;
 		return 1;
 	}
-	if (g & G_BODY) {
-		int bt = strcasecmp(t, "raw") == 0 ? BT_RAW : strcasecmp(t, "text") == 0 ? BT_TEXT
-		       : strcasecmp(t, "content") == 0 ? BT_CONTENT : -1;
-		if (bt >= 0) {
-			if (ts->have_bt)
-				return v_err(vs, a->line, a->col, "more than one body transform", NULL, NULL) - 1;
-			ts->have_bt = true;
-			c->bt = (uint8_t)bt;
-			if (bt == BT_CONTENT) {
-				const struct sv_arg *l = v_tag_list(vs, args, nargs, i, t);
-				if (!l || !(c->tlist = v_list(vs, l, true)))
-					return -1;
-			}
-			return 1;
-		}
+	c->zone = ZONE_GIVEN;
+	c->str[S_ZONE] = v_string(vs, s, true);
+	return c->str[S_ZONE] ? 1 : -1;
+}
+
+static int v_body_transform(struct vstate *vs, struct sv_cmd *c, struct tagstate *ts, const struct gtag *gt,
+			    const struct tagargs *ta)
+{
+	const struct sv_arg *a = &ta->args[*ta->i];
+	if (!v_once(vs, &ts->have_bt, a, "body transform"))
+		return -1;
+	c->bt = gt->value;
+	if (gt->value == BT_CONTENT) {
+		const struct sv_arg *l = v_tag_list(vs, ta, a->tag);
+		if (!l || !(c->tlist = v_list(vs, l, true)))
+			return -1;
 	}
-	return 0;
+	return 1;
+}
+
+/* A generic tag at args[*i]: 1 when it was one, 0 when not, -1 on error. */
+static int v_generic_tag(struct vstate *vs, const struct sv_cmddef *def, struct sv_cmd *c, struct tagstate *ts,
+			 const struct tagargs *ta)
+{
+	const struct sv_arg *a = &ta->args[*ta->i];
+	const struct gtag *gt = sv_names_find(&vs->tags, a->tag, a->tag_len);
+	if (!gt || !(def->groups & gt->group) || (gt->kind == GT_LAST && def->op == OP_DUPLICATE) ||
+	    (gt->kind == GT_ORIGZONE && def->op != OP_DATE))
+		return 0;
+	if (!v_ext(vs, gt->ext, a, gt->what, gt->name))
+		return -1;
+	switch (gt->kind) {
+	case GT_CMP:
+		return v_comparator(vs, c, ts, ta);
+	case GT_MT:
+		return v_match_type(vs, c, ts, gt, ta);
+	case GT_AP:
+		if (!v_once(vs, &ts->have_ap, a, "address part"))
+			return -1;
+		c->m.ap = gt->value;
+		return 1;
+	case GT_INDEX:
+		return v_index(vs, c, ts, ta);
+	case GT_LAST:
+		c->m.last = true;
+		return 1;
+	case GT_ZONE:
+	case GT_ORIGZONE:
+		return v_zone(vs, c, ts, gt->kind == GT_ZONE, ta);
+	default:
+		return v_body_transform(vs, c, ts, gt, ta);
+	}
 }
 
 /* ------------------------------------------------------------------ command tags */
 
-static int v_own_tag(struct vstate *vs, const struct sv_cmddef *def, struct sv_cmd *c, const struct sv_arg *args,
-		     size_t nargs, size_t *i, unsigned *groups_used)
+/* What a command's own tag takes, from the arguments after it. */
+static int v_own_tag_arg(struct vstate *vs, const struct sv_tagdef *td, struct sv_cmd *c, const struct tagargs *ta)
 {
-	const struct sv_arg *a = &args[*i];
+	size_t *i = ta->i;
+	if (td->arg == TA_STRING) {
+		const struct sv_arg *s = v_tag_string(vs, ta, td->name);
+		if (!s || !(c->str[td->slot] = v_string(vs, s, true)))
+			return -1;
+	} else if (td->arg == TA_LIST) {
+		const struct sv_arg *l = v_tag_list(vs, ta, td->name);
+		if (!l || !(c->tlist = v_list(vs, l, true)))
+			return -1;
+	} else if (td->arg == TA_NUMBER) {
+		if (*i + 1 >= ta->nargs || ta->args[*i + 1].kind != A_NUMBER)
+			return v_err(vs, ta->args[*i].line, ta->args[*i].col, "tag ':%s' needs a number", td->name,
+				     NULL) - 1;
+		c->num = ta->args[++*i].num;
+	} else if (td->arg == TA_MODIFIER) {
+		c->modifiers |= (uint8_t)td->slot;
+	}
+	return 1;
+}
+
+static int v_own_tag(struct vstate *vs, const struct sv_cmddef *def, struct sv_cmd *c, const struct tagargs *ta,
+		     unsigned *groups_used)
+{
+	const struct sv_arg *a = &ta->args[*ta->i];
 	for (const struct sv_tagdef *td = def->tags; td && td->name; td++) {
-		if (strcasecmp(a->tag, td->name) != 0)
+		if (!sv_name_eq(a->tag, td->name))
 			continue;
-		char what[48];
-		snprintf(what, sizeof what, "tag ':%s'", td->name);
-		if (!v_ext(vs, td->ext, a, what))
+		if (!v_ext(vs, td->ext, a, "tag", td->name))
 			return -1;
 		if (td->excl) {
 			if (*groups_used & td->excl)
@@ -268,22 +341,7 @@ static int v_own_tag(struct vstate *vs, const struct sv_cmddef *def, struct sv_c
 			return v_err(vs, a->line, a->col, "tag ':%s' given twice", td->name, NULL) - 1;
 		}
 		c->bits |= td->bit;
-		if (td->arg == TA_STRING) {
-			const struct sv_arg *s = v_tag_string(vs, args, nargs, i, td->name);
-			if (!s || !(c->str[td->slot] = v_string(vs, s, true)))
-				return -1;
-		} else if (td->arg == TA_LIST) {
-			const struct sv_arg *l = v_tag_list(vs, args, nargs, i, td->name);
-			if (!l || !(c->tlist = v_list(vs, l, true)))
-				return -1;
-		} else if (td->arg == TA_NUMBER) {
-			if (*i + 1 >= nargs || args[*i + 1].kind != A_NUMBER)
-				return v_err(vs, a->line, a->col, "tag ':%s' needs a number", td->name, NULL) - 1;
-			c->num = args[++*i].num;
-		} else if (td->arg == TA_MODIFIER) {
-			c->modifiers |= (uint8_t)td->slot;
-		}
-		return 1;
+		return v_own_tag_arg(vs, td, c, ta);
 	}
 	return 0;
 }
@@ -560,8 +618,8 @@ static bool v_specific(struct vstate *vs, struct sv_cmd *c)
 	case OP_ENVELOPE:
 		for (uint32_t i = 0; i < c->list[0]->n; i++) {
 			const struct sv_str *s = &c->list[0]->v[i];
-			if (v_is_const(s) && strcasecmp(s->s, "from") != 0 && strcasecmp(s->s, "to") != 0 &&
-			    strcasecmp(s->s, "auth") != 0)
+			if (v_is_const(s) && !sv_name_eq(s->s, "from") && !sv_name_eq(s->s, "to") &&
+			    !sv_name_eq(s->s, "auth"))
 				return v_err(vs, s->line, s->col, "unknown envelope part '%.32s'", s->s, NULL);
 		}
 		return v_keys(vs, c, c->list[1]);
@@ -611,68 +669,73 @@ static bool v_tests(struct vstate *vs, const struct sv_cmddef *def, struct sv_cm
 
 static struct sv_cmd *v_block(struct vstate *vs, const struct sv_gnode *first, bool top);
 
-static struct sv_cmd *v_node(struct vstate *vs, const struct sv_gnode *g, bool test)
+/* The definition of g, which is a test or a command; NULL (reported) when there is none. */
+static const struct sv_cmddef *v_def(struct vstate *vs, const struct sv_gnode *g, bool test)
 {
-	const struct sv_cmddef *def = sv_cmd_lookup(g->name, test);
-	if (!def) {
-		const struct sv_cmddef *other = sv_cmd_lookup(g->name, !test);
-		if (other)
-			v_err(vs, g->line, g->col, test ? "'%s' is a command, not a test" : "'%s' is a test, not a command",
-			      g->name, NULL);
-		else
-			v_err(vs, g->line, g->col, test ? "unknown test '%.64s'" : "unknown command '%.64s'", g->name, NULL);
-		return NULL;
-	}
-	if (def->ext && !(vs->u->exts & def->ext)) {
+	const struct sv_cmddef *def = sv_names_find(&vs->cmds, g->name, g->name_len);
+	if (!def)
+		v_err(vs, g->line, g->col, test ? "unknown test '%.64s'" : "unknown command '%.64s'", g->name, NULL);
+	else if (def->test != test)
+		v_err(vs, g->line, g->col, test ? "'%s' is a command, not a test" : "'%s' is a test, not a command",
+		      g->name, NULL);
+	else if (def->ext && !(vs->u->exts & def->ext))
 		v_err(vs, g->line, g->col, "'%s' requires the extension '%s'", def->name, sv_ext_name(def->ext));
-		return NULL;
-	}
-	struct sv_cmd *c = v_alloc(vs, sizeof *c, g->line, g->col);
-	if (!c)
-		return NULL;
-	c->op = def->op;
-	c->line = g->line;
-	c->col = g->col;
-	c->m.mt = MT_IS;
-	c->m.cmp = CMP_CASEMAP;
-	c->m.ap = AP_ALL;
-	if (c->op == OP_HASFLAG)
-		c->m.cmp = CMP_CASEMAP;
+	else
+		return def;
+	return NULL;
+}
+
+/* The tags of g, which come before its positional arguments; the index of the first of
+ * those, or -1 (reported). */
+static long v_tags(struct vstate *vs, const struct sv_cmddef *def, struct sv_cmd *c, const struct sv_gnode *g)
+{
 	struct tagstate ts = { 0 };
 	unsigned groups_used = 0;
 	size_t i = 0;
+	struct tagargs ta = { g->args, g->nargs, &i };
 	for (; i < g->nargs && g->args[i].kind == A_TAG; i++) {
-		int r = v_generic_tag(vs, def, c, &ts, g->args, g->nargs, &i);
+		int r = v_generic_tag(vs, def, c, &ts, &ta);
 		if (r == 0)
-			r = v_own_tag(vs, def, c, g->args, g->nargs, &i, &groups_used);
+			r = v_own_tag(vs, def, c, &ta, &groups_used);
 		if (r < 0)
-			return NULL;
-		if (r == 0) {
-			v_err(vs, g->args[i].line, g->args[i].col, "unknown tag ':%.64s' for '%s'", g->args[i].tag, def->name);
-			return NULL;
-		}
+			return -1;
+		if (r == 0)
+			return v_err(vs, g->args[i].line, g->args[i].col, "unknown tag ':%.64s' for '%s'", g->args[i].tag,
+				     def->name) - 1;
 	}
 	for (size_t k = i; k < g->nargs; k++)
-		if (g->args[k].kind == A_TAG) {
-			v_err(vs, g->args[k].line, g->args[k].col, "tag ':%.64s' after positional arguments of '%s'",
-			      g->args[k].tag, def->name);
-			return NULL;
-		}
-	if (c->m.last && !c->m.index) {
-		v_err(vs, g->line, g->col, "':last' needs ':index'", NULL, NULL);
+		if (g->args[k].kind == A_TAG)
+			return v_err(vs, g->args[k].line, g->args[k].col, "tag ':%.64s' after positional arguments of '%s'",
+				     g->args[k].tag, def->name) - 1;
+	if (c->m.last && !c->m.index)
+		return v_err(vs, g->line, g->col, "':last' needs ':index'", NULL, NULL) - 1;
+	return (long)i;
+}
+
+static bool v_block_rule(struct vstate *vs, const struct sv_cmddef *def, const struct sv_gnode *g)
+{
+	if (def->block && !g->has_block)
+		return v_err(vs, g->line, g->col, "'%s' needs a block", def->name, NULL);
+	if (!def->block && g->has_block)
+		return v_err(vs, g->line, g->col, "'%s' takes no block", def->name, NULL);
+	return true;
+}
+
+static struct sv_cmd *v_node(struct vstate *vs, const struct sv_gnode *g, bool test)
+{
+	const struct sv_cmddef *def = v_def(vs, g, test);
+	if (!def)
+		return NULL;
+	struct sv_cmd *c = sv_slab_raw(&vs->slab, sizeof *c);
+	if (!c) {
+		v_oom(vs, g->line, g->col);
 		return NULL;
 	}
-	if (!v_positional(vs, def, c, g, i) || !v_tests(vs, def, c, g))
-		return NULL;
-	if (def->block && !g->has_block) {
-		v_err(vs, g->line, g->col, "'%s' needs a block", def->name, NULL);
-		return NULL;
-	}
-	if (!def->block && g->has_block) {
-		v_err(vs, g->line, g->col, "'%s' takes no block", def->name, NULL);
-		return NULL;
-	}
-	if (!v_specific(vs, c))
+	*c = (struct sv_cmd){ .op = def->op, .line = g->line, .col = g->col,
+			      .m = { .mt = MT_IS, .cmp = CMP_CASEMAP, .ap = AP_ALL } };
+	long first = v_tags(vs, def, c, g);
+	if (first < 0 || !v_positional(vs, def, c, g, (size_t)first) || !v_tests(vs, def, c, g) ||
+	    !v_block_rule(vs, def, g) || !v_specific(vs, c))
 		return NULL;
 	if (def->block) {
 		c->block = v_block(vs, g->block, false);
@@ -688,7 +751,7 @@ static struct sv_cmd *v_block(struct vstate *vs, const struct sv_gnode *first, b
 	struct sv_cmd *head = NULL, **tail = &head, *last_if = NULL;
 	bool requires_ok = top;
 	for (const struct sv_gnode *g = first; g; g = g->next) {
-		bool is_require = strcasecmp(g->name, "require") == 0;
+		bool is_require = sv_name_eq(g->name, "require");
 		if (is_require && !requires_ok) {
 			v_err(vs, g->line, g->col, "require must come before any other command", NULL, NULL);
 			return NULL;
@@ -718,8 +781,10 @@ static struct sv_cmd *v_block(struct vstate *vs, const struct sv_gnode *first, b
 
 bool sv_validate(struct sieve_script *p, struct sv_unit *u, struct sv_gnode *tree, struct sv_diag *d)
 {
-	struct vstate vs = { .p = p, .u = u, .d = d };
+	struct vstate vs = { .p = p, .u = u, .d = d, .slab = { &p->arena, NULL, NULL } };
 	vs.vc = (struct sv_vctx){ p, u, d };
+	sv_cmd_index(&vs.cmds);
+	sv_names_build(&vs.tags, gtags, sizeof gtags / sizeof gtags[0], sizeof gtags[0]);
 	u->code = v_block(&vs, tree, true);
 	return !vs.failed;
 }
