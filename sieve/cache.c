@@ -641,8 +641,7 @@ static void r_units(struct reader *r, struct sieve_script *p)
 	}
 }
 
-/* The payload into a program compiled with opts; NULL when anything does not add up. */
-static struct sieve_script *read_program(const unsigned char *p, size_t len, const struct sieve_compile_opts *o)
+struct sieve_script *sv_cache_read(const unsigned char *p, size_t len, const struct sieve_compile_opts *o)
 {
 	struct sieve_script *prog = calloc(1, sizeof *prog);
 	if (!prog)
@@ -702,7 +701,7 @@ struct sieve_script *sieve_cache_load(const char *cache_path, const char *script
 	unsigned char *buf = read_whole(cache_path, opts->owner, key_of(script_path, opts), &len);
 	if (!buf)
 		return NULL;
-	struct sieve_script *p = read_program(buf, len, opts);
+	struct sieve_script *p = sv_cache_read(buf, len, opts);
 	free(buf);
 	if (p && (p->nfiles == 0 || strcmp(p->files[0].path, script_path) != 0 || !sieve_script_is_current(p))) {
 		sieve_script_free(p);
