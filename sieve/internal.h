@@ -279,10 +279,6 @@ bool sv_regex_deserialize(const unsigned char *blob, size_t len, size_t n, struc
  * when anything does not add up. For sieve_cache_load and the fuzz target. */
 struct sieve_script *sv_cache_read(const unsigned char *payload, size_t len, const struct sieve_compile_opts *opts);
 
-/* cache.c: a cache file's payload (after its head) into a program compiled with opts; NULL
- * when anything does not add up. For sieve_cache_load and the fuzz target. */
-struct sieve_script *sv_cache_read(const unsigned char *payload, size_t len, const struct sieve_compile_opts *opts);
-
 /* ------------------------------------------------------------------ execution */
 #define SV_MATCH_MAX 32
 
