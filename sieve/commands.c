@@ -177,12 +177,19 @@ static const struct sv_cmddef defs[] = {
 	{ "mailboxexists", OP_MAILBOXEXISTS, true, EXT_MAILBOX, 0, NULL, "L0", 0, false, 0 },
 };
 
-/* Where a name hashes to: its length and first and last letters, ASCII case folded (the
- * tables hold lower-case names, a script's identifiers are letters, digits and '_'). */
-static size_t name_hash(const char *name, size_t len)
+/* A name of at most SV_NAME_MAX identifier characters as two words, ASCII letters folded to
+ * lower case (| 0x20 leaves digits alone and makes '_' DEL, which no name has), zero padded. */
+static void name_key(const char *name, size_t len, uint64_t key[2])
 {
-	unsigned first = (unsigned char)name[0] | 0x20, last = (unsigned char)name[len - 1] | 0x20;
-	return (first * 31 + last * 7 + len) & (SV_NAMES_SLOTS - 1);
+	unsigned char b[SV_NAME_MAX] = { 0 };
+	for (size_t i = 0; i < len && i < SV_NAME_MAX; i++)
+		b[i] = (unsigned char)(name[i] | 0x20);
+	memcpy(key, b, sizeof b);
+}
+
+static size_t key_hash(const uint64_t key[2])
+{
+	return (size_t)(((key[0] ^ (key[1] * 31)) * 0x9e3779b97f4a7c15u) >> 57) & (SV_NAMES_SLOTS - 1);
 }
 
 void sv_names_build(struct sv_names *ix, const void *table, size_t n, size_t size)
@@ -192,7 +199,8 @@ void sv_names_build(struct sv_names *ix, const void *table, size_t n, size_t siz
 	ix->size = size;
 	for (size_t i = 0; i < n && i < SV_NAMES_SLOTS - 1; i++) {
 		const char *name = *(const char *const *)(ix->table + i * size);
-		size_t h = name_hash(name, strlen(name));
+		name_key(name, strlen(name), ix->key[i]);
+		size_t h = key_hash(ix->key[i]);
 		while (ix->slot[h])
 			h = (h + 1) & (SV_NAMES_SLOTS - 1);
 		ix->slot[h] = (uint8_t)(i + 1);
@@ -201,12 +209,14 @@ void sv_names_build(struct sv_names *ix, const void *table, size_t n, size_t siz
 
 const void *sv_names_find(const struct sv_names *ix, const char *name, size_t len)
 {
-	if (len == 0)
+	if (len == 0 || len > SV_NAME_MAX)
 		return NULL;
-	for (size_t h = name_hash(name, len); ix->slot[h]; h = (h + 1) & (SV_NAMES_SLOTS - 1)) {
-		const char *e = ix->table + (size_t)(ix->slot[h] - 1) * ix->size;
-		if (sv_name_eq(name, *(const char *const *)e))
-			return e;
+	uint64_t key[2];
+	name_key(name, len, key);
+	for (size_t h = key_hash(key); ix->slot[h]; h = (h + 1) & (SV_NAMES_SLOTS - 1)) {
+		const uint64_t *k = ix->key[ix->slot[h] - 1];
+		if (k[0] == key[0] && k[1] == key[1])
+			return ix->table + (size_t)(ix->slot[h] - 1) * ix->size;
 	}
 	return NULL;
 }

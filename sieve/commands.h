@@ -35,14 +35,17 @@ struct sv_cmddef {
 };
 
 /* A hash index over a constant table whose entries begin with their name (a const char *
- * in lower case), for names of len bytes that a script wrote in any case. Built once per
- * validation (a few instructions an entry), it finds a name in a few dozen: a search
- * with strcasecmp cost a tenth of a compile. At most SV_NAMES_SLOTS - 1 entries. */
+ * in lower case, at most SV_NAME_MAX bytes), for identifiers (letters, digits, '_') that a
+ * script wrote in any case. Built once per validation (a few instructions an entry), it
+ * finds a name in a few dozen: a search with strcasecmp cost a tenth of a compile. Names
+ * are compared as two words of their case-folded bytes. At most SV_NAMES_SLOTS - 1 entries. */
 #define SV_NAMES_SLOTS 128
+#define SV_NAME_MAX 16
 struct sv_names {
 	const char *table;
 	size_t size;                    /* bytes per entry */
 	uint8_t slot[SV_NAMES_SLOTS];   /* entry index + 1, 0 for none */
+	uint64_t key[SV_NAMES_SLOTS - 1][2];   /* by entry */
 };
 void sv_names_build(struct sv_names *ix, const void *table, size_t n, size_t size);
 const void *sv_names_find(const struct sv_names *ix, const char *name, size_t len);
