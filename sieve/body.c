@@ -37,6 +37,10 @@ struct sv_mime {
 	struct mime_part *parts;
 	size_t n, cap;
 	bool truncated;
+	/* the :text values, the same for every body test of the message: made once */
+	struct sv_bodypart *text;
+	size_t ntext;
+	bool text_ready;
 };
 
 struct mime_ctx {
@@ -507,8 +511,19 @@ int sv_body_values(struct sv_exec *x, const struct sv_cmd *c, const struct sv_bo
 		if (!m)
 			return x->failed ? -1 : 0;
 		if (c->bt == BT_TEXT) {
-			if (!text_values(x, m, &vs))
-				return -1;
+			if (!m->text_ready) {
+				if (!text_values(x, m, &vs))
+					return -1;
+				if (vs.n && !(m->text = sv_alloc_raw(sv_msg_arena(x->msg), vs.n * sizeof *vs.v)))
+					return sv_fail(x, c->line, "out of memory");
+				if (vs.n)
+					memcpy(m->text, vs.v, vs.n * sizeof *vs.v);
+				m->ntext = vs.n;
+				m->text_ready = true;
+			}
+			*out = m->text;
+			*n = m->ntext;
+			return 0;
 		} else {
 			size_t ns = c->tlist->n;
 			struct sv_val *specs = sv_alloc(x->scratch, (ns ? ns : 1) * sizeof *specs);

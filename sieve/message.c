@@ -177,8 +177,10 @@ static bool field_ready(struct sv_exec *x, struct sv_hfield *h)
 /* The cached values of name, or NULL. */
 static const struct sv_hcache *hcache_find(const struct sv_msg *m, const char *name, size_t len)
 {
+	unsigned first = (len ? (unsigned char)name[0] : 0) | 0x20;   /* a cheap test before strncasecmp */
 	for (size_t i = 0; i < m->nhcache; i++)
-		if (m->hcache[i].len == len && strncasecmp(m->hcache[i].name, name, len) == 0)
+		if (m->hcache[i].len == len && ((unsigned char)m->hcache[i].name[0] | 0x20) == first &&
+		    strncasecmp(m->hcache[i].name, name, len) == 0)
 			return &m->hcache[i];
 	return NULL;
 }

@@ -356,3 +356,35 @@ Test(sieve_test, body_contains_agrees_with_a_naive_search)
 	expect_test("\"body\"", "body :raw :contains \"TAIL9\n\"", tail, true);
 	expect_test("\"body\"", "body :raw :contains \"TAIL9\n\n\"", tail, false);
 }
+
+/* Short values (header fields) are searched in place: the same agreement with the naive
+ * search, keys at the start, the end and inside, and keys that occur nowhere. */
+Test(sieve_test, header_contains_agrees_with_a_naive_search)
+{
+	static const char alpha[] = "aAbB5 ";
+	unsigned seed = 11;
+	for (int round = 0; round < 120; round++) {
+		char subject[80], key[24], msg[160], test[160];
+		size_t slen = 1 + (size_t)round % 70;
+		for (size_t i = 0; i < slen; i++) {
+			seed = seed * 1103515245 + 12345;
+			subject[i] = alpha[(seed >> 16) % (sizeof alpha - 1)];
+		}
+		subject[0] = 'x';          /* no leading blank: the value is trimmed */
+		subject[slen - 1] = 'y';
+		subject[slen] = '\0';
+		seed = seed * 1103515245 + 12345;
+		size_t klen = 1 + (seed >> 16) % (slen < 8 ? slen : 8);
+		size_t at = round % 3 == 0 ? 0 : round % 3 == 1 ? slen - klen : (seed >> 8) % (slen - klen + 1);
+		memcpy(key, subject + at, klen);
+		key[klen] = '\0';
+		if (round % 4 == 3)
+			key[klen / 2] = 'z';
+		snprintf(msg, sizeof msg, "Subject: %s\n\nx\n", subject);
+		for (int octet = 0; octet < 2; octet++) {
+			snprintf(test, sizeof test, "header %s :contains \"subject\" \"%s\"",
+				 octet ? ":comparator \"i;octet\"" : "", key);
+			expect_test("\"fileinto\"", test, msg, naive_contains(subject, key, octet));
+		}
+	}
+}
