@@ -1,7 +1,7 @@
 /* Compiled programs kept on disk, for the delivery that compiles a script once per process
- * (stdin mode), as Pigeonhole keeps .svbin files: the resolved tree is written once, field
- * by field, and read back with every length, count and index checked; the regexes go through
- * PCRE2's own serialization. Reading one back costs a fraction of lexing, parsing,
+ * (stdin mode), as Pigeonhole keeps .svbin files: the resolved tree is written once as
+ * fixed records and strings, and read back with every length, count and index checked; the
+ * regexes go through PCRE2's own serialization. Reading one back costs a fraction of lexing, parsing,
  * validating and compiling the regexes again. A program is used only while every file it
  * was compiled from is unchanged (sieve_script_is_current) and the options that shape a
  * compile are the same (key_of).
@@ -47,7 +47,7 @@ static uint64_t mix(uint64_t h, uint64_t w)
 }
 
 /* A checksum of a payload, 16 bytes a step in two lanes: it catches a torn or damaged file.
- * It is not a defence against its owner, who may write anything there (see cache_load). */
+ * It is not a defence against its owner, who may write anything there (see the top). */
 static uint64_t checksum(const unsigned char *p, size_t n)
 {
 	uint64_t a = 0x243f6a8885a308d3ULL ^ n, b = 0x13198a2e03707344ULL;
