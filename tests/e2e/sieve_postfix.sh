@@ -103,6 +103,10 @@ check "nothing in the spool of $SA (all filed)" [ "$(count_in "$SA" '^From ')" =
 out=$(cd / && runuser -u "$SA" -- env HOME="$W/home/$SA" "$BUILD/mail" -H -f +Filed 2>&1) || fail "mail -H -f +Filed: $out"
 echo "$out" | sed 's/^/  /'
 check "mail -f +Filed lists both, flagged" [ "$(grep -cE '^.F +[0-9]+ .*file-me' <<<"$out")" = 2 ]
+# Postfix runs mailbox_command as the user: that process keeps the compiled script for the next.
+bin=$W/home/$SA/.mda-sieve.bin
+check "the compiled script is kept in ~/.mda-sieve.bin, the user's, 0600" \
+	[ "$(stat -c '%U %a' "$bin" 2>/dev/null)" = "$SA 600" ]
 
 echo "== stdin mode: reject bounces to the sender with the reason"
 qid=$(send "reject-me please" "$SA@localhost") || fail "submission"
