@@ -32,6 +32,26 @@ struct sv_regex {
 #define SV_REGEX_PAIRS 100
 static pcre2_match_data *shared_md;
 
+/* A compiled pattern with its match context (and the shared match data made once); NULL,
+ * the code freed, when memory runs out. */
+static struct sv_regex *regex_wrap(pcre2_code *code)
+{
+	struct sv_regex *rx = calloc(1, sizeof *rx);
+	if (!rx) {
+		pcre2_code_free(code);
+		return NULL;
+	}
+	rx->code = code;
+	rx->mc = pcre2_match_context_create(NULL);
+	if (!shared_md)
+		shared_md = pcre2_match_data_create(SV_REGEX_PAIRS, NULL);
+	if (!shared_md || !rx->mc) {
+		sv_regex_free(rx);
+		return NULL;
+	}
+	return rx;
+}
+
 struct sv_regex *sv_regex_compile(const char *pat, size_t len, int cmp, char *err, size_t errsize)
 {
 	uint32_t opts = 0;
@@ -52,21 +72,9 @@ struct sv_regex *sv_regex_compile(const char *pat, size_t len, int cmp, char *er
 		snprintf(err, errsize, "%s at offset %zu", (const char *)msg, (size_t)off);
 		return NULL;
 	}
-	struct sv_regex *rx = calloc(1, sizeof *rx);
-	if (!rx) {
-		pcre2_code_free(re);
+	struct sv_regex *rx = regex_wrap(re);
+	if (!rx)
 		snprintf(err, errsize, "out of memory");
-		return NULL;
-	}
-	rx->code = re;
-	rx->mc = pcre2_match_context_create(NULL);
-	if (!shared_md)
-		shared_md = pcre2_match_data_create(SV_REGEX_PAIRS, NULL);
-	if (!shared_md || !rx->mc) {
-		sv_regex_free(rx);
-		snprintf(err, errsize, "out of memory");
-		return NULL;
-	}
 	return rx;
 }
 
@@ -161,17 +169,11 @@ bool sv_regex_deserialize(const unsigned char *blob, size_t len, size_t n, struc
 	}
 	bool ok = true;
 	for (size_t i = 0; i < n; i++) {
-		out[i] = ok ? calloc(1, sizeof *out[i]) : NULL;
-		if (out[i] && (out[i]->mc = pcre2_match_context_create(NULL)) != NULL &&
-		    (shared_md || (shared_md = pcre2_match_data_create(SV_REGEX_PAIRS, NULL)) != NULL)) {
-			out[i]->code = codes[i];
-			continue;
-		}
-		if (out[i])
-			pcre2_match_context_free(out[i]->mc);
-		free(out[i]);
 		out[i] = NULL;
-		pcre2_code_free(codes[i]);
+		if (ok && (out[i] = regex_wrap(codes[i])) != NULL)
+			continue;
+		if (!ok)
+			pcre2_code_free(codes[i]);   /* regex_wrap freed it when it failed */
 		ok = false;
 	}
 	free(codes);
